@@ -1,0 +1,138 @@
+//! The `threshold` rule: at least `min_count` matching mentions within `window` of event time,
+//! then quiet for `cooldown`. Mentions are counted once by id, so a redelivered mention never
+//! counts twice; mentions older than the window (relative to the newest seen) are too late and
+//! ignored.
+
+use std::collections::{BTreeSet, HashMap};
+use vigie_core::proto::ThresholdRule;
+
+/// Sliding-window state of one threshold rule of one watch.
+#[derive(Debug, Default)]
+pub struct ThresholdState {
+    /// (event time, mention id) of mentions in the window.
+    window: BTreeSet<(i64, String)>,
+    /// Mention ids in the window, with their event time, for deduplication.
+    seen: HashMap<String, i64>,
+    /// Ids of negative mentions in the window.
+    negative: HashMap<String, i64>,
+    /// Newest event time seen.
+    watermark: i64,
+    /// Event time of the last firing.
+    last_fired: Option<i64>,
+}
+
+/// A firing of a threshold rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Firing {
+    /// Start of the window, ms.
+    pub window_start_ms: i64,
+    /// End of the window (the event time of the mention that tripped the rule), ms.
+    pub window_end_ms: i64,
+    /// Mentions in the window.
+    pub count: u64,
+    /// Negative mentions in the window.
+    pub negative_count: u64,
+    /// Up to five mention ids, newest first.
+    pub samples: Vec<String>,
+}
+
+impl ThresholdState {
+    /// Adds one matching mention; returns a firing when the rule trips.
+    pub fn observe(
+        &mut self,
+        rule: &ThresholdRule,
+        id: &str,
+        event_ms: i64,
+        negative: bool,
+    ) -> Option<Firing> {
+        let window_ms = rule.window_seconds as i64 * 1000;
+        if self.seen.contains_key(id) || event_ms < self.watermark - window_ms {
+            return None;
+        }
+        self.watermark = self.watermark.max(event_ms);
+        self.window.insert((event_ms, id.to_string()));
+        self.seen.insert(id.to_string(), event_ms);
+        if negative {
+            self.negative.insert(id.to_string(), event_ms);
+        }
+        let start = self.watermark - window_ms;
+        while let Some((t, old)) = self.window.first().cloned() {
+            if t >= start {
+                break;
+            }
+            self.window.pop_first();
+            self.seen.remove(&old);
+            self.negative.remove(&old);
+        }
+        let count = self.window.len() as u64;
+        let cooled = match self.last_fired {
+            None => true,
+            Some(t) => self.watermark >= t + rule.cooldown_seconds as i64 * 1000,
+        };
+        if count < rule.min_count as u64 || !cooled {
+            return None;
+        }
+        self.last_fired = Some(self.watermark);
+        Some(Firing {
+            window_start_ms: start,
+            window_end_ms: self.watermark,
+            count,
+            negative_count: self.negative.len() as u64,
+            samples: self
+                .window
+                .iter()
+                .rev()
+                .take(5)
+                .map(|(_, id)| id.clone())
+                .collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULE: ThresholdRule = ThresholdRule {
+        min_count: 3,
+        window_seconds: 60,
+        cooldown_seconds: 600,
+    };
+
+    #[test]
+    fn fires_once_when_the_window_fills_then_cools_down() {
+        let mut s = ThresholdState::default();
+        assert!(s.observe(&RULE, "a", 0, false).is_none());
+        assert!(s.observe(&RULE, "b", 10_000, true).is_none());
+        let f = s.observe(&RULE, "c", 20_000, false).expect("third mention trips");
+        assert_eq!((f.count, f.negative_count, f.window_end_ms), (3, 1, 20_000));
+        assert_eq!(f.samples, ["c", "b", "a"]);
+        // Within the cooldown, more mentions do not fire again.
+        assert!(s.observe(&RULE, "d", 30_000, false).is_none());
+        // After the cooldown, a new burst fires again.
+        for (i, t) in [700_000, 701_000].iter().enumerate() {
+            assert!(s.observe(&RULE, &format!("e{i}"), *t, false).is_none());
+        }
+        assert!(s.observe(&RULE, "e2", 702_000, false).is_some());
+    }
+
+    #[test]
+    fn redelivered_mentions_count_once() {
+        let mut s = ThresholdState::default();
+        for _ in 0..5 {
+            assert!(s.observe(&RULE, "same", 0, false).is_none());
+        }
+        s.observe(&RULE, "b", 1, false);
+        assert!(s.observe(&RULE, "b", 2, false).is_none());
+    }
+
+    #[test]
+    fn mentions_spread_beyond_the_window_do_not_fire() {
+        let mut s = ThresholdState::default();
+        for i in 0..10 {
+            assert!(s.observe(&RULE, &i.to_string(), i * 61_000, false).is_none());
+        }
+        // Late data older than the window is ignored.
+        assert!(s.observe(&RULE, "late", 0, false).is_none());
+    }
+}

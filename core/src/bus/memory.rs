@@ -1,0 +1,313 @@
+//! In-process topics: an append-only log per topic with offsets, consumer groups and committed
+//! positions, like a one-partition Kafka topic. Publishers wait (back-pressure) while a topic
+//! holds more than its capacity of records not yet committed by every group.
+
+use super::{BusError, InRecord, OutRecord};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// In-process bus; clones share the same topics.
+#[derive(Clone)]
+pub struct MemoryBus {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    topics: Mutex<HashMap<String, Topic>>,
+    capacity: usize,
+}
+
+struct Topic {
+    /// Offset of `records[0]`.
+    base: i64,
+    records: VecDeque<(Option<Vec<u8>>, Option<Vec<u8>>)>,
+    /// Committed position of each group.
+    groups: HashMap<String, i64>,
+    /// Number of live readers without a group: while any exists, nothing is trimmed.
+    readers: usize,
+    appended: Arc<Notify>,
+    trimmed: Arc<Notify>,
+}
+
+impl Topic {
+    fn new() -> Self {
+        Self {
+            base: 0,
+            records: VecDeque::new(),
+            groups: HashMap::new(),
+            readers: 0,
+            appended: Arc::new(Notify::new()),
+            trimmed: Arc::new(Notify::new()),
+        }
+    }
+
+    fn end(&self) -> i64 {
+        self.base + self.records.len() as i64
+    }
+
+    /// Drops records every group has committed; with no group at all, keeps the last `capacity`.
+    fn trim(&mut self, capacity: usize) {
+        let keep_from = if self.groups.is_empty() {
+            if self.readers > 0 {
+                return;
+            }
+            self.end() - capacity as i64
+        } else {
+            *self.groups.values().min().unwrap_or(&0)
+        };
+        while self.base < keep_from && !self.records.is_empty() {
+            self.records.pop_front();
+            self.base += 1;
+        }
+    }
+}
+
+impl Default for MemoryBus {
+    fn default() -> Self {
+        Self::with_capacity(100_000)
+    }
+}
+
+impl MemoryBus {
+    /// A bus whose topics hold at most `capacity` uncommitted records before publishers wait.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                topics: Mutex::new(HashMap::new()),
+                capacity: capacity.max(1),
+            }),
+        }
+    }
+
+    fn with_topic<R>(&self, topic: &str, f: impl FnOnce(&mut Topic) -> R) -> R {
+        let mut topics = self.inner.topics.lock().unwrap_or_else(|p| p.into_inner());
+        f(topics.entry(topic.to_string()).or_insert_with(Topic::new))
+    }
+
+    /// Appends records, waiting while the topic is full.
+    pub async fn publish(&self, topic: &str, records: Vec<OutRecord>) -> Result<(), BusError> {
+        let capacity = self.inner.capacity;
+        for record in records {
+            loop {
+                let full = self.with_topic(topic, |t| {
+                    if !t.groups.is_empty() && t.records.len() >= capacity {
+                        Some(t.trimmed.clone())
+                    } else {
+                        t.records
+                            .push_back((Some(record.key.clone().into_bytes()), record.payload.clone()));
+                        t.appended.notify_waiters();
+                        t.trim(capacity);
+                        None
+                    }
+                });
+                match full {
+                    Some(trimmed) => {
+                        let notified = trimmed.notified();
+                        // Re-check after registering to avoid missing a wake-up.
+                        tokio::select! {
+                            _ = notified => {}
+                            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                        }
+                    }
+                    None => break,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Subscribes as `group` (resuming at its committed position) or as a group-less reader from
+    /// the beginning of what the topic still holds.
+    pub fn subscribe(&self, topic: &str, group: Option<&str>) -> MemorySubscriber {
+        let position = self.with_topic(topic, |t| match group {
+            Some(g) => *t.groups.entry(g.to_string()).or_insert(t.base),
+            None => {
+                t.readers += 1;
+                t.base
+            }
+        });
+        MemorySubscriber {
+            bus: self.clone(),
+            topic: topic.to_string(),
+            group: group.map(str::to_string),
+            position,
+        }
+    }
+
+    /// Records of `topic` not yet committed by `group` (everything, for an unknown group).
+    pub fn pending(&self, topic: &str, group: &str) -> i64 {
+        self.with_topic(topic, |t| t.end() - t.groups.get(group).copied().unwrap_or(0))
+    }
+
+    /// Every record currently held by `topic`, for tests and inspection.
+    pub fn snapshot(&self, topic: &str) -> Vec<InRecord> {
+        self.with_topic(topic, |t| {
+            t.records
+                .iter()
+                .enumerate()
+                .map(|(i, (k, p))| InRecord {
+                    topic: topic.to_string(),
+                    partition: 0,
+                    offset: t.base + i as i64,
+                    key: k.clone(),
+                    payload: p.clone(),
+                })
+                .collect()
+        })
+    }
+}
+
+/// A subscription to an in-process topic.
+pub struct MemorySubscriber {
+    bus: MemoryBus,
+    topic: String,
+    group: Option<String>,
+    position: i64,
+}
+
+impl MemorySubscriber {
+    /// See [`super::Subscriber::next_batch`].
+    pub async fn next_batch(
+        &mut self,
+        max: usize,
+        linger: Duration,
+        cancel: &CancellationToken,
+    ) -> Vec<InRecord> {
+        let deadline = tokio::time::Instant::now() + linger;
+        let mut out = Vec::new();
+        loop {
+            let (appended, taken) = self.bus.with_topic(&self.topic, |t| {
+                if self.position < t.base {
+                    self.position = t.base;
+                }
+                let start = (self.position - t.base) as usize;
+                let take = t.records.len().saturating_sub(start).min(max - out.len());
+                for (i, (k, p)) in t.records.iter().skip(start).take(take).enumerate() {
+                    out.push(InRecord {
+                        topic: self.topic.clone(),
+                        partition: 0,
+                        offset: self.position + i as i64,
+                        key: k.clone(),
+                        payload: p.clone(),
+                    });
+                }
+                self.position += take as i64;
+                (t.appended.clone(), take)
+            });
+            if out.len() >= max {
+                return out;
+            }
+            let notified = appended.notified();
+            if out.is_empty() {
+                if taken == 0 {
+                    tokio::select! {
+                        _ = notified => {}
+                        _ = cancel.cancelled() => return out,
+                        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                    }
+                }
+            } else {
+                tokio::select! {
+                    _ = notified => {}
+                    _ = tokio::time::sleep_until(deadline) => return out,
+                }
+            }
+        }
+    }
+
+    /// Records the group's committed positions and trims what every group has consumed.
+    pub fn commit(&mut self, next: &HashMap<(String, i32), i64>) {
+        let Some(group) = &self.group else { return };
+        let capacity = self.bus.inner.capacity;
+        self.bus.with_topic(&self.topic, |t| {
+            if let Some(&pos) = next.get(&(self.topic.clone(), 0)) {
+                let committed = t.groups.entry(group.clone()).or_insert(0);
+                *committed = (*committed).max(pos);
+            }
+            t.trim(capacity);
+            t.trimmed.notify_waiters();
+        });
+    }
+
+    /// The topic's end offset, as partition 0.
+    pub fn end_offsets(&self) -> HashMap<i32, i64> {
+        HashMap::from([(0, self.bus.with_topic(&self.topic, |t| t.end()))])
+    }
+}
+
+impl Drop for MemorySubscriber {
+    fn drop(&mut self) {
+        if self.group.is_none() {
+            let capacity = self.bus.inner.capacity;
+            self.bus.with_topic(&self.topic, |t| {
+                t.readers = t.readers.saturating_sub(1);
+                t.trim(capacity);
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(key: &str) -> OutRecord {
+        OutRecord::message(key, "test", key.as_bytes().to_vec())
+    }
+
+    #[tokio::test]
+    async fn a_group_resumes_at_its_committed_position() {
+        let bus = MemoryBus::default();
+        let cancel = CancellationToken::new();
+        let mut sub = bus.subscribe("t", Some("g"));
+        bus.publish("t", vec![rec("a"), rec("b"), rec("c")])
+            .await
+            .unwrap();
+        let batch = sub.next_batch(2, Duration::from_millis(10), &cancel).await;
+        assert_eq!(batch.len(), 2);
+        let mut positions = HashMap::new();
+        positions.insert(("t".to_string(), 0), batch[0].offset + 1);
+        sub.commit(&positions);
+        drop(sub);
+        // A restarted member of the group re-reads what was not committed.
+        let mut again = bus.subscribe("t", Some("g"));
+        let batch = again.next_batch(10, Duration::from_millis(10), &cancel).await;
+        let keys: Vec<_> = batch.iter().map(|r| r.key_str()).collect();
+        assert_eq!(keys, vec!["b", "c"]);
+    }
+
+    #[tokio::test]
+    async fn publishers_wait_when_the_topic_is_full_until_a_commit() {
+        let bus = MemoryBus::with_capacity(2);
+        let cancel = CancellationToken::new();
+        let mut sub = bus.subscribe("t", Some("g"));
+        let publisher = bus.clone();
+        let handle =
+            tokio::spawn(async move { publisher.publish("t", vec![rec("a"), rec("b"), rec("c")]).await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!handle.is_finished(), "third record must wait for room");
+        let batch = sub.next_batch(10, Duration::from_millis(10), &cancel).await;
+        assert_eq!(batch.len(), 2);
+        let mut positions = HashMap::new();
+        positions.insert(("t".to_string(), 0), 2);
+        sub.commit(&positions);
+        handle.await.unwrap().unwrap();
+        let batch = sub.next_batch(10, Duration::from_millis(10), &cancel).await;
+        assert_eq!(batch[0].key_str(), "c");
+    }
+
+    #[tokio::test]
+    async fn next_batch_returns_empty_on_cancel() {
+        let bus = MemoryBus::default();
+        let cancel = CancellationToken::new();
+        let mut sub = bus.subscribe("t", Some("g"));
+        cancel.cancel();
+        assert!(sub
+            .next_batch(10, Duration::from_millis(10), &cancel)
+            .await
+            .is_empty());
+    }
+}

@@ -1,0 +1,219 @@
+//! The message bus: topics of keyed records, consumer groups and committed positions, behind
+//! one interface with two transports chosen at assembly:
+//!
+//! - [`kafka`]: the services, over a Kafka-protocol broker;
+//! - [`memory`]: `vigie standalone` and unit tests, in process.
+//!
+//! Stage logic never sees which one it runs over. Delivery is at least once: a stage commits a
+//! batch only after its own outputs are durable, and every sink is idempotent by record id.
+
+pub mod kafka;
+pub mod memory;
+
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// A bus failure, naming the topic and the operation.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// Publishing to a topic failed (after the producer's own retries).
+    #[error("cannot publish to {topic}: {message}")]
+    Publish {
+        /// Topic name.
+        topic: String,
+        /// What the transport reported.
+        message: String,
+    },
+    /// Reading from a topic failed.
+    #[error("cannot consume from {topic}: {message}")]
+    Consume {
+        /// Topic name.
+        topic: String,
+        /// What the transport reported.
+        message: String,
+    },
+    /// Committing consumed positions failed.
+    #[error("cannot commit positions on {topic}: {message}")]
+    Commit {
+        /// Topic name.
+        topic: String,
+        /// What the transport reported.
+        message: String,
+    },
+    /// Setting up a client or a topic failed.
+    #[error("bus setup failed: {0}")]
+    Setup(String),
+}
+
+/// A record to publish.
+#[derive(Debug, Clone)]
+pub struct OutRecord {
+    /// Partitioning key.
+    pub key: String,
+    /// Encoded message; `None` is a tombstone (deletes the key on a compacted topic).
+    pub payload: Option<Vec<u8>>,
+    /// Protobuf message type of the payload, carried as the `vigie-schema` header.
+    pub schema: &'static str,
+}
+
+impl OutRecord {
+    /// A record carrying an encoded protobuf message.
+    pub fn message(key: impl Into<String>, schema: &'static str, payload: Vec<u8>) -> Self {
+        Self {
+            key: key.into(),
+            payload: Some(payload),
+            schema,
+        }
+    }
+}
+
+/// A consumed record and its position.
+#[derive(Debug, Clone)]
+pub struct InRecord {
+    /// Topic it was read from.
+    pub topic: String,
+    /// Partition it was read from.
+    pub partition: i32,
+    /// Offset within the partition.
+    pub offset: i64,
+    /// Partitioning key, when present.
+    pub key: Option<Vec<u8>>,
+    /// Payload; `None` for a tombstone.
+    pub payload: Option<Vec<u8>>,
+}
+
+impl InRecord {
+    /// The key as text (lossy), for logs and dead letters.
+    pub fn key_str(&self) -> String {
+        self.key
+            .as_deref()
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// A transport: creates publishers and subscriptions.
+#[derive(Clone)]
+pub enum Bus {
+    /// In-process topics.
+    Memory(memory::MemoryBus),
+    /// A Kafka-protocol broker.
+    Kafka(kafka::KafkaBus),
+}
+
+impl Bus {
+    /// A publisher; cheap to clone and share between tasks.
+    pub fn publisher(&self) -> Result<Publisher, BusError> {
+        Ok(match self {
+            Bus::Memory(bus) => Publisher::Memory(bus.clone()),
+            Bus::Kafka(bus) => Publisher::Kafka(bus.publisher()?),
+        })
+    }
+
+    /// Joins consumer group `group` on `topic`, resuming from the group's committed positions
+    /// (or from the beginning for a new group). `stage` labels the lag metric.
+    pub fn subscribe(&self, topic: &str, group: &str, stage: &'static str) -> Result<Subscriber, BusError> {
+        Ok(match self {
+            Bus::Memory(bus) => Subscriber::Memory(bus.subscribe(topic, Some(group))),
+            Bus::Kafka(bus) => Subscriber::Kafka(bus.subscribe(topic, group, stage)?),
+        })
+    }
+
+    /// Reads `topic` from the beginning without a group (to materialise a compacted topic).
+    pub fn read_from_start(&self, topic: &str) -> Result<Subscriber, BusError> {
+        Ok(match self {
+            Bus::Memory(bus) => Subscriber::Memory(bus.subscribe(topic, None)),
+            Bus::Kafka(bus) => Subscriber::Kafka(bus.read_from_start(topic)?),
+        })
+    }
+
+    /// Creates Vigie's topics when missing (a no-op in memory).
+    pub async fn ensure_topics(&self) -> Result<(), BusError> {
+        match self {
+            Bus::Memory(_) => Ok(()),
+            Bus::Kafka(bus) => bus.ensure_topics().await,
+        }
+    }
+}
+
+/// Publishes records; `publish` returns only once every record is durable on the bus.
+#[derive(Clone)]
+pub enum Publisher {
+    /// In-process topics.
+    Memory(memory::MemoryBus),
+    /// A Kafka producer (acks=all, idempotent).
+    Kafka(kafka::KafkaPublisher),
+}
+
+impl Publisher {
+    /// Publishes `records` to `topic` and waits for every acknowledgement.
+    pub async fn publish(&self, topic: &str, records: Vec<OutRecord>) -> Result<(), BusError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Publisher::Memory(bus) => bus.publish(topic, records).await,
+            Publisher::Kafka(p) => p.publish(topic, records).await,
+        }
+    }
+
+    /// Waits until everything published so far is acknowledged (used at shutdown).
+    pub async fn flush(&self) {
+        if let Publisher::Kafka(p) = self {
+            p.flush().await;
+        }
+    }
+}
+
+/// A subscription to one topic: yields batches and commits positions.
+pub enum Subscriber {
+    /// In-process topics.
+    Memory(memory::MemorySubscriber),
+    /// A Kafka consumer.
+    Kafka(kafka::KafkaSubscriber),
+}
+
+impl Subscriber {
+    /// Waits for at least one record (or cancellation, returning an empty batch), then gathers up
+    /// to `max` records for at most `linger`.
+    pub async fn next_batch(
+        &mut self,
+        max: usize,
+        linger: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<InRecord>, BusError> {
+        match self {
+            Subscriber::Memory(s) => Ok(s.next_batch(max, linger, cancel).await),
+            Subscriber::Kafka(s) => s.next_batch(max, linger, cancel).await,
+        }
+    }
+
+    /// Commits the positions just after `batch` (per partition) for the group.
+    pub async fn commit(&mut self, batch: &[InRecord]) -> Result<(), BusError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut next: HashMap<(String, i32), i64> = HashMap::new();
+        for r in batch {
+            let e = next.entry((r.topic.clone(), r.partition)).or_insert(r.offset + 1);
+            *e = (*e).max(r.offset + 1);
+        }
+        match self {
+            Subscriber::Memory(s) => {
+                s.commit(&next);
+                Ok(())
+            }
+            Subscriber::Kafka(s) => s.commit(&next).await,
+        }
+    }
+
+    /// End offset (next offset to be written) of every partition of the topic, to detect when a
+    /// reader has caught up.
+    pub async fn end_offsets(&self) -> Result<HashMap<i32, i64>, BusError> {
+        match self {
+            Subscriber::Memory(s) => Ok(s.end_offsets()),
+            Subscriber::Kafka(s) => s.end_offsets().await,
+        }
+    }
+}

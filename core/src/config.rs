@@ -1,0 +1,304 @@
+//! Configuration: one TOML file plus environment overrides, with defaults that work on localhost.
+//!
+//! Any key can be overridden by an environment variable `VIGIE_<SECTION>__<KEY>`, for example
+//! `VIGIE_KAFKA__BROKERS=kafka:9092` or `VIGIE_CLICKHOUSE__VALIDATION=false`. Values are read as
+//! TOML scalars (numbers, booleans) and otherwise as strings.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Errors found while loading the configuration, naming the file or variable at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// Path of the file.
+        path: String,
+        /// Underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The file or an override is not valid for the configuration schema.
+    #[error("invalid configuration{origin}: {message}")]
+    Invalid {
+        /// " in <file>" or " after environment overrides".
+        origin: String,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+/// The whole configuration of every Vigie process.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Kafka connection and topic settings.
+    pub kafka: KafkaConfig,
+    /// ClickHouse connection settings.
+    pub clickhouse: ClickHouseConfig,
+    /// The ingest service.
+    pub ingest: IngestConfig,
+    /// The enrich service.
+    pub enrich: StageConfig,
+    /// The alerting service.
+    pub alerting: StageConfig,
+    /// Where watch definitions come from at start.
+    pub watches: WatchesConfig,
+}
+
+/// Kafka connection and topic settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// Comma-separated bootstrap servers.
+    pub brokers: String,
+    /// Client id prefix reported to the broker.
+    pub client_id: String,
+    /// Partitions of the topics Vigie creates (existing topics are left alone).
+    pub partitions: i32,
+    /// Replication factor of the topics Vigie creates.
+    pub replication_factor: i32,
+    /// Compression of produced batches: none, lz4, zstd, gzip or snappy.
+    pub compression: String,
+    /// How long a producer waits for the broker's acknowledgement, in milliseconds.
+    pub delivery_timeout_ms: u64,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self {
+            brokers: "127.0.0.1:9092".into(),
+            client_id: "vigie".into(),
+            partitions: 4,
+            replication_factor: 1,
+            compression: "lz4".into(),
+            delivery_timeout_ms: 30_000,
+        }
+    }
+}
+
+/// ClickHouse connection settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClickHouseConfig {
+    /// HTTP interface URL.
+    pub url: String,
+    /// Database holding Vigie's tables (created by `vigie migrate`).
+    pub database: String,
+    /// User name.
+    pub user: String,
+    /// Password.
+    pub password: String,
+    /// Check row types against the server's schema before inserting. Needs a modern server
+    /// (`RowBinaryWithNamesAndTypes`); turn off for ClickHouse 18.x.
+    pub validation: bool,
+    /// Compress inserts with LZ4.
+    pub compression: bool,
+}
+
+impl Default for ClickHouseConfig {
+    fn default() -> Self {
+        Self {
+            url: "http://127.0.0.1:8123".into(),
+            database: "vigie".into(),
+            user: "default".into(),
+            password: String::new(),
+            validation: true,
+            compression: true,
+        }
+    }
+}
+
+/// The ingest service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestConfig {
+    /// HTTP listen address (webhooks, `/metrics`, `/healthz`).
+    pub http_listen: String,
+    /// gRPC listen address.
+    pub grpc_listen: String,
+    /// Largest accepted HTTP body, in bytes.
+    pub max_body_bytes: usize,
+    /// Most mentions accepted in one request.
+    pub max_batch_items: usize,
+    /// Longest accepted mention text, in characters.
+    pub max_text_chars: usize,
+    /// How many recently accepted mention ids are remembered to answer duplicates.
+    pub recent_ids: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            http_listen: "127.0.0.1:8080".into(),
+            grpc_listen: "127.0.0.1:50051".into(),
+            max_body_bytes: 8 * 1024 * 1024,
+            max_batch_items: 5_000,
+            max_text_chars: 20_000,
+            recent_ids: 200_000,
+        }
+    }
+}
+
+/// A consuming stage (enrich or alerting).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StageConfig {
+    /// Kafka consumer group.
+    pub group_id: String,
+    /// Most records handled per batch.
+    pub batch_size: usize,
+    /// How long a batch waits to fill, in milliseconds.
+    pub batch_linger_ms: u64,
+    /// Listen address of `/metrics` and `/healthz`.
+    pub metrics_listen: String,
+    /// Write results to ClickHouse (turned off only for Kafka-only setups).
+    pub write_clickhouse: bool,
+}
+
+impl Default for StageConfig {
+    fn default() -> Self {
+        Self {
+            group_id: String::new(),
+            batch_size: 1_000,
+            batch_linger_ms: 50,
+            metrics_listen: String::new(),
+            write_clickhouse: true,
+        }
+    }
+}
+
+/// Where watch definitions come from at start.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WatchesConfig {
+    /// A TOML file of watches published into `vigie.watches` by `vigie watches publish` and by
+    /// `vigie standalone`. Empty means none.
+    pub file: String,
+}
+
+impl Config {
+    /// Loads `path` (or only defaults when `None`), then applies `VIGIE_*__*` environment overrides.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.display().to_string(),
+                source,
+            })?,
+            None => String::new(),
+        };
+        let origin = path.map(|p| format!(" in {}", p.display())).unwrap_or_default();
+        let mut table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            origin: origin.clone(),
+            message: e.to_string(),
+        })?;
+        apply_env_overrides(&mut table, std::env::vars())?;
+        let mut config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                origin: format!("{origin} (after environment overrides)"),
+                message: e.to_string(),
+            })?;
+        config.fill_stage_defaults();
+        Ok(config)
+    }
+
+    fn fill_stage_defaults(&mut self) {
+        if self.enrich.group_id.is_empty() {
+            self.enrich.group_id = "vigie-enrich".into();
+        }
+        if self.enrich.metrics_listen.is_empty() {
+            self.enrich.metrics_listen = "127.0.0.1:9101".into();
+        }
+        if self.alerting.group_id.is_empty() {
+            self.alerting.group_id = "vigie-alerting".into();
+        }
+        if self.alerting.metrics_listen.is_empty() {
+            self.alerting.metrics_listen = "127.0.0.1:9102".into();
+        }
+    }
+}
+
+/// Applies `VIGIE_<SECTION>__<KEY>=value` variables onto a TOML table.
+fn apply_env_overrides(
+    table: &mut toml::Table,
+    vars: impl Iterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    for (name, value) in vars {
+        let Some(rest) = name.strip_prefix("VIGIE_") else {
+            continue;
+        };
+        if !rest.contains("__") {
+            continue;
+        }
+        let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+        let mut node = &mut *table;
+        for section in &path[..path.len() - 1] {
+            let entry = node
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            node = entry.as_table_mut().ok_or_else(|| ConfigError::Invalid {
+                origin: format!(" in environment variable {name}"),
+                message: format!("`{section}` is not a section"),
+            })?;
+        }
+        let leaf = path[path.len() - 1].clone();
+        node.insert(leaf, parse_scalar(&value));
+    }
+    Ok(())
+}
+
+fn parse_scalar(value: &str) -> toml::Value {
+    if let Ok(b) = value.parse::<bool>() {
+        return toml::Value::Boolean(b);
+    }
+    if let Ok(i) = value.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    if let Ok(f) = value.parse::<f64>() {
+        if value.contains('.') {
+            return toml::Value::Float(f);
+        }
+    }
+    toml::Value::String(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_set_nested_keys_with_types() {
+        let mut table: toml::Table = toml::from_str("[kafka]\nbrokers = \"a:1\"\n").unwrap();
+        let vars = vec![
+            ("VIGIE_KAFKA__BROKERS".to_string(), "b:2".to_string()),
+            ("VIGIE_CLICKHOUSE__VALIDATION".to_string(), "false".to_string()),
+            ("VIGIE_ENRICH__BATCH_SIZE".to_string(), "42".to_string()),
+            ("VIGIE_LOG".to_string(), "debug".to_string()),
+        ];
+        apply_env_overrides(&mut table, vars.into_iter()).unwrap();
+        let config: Config = toml::Value::Table(table).try_into().unwrap();
+        assert_eq!(config.kafka.brokers, "b:2");
+        assert!(!config.clickhouse.validation);
+        assert_eq!(config.enrich.batch_size, 42);
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_with_their_name() {
+        let dir = std::env::temp_dir().join(format!("vigie-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, "[kafka]\nbrokerz = \"x\"\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("brokerz"), "{err}");
+        assert!(err.contains("bad.toml"), "{err}");
+    }
+
+    #[test]
+    fn defaults_work_on_localhost() {
+        let config = Config::load(None).unwrap();
+        assert_eq!(config.kafka.brokers, "127.0.0.1:9092");
+        assert_eq!(config.enrich.group_id, "vigie-enrich");
+        assert_eq!(config.alerting.metrics_listen, "127.0.0.1:9102");
+    }
+}

@@ -1,0 +1,37 @@
+//! Vigie's shared core: what every service needs and nothing service-specific.
+//!
+//! - [`model`]: the domain model around the wire contracts (names, ids, JSON input, validation);
+//! - [`config`]: one configuration file plus environment overrides;
+//! - [`bus`]: the message bus, over Kafka or in-process, behind one interface;
+//! - [`watches`]: the live, materialised set of watch definitions;
+//! - [`clickhouse`]: table rows, the batch writer and schema migrations;
+//! - [`metrics`]: the metrics vocabulary every stage emits, and the `/metrics` endpoint;
+//! - [`query`]: the watch query language (parser and evaluator);
+//! - [`text`]: text normalisation shared by queries and documents;
+//! - [`retry`]: retrying durable writes without losing input;
+//! - [`shutdown`]: turning SIGTERM/SIGINT into a cancellation every task observes.
+//! - [`stage`]: the consume → handle → commit loop shared by consuming stages.
+
+pub mod bus;
+pub mod clickhouse;
+pub mod config;
+pub mod deadletter;
+pub mod metrics;
+pub mod model;
+pub mod query;
+pub mod retry;
+pub mod shutdown;
+pub mod stage;
+pub mod text;
+pub mod topics;
+pub mod watches;
+
+pub use vigie_proto as proto;
+
+/// Current wall-clock time as Unix epoch milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,254 @@
+//! The metrics vocabulary every stage emits, declared once (see Vector's component spec):
+//!
+//! | metric | type | labels | meaning |
+//! |---|---|---|---|
+//! | `vigie_stage_received_total` | counter | stage | records or mentions taken in |
+//! | `vigie_stage_sent_total` | counter | stage | records handed on durably |
+//! | `vigie_stage_errors_total` | counter | stage, error_type | failures, by kind |
+//! | `vigie_stage_deadlettered_total` | counter | stage | inputs refused and kept on the dead-letter topic |
+//! | `vigie_stage_processing_seconds` | histogram | stage | time to handle one batch or request, end to end |
+//! | `vigie_stage_batch_size` | histogram | stage | records per batch |
+//! | `vigie_consumer_lag` | gauge | stage, topic, partition | records behind the partition's end |
+//! | `vigie_alerts_raised_total` | counter | rule_type, severity | alerts raised |
+//!
+//! Every service serves them on `/metrics` in the Prometheus text format.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+use std::sync::LazyLock;
+
+struct Vocabulary {
+    registry: Registry,
+    received: IntCounterVec,
+    sent: IntCounterVec,
+    errors: IntCounterVec,
+    deadlettered: IntCounterVec,
+    processing: HistogramVec,
+    batch_size: HistogramVec,
+    lag: IntGaugeVec,
+    alerts: IntCounterVec,
+}
+
+fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric definition");
+    registry
+        .register(Box::new(c.clone()))
+        .expect("metric registered once");
+    c
+}
+
+static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
+    let registry = Registry::new();
+    let processing = HistogramVec::new(
+        HistogramOpts::new(
+            "vigie_stage_processing_seconds",
+            "Time to handle one batch or request, including durable writes",
+        )
+        .buckets(prometheus::exponential_buckets(0.0005, 2.5, 14).expect("valid buckets")),
+        &["stage"],
+    )
+    .expect("valid metric definition");
+    registry
+        .register(Box::new(processing.clone()))
+        .expect("metric registered once");
+    let batch_size = HistogramVec::new(
+        HistogramOpts::new("vigie_stage_batch_size", "Records per batch")
+            .buckets(prometheus::exponential_buckets(1.0, 4.0, 8).expect("valid buckets")),
+        &["stage"],
+    )
+    .expect("valid metric definition");
+    registry
+        .register(Box::new(batch_size.clone()))
+        .expect("metric registered once");
+    let lag = IntGaugeVec::new(
+        Opts::new("vigie_consumer_lag", "Records behind the end of the partition"),
+        &["stage", "topic", "partition"],
+    )
+    .expect("valid metric definition");
+    registry
+        .register(Box::new(lag.clone()))
+        .expect("metric registered once");
+    Vocabulary {
+        received: counter(
+            &registry,
+            "vigie_stage_received_total",
+            "Records taken in",
+            &["stage"],
+        ),
+        sent: counter(
+            &registry,
+            "vigie_stage_sent_total",
+            "Records handed on durably",
+            &["stage"],
+        ),
+        errors: counter(
+            &registry,
+            "vigie_stage_errors_total",
+            "Failures by kind",
+            &["stage", "error_type"],
+        ),
+        deadlettered: counter(
+            &registry,
+            "vigie_stage_deadlettered_total",
+            "Inputs refused and kept on the dead-letter topic",
+            &["stage"],
+        ),
+        alerts: counter(
+            &registry,
+            "vigie_alerts_raised_total",
+            "Alerts raised",
+            &["rule_type", "severity"],
+        ),
+        processing,
+        batch_size,
+        lag,
+        registry,
+    }
+});
+
+/// Handles on the shared metrics for one stage ("ingest", "enrich", "alerting", ...).
+#[derive(Clone)]
+pub struct StageMetrics {
+    stage: &'static str,
+    received: IntCounter,
+    sent: IntCounter,
+    deadlettered: IntCounter,
+    processing: prometheus::Histogram,
+    batch_size: prometheus::Histogram,
+}
+
+impl StageMetrics {
+    /// Metrics for `stage`; cheap to clone.
+    pub fn new(stage: &'static str) -> Self {
+        let v = &*VOCABULARY;
+        Self {
+            stage,
+            received: v.received.with_label_values(&[stage]),
+            sent: v.sent.with_label_values(&[stage]),
+            deadlettered: v.deadlettered.with_label_values(&[stage]),
+            processing: v.processing.with_label_values(&[stage]),
+            batch_size: v.batch_size.with_label_values(&[stage]),
+        }
+    }
+
+    /// The stage name used as label.
+    pub fn stage(&self) -> &'static str {
+        self.stage
+    }
+
+    /// Counts records taken in.
+    pub fn received(&self, n: usize) {
+        self.received.inc_by(n as u64);
+    }
+
+    /// Counts records handed on durably.
+    pub fn sent(&self, n: usize) {
+        self.sent.inc_by(n as u64);
+    }
+
+    /// Counts one failure of kind `error_type` (a short snake_case name).
+    pub fn error(&self, error_type: &str) {
+        VOCABULARY
+            .errors
+            .with_label_values(&[self.stage, error_type])
+            .inc();
+    }
+
+    /// Counts inputs kept on the dead-letter topic.
+    pub fn deadlettered(&self, n: usize) {
+        self.deadlettered.inc_by(n as u64);
+    }
+
+    /// Records the size of a batch.
+    pub fn batch(&self, n: usize) {
+        self.batch_size.observe(n as f64);
+    }
+
+    /// Records how long one batch or request took.
+    pub fn processing(&self, elapsed: std::time::Duration) {
+        self.processing.observe(elapsed.as_secs_f64());
+    }
+
+    /// Sets the consumer lag of one partition.
+    pub fn lag(&self, topic: &str, partition: i32, lag: i64) {
+        VOCABULARY
+            .lag
+            .with_label_values(&[self.stage, topic, &partition.to_string()])
+            .set(lag);
+    }
+}
+
+/// Counts one alert raised.
+pub fn alert_raised(rule_type: &str, severity: &str) {
+    VOCABULARY.alerts.with_label_values(&[rule_type, severity]).inc();
+}
+
+/// Renders every metric in the Prometheus text exposition format.
+pub fn render() -> String {
+    let mut buf = Vec::new();
+    let families = VOCABULARY.registry.gather();
+    if let Err(e) = TextEncoder::new().encode(&families, &mut buf) {
+        tracing::warn!("cannot encode metrics: {e}");
+    }
+    String::from_utf8(buf).unwrap_or_default()
+}
+
+/// An HTTP router serving `GET /metrics` and `GET /healthz`, for merging into a service's server.
+pub fn router() -> axum::Router {
+    use axum::routing::get;
+    axum::Router::new()
+        .route(
+            "/metrics",
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    render(),
+                )
+            }),
+        )
+        .route("/healthz", get(|| async { "ok\n" }))
+}
+
+/// Serves [`router`] on `addr` until `shutdown` is cancelled.
+pub async fn serve(addr: &str, shutdown: tokio_util::sync::CancellationToken) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen for /metrics on {addr}: {e}")))?;
+    tracing::info!("metrics on http://{addr}/metrics");
+    axum::serve(listener, router())
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}
+
+/// [`serve`] for a spawned task: logs instead of returning the error.
+pub async fn serve_owned(addr: String, shutdown: tokio_util::sync::CancellationToken) {
+    if let Err(e) = serve(&addr, shutdown).await {
+        tracing::error!("{e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stage_uses_the_same_names() {
+        let a = StageMetrics::new("test_a");
+        let b = StageMetrics::new("test_b");
+        a.received(3);
+        b.received(2);
+        a.error("decode");
+        b.deadlettered(1);
+        a.lag("t", 0, 7);
+        let text = render();
+        assert!(
+            text.contains("vigie_stage_received_total{stage=\"test_a\"} 3"),
+            "{text}"
+        );
+        assert!(text.contains("vigie_stage_received_total{stage=\"test_b\"} 2"));
+        assert!(text.contains("vigie_stage_errors_total{error_type=\"decode\",stage=\"test_a\"} 1"));
+        assert!(text.contains("vigie_stage_deadlettered_total{stage=\"test_b\"} 1"));
+        assert!(text.contains("vigie_consumer_lag{partition=\"0\",stage=\"test_a\",topic=\"t\"} 7"));
+    }
+}

@@ -1,0 +1,124 @@
+//! Text normalisation shared by query parsing and document scanning: lower case, accents folded
+//! (`Sécurité` → `securite`), split into word tokens; `#hashtag` and `@handle` are kept as
+//! first-class tokens and also yield their bare word. French elision splits on the apostrophe,
+//! so `j'aime` yields `j` and `aime`.
+
+/// Folds one lower-case character to its unaccented ASCII form when it has one.
+pub fn fold_char(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => 'a',
+        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => 'c',
+        'ď' | 'đ' => 'd',
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => 'e',
+        'ĝ' | 'ğ' | 'ġ' | 'ģ' => 'g',
+        'ì' | 'í' | 'î' | 'ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => 'i',
+        'ñ' | 'ń' | 'ņ' | 'ň' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => 'o',
+        'ŕ' | 'ř' => 'r',
+        'ś' | 'ŝ' | 'ş' | 'š' => 's',
+        'ţ' | 'ť' => 't',
+        'ù' | 'ú' | 'û' | 'ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => 'u',
+        'ý' | 'ÿ' => 'y',
+        'ź' | 'ż' | 'ž' => 'z',
+        _ => c,
+    }
+}
+
+/// Lower-cases and folds accents of a whole string (`œ` → `oe`, `ß` → `ss`).
+pub fn normalize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        for l in c.to_lowercase() {
+            match l {
+                'œ' => out.push_str("oe"),
+                'æ' => out.push_str("ae"),
+                'ß' => out.push_str("ss"),
+                _ => out.push(fold_char(l)),
+            }
+        }
+    }
+    out
+}
+
+/// Splits normalised text into tokens. A `#tag` or `@handle` yields the prefixed token followed
+/// by the bare word at the same position.
+pub fn tokenize(text: &str) -> Vec<Token> {
+    let norm = normalize(text);
+    let mut tokens = Vec::new();
+    let mut position = 0u32;
+    let mut chars = norm.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        let prefix = (c == '#' || c == '@')
+            && chars
+                .peek()
+                .map(|(_, n)| n.is_alphanumeric() || *n == '_')
+                .unwrap_or(false);
+        if !(prefix || c.is_alphanumeric()) {
+            continue;
+        }
+        let mut end = start + c.len_utf8();
+        while let Some(&(i, n)) = chars.peek() {
+            if n.is_alphanumeric() || (prefix && n == '_') {
+                end = i + n.len_utf8();
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let word = &norm[start..end];
+        if prefix {
+            tokens.push(Token {
+                text: word.to_string(),
+                position,
+            });
+            tokens.push(Token {
+                text: word[1..].to_string(),
+                position,
+            });
+        } else {
+            tokens.push(Token {
+                text: word.to_string(),
+                position,
+            });
+        }
+        position += 1;
+    }
+    tokens
+}
+
+/// A normalised word and its position in the text (a hashtag and its bare word share one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// Normalised text, with `#` or `@` for tags and handles.
+    pub text: String,
+    /// Word position, for phrases.
+    pub position: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        tokenize(s).into_iter().map(|t| t.text).collect()
+    }
+
+    #[test]
+    fn folds_case_accents_and_elision() {
+        assert_eq!(
+            words("Sécurité: J'AIME l'Œuvre!"),
+            ["securite", "j", "aime", "l", "oeuvre"]
+        );
+    }
+
+    #[test]
+    fn hashtags_and_handles_are_tokens_and_words() {
+        assert_eq!(
+            words("#Boycott @Acme_FR now"),
+            ["#boycott", "boycott", "@acme_fr", "acme_fr", "now"]
+        );
+        let t = tokenize("#a b");
+        assert_eq!(t[0].position, t[1].position);
+        assert_eq!(t[2].position, 1);
+    }
+}

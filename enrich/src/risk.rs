@@ -1,0 +1,206 @@
+//! Risk signals, baseline: toxicity and complaint/crisis keyword families for French and English,
+//! and a reach score. (The scoring-stage issue replaces the keyword lists with trained models.)
+
+use vigie_core::proto::{Mention, Risk, Source};
+use vigie_core::text::tokenize;
+
+const TOXIC: &[&str] = &[
+    "idiot", "idiots", "stupid", "moron", "fuck", "fucking", "shit", "bitch", "asshole", "kill", "die",
+    "con", "cons", "connard", "connards", "connasse", "encule", "merde", "salope", "debile", "cretin",
+    "cretins", "abruti", "abrutis", "pute", "tuer", "creve", "crever", "batard",
+];
+
+/// (flag, family, words): a flag fires when any word of its list appears.
+const SIGNALS: &[(&str, Family, &[&str])] = &[
+    (
+        "refund",
+        Family::Complaint,
+        &[
+            "refund",
+            "remboursement",
+            "rembourser",
+            "remboursez",
+            "money",
+            "argent",
+        ],
+    ),
+    (
+        "fraud",
+        Family::Complaint,
+        &[
+            "scam",
+            "fraud",
+            "arnaque",
+            "arnaqueurs",
+            "escroquerie",
+            "escrocs",
+            "voleurs",
+        ],
+    ),
+    (
+        "legal",
+        Family::Crisis,
+        &[
+            "lawyer", "lawsuit", "sue", "avocat", "plainte", "tribunal", "justice", "proces",
+        ],
+    ),
+    (
+        "boycott",
+        Family::Crisis,
+        &["boycott", "boycotter", "boycottez", "#boycott"],
+    ),
+    (
+        "health",
+        Family::Crisis,
+        &[
+            "poisoning",
+            "sick",
+            "hospital",
+            "intoxication",
+            "intoxique",
+            "intoxiques",
+            "malade",
+            "malades",
+            "hopital",
+            "allergie",
+        ],
+    ),
+    (
+        "recall",
+        Family::Crisis,
+        &[
+            "recall",
+            "rappel",
+            "rappele",
+            "contamine",
+            "contamination",
+            "listeria",
+            "salmonelle",
+            "salmonella",
+        ],
+    ),
+    (
+        "safety",
+        Family::Crisis,
+        &[
+            "danger",
+            "dangerous",
+            "dangereux",
+            "explosion",
+            "fire",
+            "incendie",
+            "blesse",
+            "injured",
+        ],
+    ),
+    (
+        "churn",
+        Family::Complaint,
+        &[
+            "cancel",
+            "unsubscribe",
+            "resilier",
+            "resiliation",
+            "quitte",
+            "concurrent",
+        ],
+    ),
+];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Family {
+    Complaint,
+    Crisis,
+}
+
+/// Computes risk scores and flags for a text.
+pub fn assess(text: &str) -> Risk {
+    let tokens = tokenize(text);
+    let mut toxic = 0u32;
+    let mut complaint = 0u32;
+    let mut crisis = 0u32;
+    let mut flags = Vec::new();
+    for t in &tokens {
+        if TOXIC.contains(&t.text.as_str()) {
+            toxic += 1;
+        }
+    }
+    for (flag, family, words) in SIGNALS {
+        if tokens.iter().any(|t| words.contains(&t.text.as_str())) {
+            flags.push(flag.to_string());
+            match family {
+                Family::Complaint => complaint += 1,
+                Family::Crisis => crisis += 1,
+            }
+        }
+    }
+    if toxic > 0 {
+        flags.push("toxic".into());
+    }
+    let squash = |n: u32| 1.0 - (-(n as f32)).exp();
+    Risk {
+        toxicity: squash(toxic),
+        complaint: squash(complaint),
+        crisis: squash(crisis),
+        flags,
+    }
+}
+
+/// Source authority in [0, 1]: press above reviews and forums above comments.
+fn authority(source: Source) -> f32 {
+    match source {
+        Source::News => 1.0,
+        Source::Blog | Source::Youtube => 0.6,
+        Source::Review | Source::X | Source::Linkedin | Source::Tiktok | Source::Reddit => 0.5,
+        Source::Facebook | Source::Instagram | Source::Forum => 0.4,
+        Source::Whatsapp | Source::Messenger | Source::Telegram | Source::Email => 0.1,
+        Source::Other | Source::Unspecified => 0.3,
+    }
+}
+
+/// Potential audience in [0, 1] from followers, engagement, verification and source authority.
+pub fn reach(m: &Mention) -> f32 {
+    let author = m.author.clone().unwrap_or_default();
+    let e = m.engagement.clone().unwrap_or_default();
+    let followers = (author.followers as f32 + 1.0).log10() / 7.0; // 10M followers ≈ 1
+    let engagement =
+        ((e.likes + 3 * e.shares + 2 * e.comments) as f32 + e.views as f32 / 100.0 + 1.0).log10() / 6.0;
+    let verified = if author.verified { 0.15 } else { 0.0 };
+    let source = Source::try_from(m.source).unwrap_or_default();
+    (0.45 * followers.min(1.0) + 0.3 * engagement.min(1.0) + 0.25 * authority(source) + verified)
+        .clamp(0.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigie_core::proto::Author;
+
+    #[test]
+    fn flags_complaints_and_crises() {
+        let r = assess("Intoxication alimentaire après le burger, je vais porter plainte !");
+        assert!(r.flags.contains(&"health".to_string()));
+        assert!(r.flags.contains(&"legal".to_string()));
+        assert!(r.crisis > 0.5);
+        assert_eq!(assess("Bonne journée").flags.len(), 0);
+        assert!(assess("bande de connards").toxicity > 0.5);
+    }
+
+    #[test]
+    fn press_and_big_accounts_reach_further() {
+        let small = Mention {
+            source: Source::Whatsapp as i32,
+            ..Default::default()
+        };
+        let press = Mention {
+            source: Source::News as i32,
+            author: Some(Author {
+                followers: 2_000_000,
+                verified: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(reach(&press) > reach(&small) + 0.3);
+    }
+}

@@ -1,0 +1,91 @@
+//! The scoring stage as a pure function of a mention and the current watches.
+
+use crate::{extract, language, matcher, risk, sentiment};
+use vigie_core::proto::{EnrichedMention, Mention};
+use vigie_core::watches::WatchSet;
+
+/// Version of the scoring stage, stored with every enriched mention.
+pub const SCORER_VERSION: &str = "baseline-0.1";
+
+/// Scores mentions; holds no per-mention state and is shared freely.
+#[derive(Debug, Default, Clone)]
+pub struct Scorer;
+
+impl Scorer {
+    /// Enriches one mention. `now_ms` is the processing time recorded on the result.
+    pub fn score(&self, mention: Mention, watches: &WatchSet, now_ms: i64) -> EnrichedMention {
+        let text = if mention.title.is_empty() {
+            mention.text.clone()
+        } else {
+            format!("{}. {}", mention.title, mention.text)
+        };
+        let detected = language::identify(&text);
+        let (lang, confidence) = if detected.code == "und" && !mention.language_hint.is_empty() {
+            (mention.language_hint.clone(), 0.5)
+        } else {
+            (detected.code.to_string(), detected.confidence)
+        };
+        let sentiment = sentiment::score(&text);
+        let entities = extract::extract(&text);
+        let matched = matcher::matching_watches(watches, &mention, &lang);
+        EnrichedMention {
+            language: lang,
+            language_confidence: confidence,
+            sentiment_score: sentiment.score,
+            sentiment_label: sentiment.label as i32,
+            risk: Some(risk::assess(&text)),
+            hashtags: entities.hashtags,
+            mentioned_handles: entities.handles,
+            urls: entities.urls,
+            matched_watches: matched,
+            reach: risk::reach(&mention),
+            enriched_at_ms: now_ms,
+            scorer_version: SCORER_VERSION.to_string(),
+            cluster: 0,
+            mention: Some(mention),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigie_core::proto::{SentimentLabel, Source};
+    use vigie_core::watches::{parse_file, WatchRegistry};
+
+    #[test]
+    fn scores_and_matches_the_tenants_watches_only() {
+        let registry = WatchRegistry::default();
+        let file = r#"
+[[watch]]
+tenant = "acme"
+id = "crisis"
+query = "acme AND (malade OR intoxication)"
+[[watch]]
+tenant = "other"
+id = "crisis"
+query = "acme"
+[[watch]]
+tenant = "acme"
+id = "english-only"
+query = "acme"
+languages = ["en"]
+"#;
+        for w in parse_file(file, "test").unwrap() {
+            registry.upsert(w).unwrap();
+        }
+        let m = Mention {
+            tenant: "acme".into(),
+            source: Source::X as i32,
+            text: "Toute la famille malade après le menu Acme, c'est une honte #boycott".into(),
+            ..Default::default()
+        };
+        let e = Scorer.score(m, &registry.snapshot(), 7);
+        assert_eq!(e.matched_watches, ["acme/crisis"]);
+        assert_eq!(e.language, "fr");
+        assert_eq!(e.sentiment_label, SentimentLabel::Negative as i32);
+        assert_eq!(e.hashtags, ["#boycott"]);
+        assert!(e.risk.unwrap().flags.contains(&"health".to_string()));
+        assert_eq!(e.enriched_at_ms, 7);
+    }
+}

@@ -1,0 +1,201 @@
+//! The enrich service loop, independent of transport: consume raw mentions in batches, score
+//! them, publish the enriched mentions, insert them into ClickHouse, and commit the batch only
+//! once both writes are durable. Undecodable records are dead-lettered, never dropped.
+
+use crate::Scorer;
+use prost::Message;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use vigie_core::bus::{Bus, InRecord, OutRecord, Publisher};
+use vigie_core::clickhouse::{ClickHouse, MentionRow};
+use vigie_core::config::StageConfig;
+use vigie_core::metrics::StageMetrics;
+use vigie_core::model::FieldError;
+use vigie_core::proto::{EnrichedMention, Mention};
+use vigie_core::retry::{until_ok, Abandoned};
+use vigie_core::stage::{run_consumer, Batching};
+use vigie_core::watches::WatchRegistry;
+use vigie_core::{deadletter, topics};
+
+/// Protobuf type name carried in the schema header of enriched mentions.
+pub const SCHEMA: &str = "vigie.v1.EnrichedMention";
+const STAGE: &str = "enrich";
+
+/// The result of scoring one batch.
+#[derive(Debug, Default)]
+pub struct BatchOutput {
+    /// Enriched mentions, in input order.
+    pub enriched: Vec<EnrichedMention>,
+    /// Dead letters for records that could not be read.
+    pub rejected: Vec<OutRecord>,
+}
+
+/// Decodes and scores a batch of raw-mention records.
+pub fn process_batch(scorer: &Scorer, registry: &WatchRegistry, batch: &[InRecord]) -> BatchOutput {
+    let watches = registry.snapshot();
+    let now = vigie_core::now_ms();
+    let mut out = BatchOutput::default();
+    for record in batch {
+        let payload = record.payload.as_deref().unwrap_or_default();
+        match Mention::decode(payload) {
+            Ok(m) if !m.id.is_empty() => out.enriched.push(scorer.score(m, &watches, now)),
+            Ok(_) => out
+                .rejected
+                .push(reject(record, "mention has no id (not published by ingest?)")),
+            Err(e) => out
+                .rejected
+                .push(reject(record, &format!("undecodable vigie.v1.Mention: {e}"))),
+        }
+    }
+    out
+}
+
+fn reject(record: &InRecord, reason: &str) -> OutRecord {
+    let origin = format!("{}[{}]@{}", record.topic, record.partition, record.offset);
+    let error = FieldError::new("", reason);
+    deadletter::record(
+        STAGE,
+        &origin,
+        "",
+        &error,
+        record.payload.as_deref().unwrap_or_default(),
+    )
+}
+
+/// What the enrich loop runs over.
+pub struct EnrichDeps {
+    /// The bus to consume from and publish to.
+    pub bus: Bus,
+    /// Where enriched mentions are inserted; `None` in standalone mode.
+    pub clickhouse: Option<ClickHouse>,
+    /// Live watches.
+    pub registry: WatchRegistry,
+    /// Batching and group settings.
+    pub config: StageConfig,
+}
+
+/// Runs the enrich loop until `cancel`, then finishes the batch in hand, flushes and returns.
+pub async fn run(deps: EnrichDeps, cancel: CancellationToken) -> anyhow::Result<()> {
+    let metrics = StageMetrics::new(STAGE);
+    let subscriber = deps
+        .bus
+        .subscribe(topics::MENTIONS_RAW, &deps.config.group_id, STAGE)?;
+    let publisher = deps.bus.publisher()?;
+    let batching = Batching {
+        max: deps.config.batch_size,
+        linger: Duration::from_millis(deps.config.batch_linger_ms),
+    };
+    tracing::info!(
+        "enrich: consuming {} as group {}",
+        topics::MENTIONS_RAW,
+        deps.config.group_id
+    );
+    let scorer = Scorer;
+    run_consumer(subscriber, &metrics, batching, &cancel, |batch, drain| {
+        let output = process_batch(&scorer, &deps.registry, &batch);
+        let (publisher, clickhouse, metrics) = (&publisher, deps.clickhouse.as_ref(), &metrics);
+        async move {
+            write(publisher, clickhouse, &output, metrics, &drain).await?;
+            metrics.deadlettered(output.rejected.len());
+            Ok((batch, output.enriched.len()))
+        }
+    })
+    .await;
+    publisher.flush().await;
+    tracing::info!("enrich: stopped");
+    Ok(())
+}
+
+/// Writes a batch's outputs durably: dead letters, enriched mentions, then ClickHouse rows.
+async fn write(
+    publisher: &Publisher,
+    clickhouse: Option<&ClickHouse>,
+    output: &BatchOutput,
+    metrics: &StageMetrics,
+    drain: &CancellationToken,
+) -> Result<(), Abandoned> {
+    let enriched: Vec<OutRecord> = output
+        .enriched
+        .iter()
+        .map(|e| {
+            let tenant = e.mention.as_ref().map(|m| m.tenant.as_str()).unwrap_or("");
+            OutRecord::message(tenant, SCHEMA, e.encode_to_vec())
+        })
+        .collect();
+    until_ok("publish dead letters", metrics, "deadletter", drain, || {
+        publisher.publish(topics::DEADLETTER, output.rejected.clone())
+    })
+    .await?;
+    until_ok("publish enriched", metrics, "publish", drain, || {
+        publisher.publish(topics::MENTIONS_ENRICHED, enriched.clone())
+    })
+    .await?;
+    if let Some(ch) = clickhouse {
+        let rows: Vec<MentionRow> = output.enriched.iter().map(MentionRow::from_enriched).collect();
+        until_ok("insert mentions", metrics, "clickhouse", drain, || {
+            ch.insert("mentions", &rows)
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigie_core::bus::memory::MemoryBus;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn enriches_over_the_in_process_bus_and_dead_letters_garbage() {
+        let bus = MemoryBus::default();
+        let publisher = Publisher::Memory(bus.clone());
+        let good = Mention {
+            id: "acme:x:1".into(),
+            tenant: "acme".into(),
+            source: 1,
+            text: "I love the new app from Acme".into(),
+            ..Default::default()
+        };
+        publisher
+            .publish(
+                topics::MENTIONS_RAW,
+                vec![
+                    OutRecord::message("acme:x:1", "vigie.v1.Mention", good.encode_to_vec()),
+                    OutRecord::message("junk", "vigie.v1.Mention", vec![0xff, 0xff, 0xff]),
+                ],
+            )
+            .await
+            .unwrap();
+        let cancel = CancellationToken::new();
+        let deps = EnrichDeps {
+            bus: Bus::Memory(bus.clone()),
+            clickhouse: None,
+            registry: WatchRegistry::default(),
+            config: StageConfig {
+                group_id: "g".into(),
+                batch_linger_ms: 5,
+                ..Default::default()
+            },
+        };
+        let task = tokio::spawn(run(deps, cancel.clone()));
+        for _ in 0..100 {
+            if !bus.snapshot(topics::DEADLETTER).is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        cancel.cancel();
+        task.await.unwrap().unwrap();
+        let enriched = bus.snapshot(topics::MENTIONS_ENRICHED);
+        assert_eq!(enriched.len(), 1);
+        let e = EnrichedMention::decode(enriched[0].payload.as_deref().unwrap()).unwrap();
+        assert_eq!(e.mention.unwrap().id, "acme:x:1");
+        assert_eq!(e.language, "en");
+        let dead = bus.snapshot(topics::DEADLETTER);
+        assert_eq!(dead.len(), 1);
+        let letter = vigie_core::proto::DeadLetter::decode(dead[0].payload.as_deref().unwrap()).unwrap();
+        assert_eq!(letter.stage, "enrich");
+        assert_eq!(letter.original, vec![0xff, 0xff, 0xff]);
+        assert!(letter.reason.contains("undecodable"), "{}", letter.reason);
+    }
+}

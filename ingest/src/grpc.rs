@@ -1,0 +1,115 @@
+//! gRPC front end: `vigie.v1.IngestService` (unary batch and client streaming).
+//!
+//! When any item is rejected the call fails with INVALID_ARGUMENT; the message names each
+//! rejected item's field and reason and the status details carry the whole `PublishResponse`
+//! (accepted items were published; resubmitting is safe).
+
+use crate::ingestor::{IngestError, Ingestor, Item, Submitted};
+use futures::StreamExt;
+use prost::Message;
+use std::sync::Arc;
+use tonic::{Request, Response, Status, Streaming};
+use vigie_core::proto::ingest_service_server::{IngestService, IngestServiceServer};
+use vigie_core::proto::{Mention, PublishRequest, PublishResponse};
+
+/// The gRPC ingest service.
+pub struct GrpcIngest {
+    ingestor: Arc<Ingestor>,
+}
+
+impl GrpcIngest {
+    /// A tonic service over `ingestor`.
+    pub fn server(ingestor: Arc<Ingestor>) -> IngestServiceServer<Self> {
+        IngestServiceServer::new(Self { ingestor })
+    }
+}
+
+fn submitted(mentions: Vec<Mention>) -> Vec<Submitted> {
+    mentions
+        .into_iter()
+        .map(|m| Submitted {
+            original: m.encode_to_vec(),
+            item: Item::Mention(m),
+        })
+        .collect()
+}
+
+fn to_status(e: IngestError) -> Status {
+    match e {
+        IngestError::TooMany { .. } => Status::resource_exhausted(e.to_string()),
+        IngestError::Unavailable(_) => Status::unavailable(e.to_string()),
+    }
+}
+
+/// Turns a response with rejected items into INVALID_ARGUMENT, keeping the details.
+fn finish(r: PublishResponse) -> Result<Response<PublishResponse>, Status> {
+    if r.rejected == 0 {
+        return Ok(Response::new(r));
+    }
+    let reasons: Vec<String> = r
+        .results
+        .iter()
+        .filter(|x| x.status == "rejected")
+        .take(20)
+        .map(|x| format!("{}: {}", x.field, x.reason))
+        .collect();
+    let message = format!(
+        "{} of {} mentions rejected ({} accepted): {}",
+        r.rejected,
+        r.results.len(),
+        r.accepted,
+        reasons.join("; ")
+    );
+    Err(Status::with_details(
+        tonic::Code::InvalidArgument,
+        message,
+        r.encode_to_vec().into(),
+    ))
+}
+
+#[tonic::async_trait]
+impl IngestService for GrpcIngest {
+    async fn publish(&self, request: Request<PublishRequest>) -> Result<Response<PublishResponse>, Status> {
+        let mentions = request.into_inner().mentions;
+        let r = self
+            .ingestor
+            .submit(submitted(mentions), "grpc")
+            .await
+            .map_err(to_status)?;
+        finish(r)
+    }
+
+    async fn publish_stream(
+        &self,
+        request: Request<Streaming<Mention>>,
+    ) -> Result<Response<PublishResponse>, Status> {
+        let mut stream = request.into_inner();
+        let chunk = self.ingestor.max_batch().clamp(1, 500);
+        let mut total = PublishResponse::default();
+        let mut pending = Vec::with_capacity(chunk);
+        let mut offset = 0u32;
+        loop {
+            let next = stream.next().await;
+            let done = next.is_none();
+            if let Some(m) = next {
+                pending.push(m?);
+            }
+            if pending.len() >= chunk || (done && !pending.is_empty()) {
+                let r = self
+                    .ingestor
+                    .submit_from(submitted(std::mem::take(&mut pending)), "grpc", offset)
+                    .await
+                    .map_err(to_status)?;
+                total.accepted += r.accepted;
+                total.duplicates += r.duplicates;
+                total.rejected += r.rejected;
+                offset += r.results.len() as u32;
+                total.results.extend(r.results);
+            }
+            if done {
+                break;
+            }
+        }
+        finish(total)
+    }
+}

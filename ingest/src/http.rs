@@ -1,0 +1,151 @@
+//! HTTP front end: `POST /v1/mentions` plus `/metrics` and `/healthz`.
+//!
+//! Status codes: 200 when every item was accepted (or a duplicate); 400 when any item was
+//! rejected (the body lists each item's outcome; accepted items were published); 413 when the
+//! body or the item count is over the limit; 503 when the broker did not acknowledge (nothing
+//! was acknowledged; retrying is safe).
+
+use crate::body::split;
+use crate::ingestor::{IngestError, Ingestor, Item, Submitted};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::json;
+use std::sync::Arc;
+use vigie_core::model::mention_from_json;
+use vigie_core::proto::PublishResponse;
+
+/// The ingest HTTP router (metrics and health included).
+pub fn router(ingestor: Arc<Ingestor>, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/v1/mentions", post(post_mentions))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(ingestor)
+        .merge(vigie_core::metrics::router())
+}
+
+async fn post_mentions(State(ingestor): State<Arc<Ingestor>>, body: Bytes) -> Response {
+    let items = match split(&body) {
+        Ok(items) => items,
+        Err(e) => {
+            // The body as a whole is unreadable: dead-letter it as one item and say why.
+            let submitted = vec![Submitted {
+                item: Item::Refused {
+                    error: e,
+                    tenant: String::new(),
+                },
+                original: body.to_vec(),
+            }];
+            return match ingestor.submit(submitted, "http").await {
+                Ok(r) => (StatusCode::BAD_REQUEST, Json(response_json(&r))).into_response(),
+                Err(e) => error_response(e),
+            };
+        }
+    };
+    let limits = *ingestor.limits();
+    let now = vigie_core::now_ms();
+    let submitted: Vec<Submitted> = items
+        .into_iter()
+        .map(|raw| {
+            let item = match raw.value {
+                Err(error) => Item::Refused {
+                    error,
+                    tenant: String::new(),
+                },
+                Ok(v) => {
+                    let tenant = v.get("tenant").and_then(|t| t.as_str()).unwrap_or("").to_string();
+                    match mention_from_json(v, &limits, now) {
+                        Ok(m) => Item::Mention(m),
+                        Err(error) => Item::Refused { error, tenant },
+                    }
+                }
+            };
+            Submitted {
+                item,
+                original: raw.original,
+            }
+        })
+        .collect();
+    match ingestor.submit(submitted, "http").await {
+        Ok(r) if r.rejected > 0 => (StatusCode::BAD_REQUEST, Json(response_json(&r))).into_response(),
+        Ok(r) => (StatusCode::OK, Json(response_json(&r))).into_response(),
+        Err(e) => error_response(e),
+    }
+}
+
+fn error_response(e: IngestError) -> Response {
+    let status = match &e {
+        IngestError::TooMany { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        IngestError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    (status, Json(json!({ "error": e.to_string() }))).into_response()
+}
+
+/// The JSON form of a publish response.
+pub fn response_json(r: &PublishResponse) -> serde_json::Value {
+    json!({
+        "accepted": r.accepted,
+        "duplicates": r.duplicates,
+        "rejected": r.rejected,
+        "results": r.results.iter().map(|x| {
+            let mut o = json!({ "index": x.index, "status": x.status });
+            if !x.mention_id.is_empty() { o["id"] = json!(x.mention_id); }
+            if !x.field.is_empty() || !x.reason.is_empty() {
+                o["field"] = json!(x.field);
+                o["reason"] = json!(x.reason);
+            }
+            o
+        }).collect::<Vec<_>>(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigie_core::bus::memory::MemoryBus;
+    use vigie_core::bus::Publisher;
+    use vigie_core::model::Limits;
+
+    async fn post(router: &Router, body: &str) -> (StatusCode, serde_json::Value) {
+        use tower::ServiceExt;
+        let req = axum::http::Request::post("/v1/mentions")
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        let resp = router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    #[tokio::test]
+    async fn statuses_and_per_item_errors() {
+        let bus = MemoryBus::default();
+        let ingestor = Arc::new(Ingestor::new(Publisher::Memory(bus), Limits::default(), 3, 100));
+        let router = router(ingestor, 1024);
+        let ok = r#"{"tenant":"acme","source":"x","native_id":"1","text":"hello"}"#;
+        let (s, body) = post(&router, ok).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert_eq!(body["results"][0]["id"], "acme:x:1");
+        let mixed = r#"[{"tenant":"acme","source":"x","native_id":"2","text":"hi"},{"tenant":"acme","source":"fax","native_id":"3","text":"hi"}]"#;
+        let (s, body) = post(&router, mixed).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert_eq!(body["accepted"], 1);
+        assert_eq!(body["results"][1]["field"], "items[1].source");
+        let (s, _) = post(&router, "[1,2,3,4]").await;
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+        let (s, _) = post(&router, &"x".repeat(2000)).await;
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+        let (s, body) = post(&router, "{not json").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(body["results"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("invalid JSON"));
+    }
+}

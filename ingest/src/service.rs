@@ -1,0 +1,52 @@
+//! Running the ingest front ends: HTTP and gRPC servers until shutdown, then a producer flush.
+
+use crate::grpc::GrpcIngest;
+use crate::Ingestor;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use vigie_core::config::IngestConfig;
+
+/// Serves HTTP and gRPC ingest until `cancel`; in-flight requests finish before it returns.
+pub async fn serve(
+    config: &IngestConfig,
+    ingestor: Arc<Ingestor>,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    let http_listener = tokio::net::TcpListener::bind(&config.http_listen)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen for HTTP on {} (ingest.http_listen): {e}",
+                config.http_listen
+            )
+        })?;
+    let grpc_addr: std::net::SocketAddr = config.grpc_listen.parse().map_err(|e| {
+        anyhow::anyhow!(
+            "ingest.grpc_listen {:?} is not host:port: {e}",
+            config.grpc_listen
+        )
+    })?;
+    let grpc_listener = tokio::net::TcpListener::bind(grpc_addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen for gRPC on {grpc_addr} (ingest.grpc_listen): {e}"))?;
+    tracing::info!(
+        "ingest: HTTP on http://{}/v1/mentions, gRPC on {grpc_addr}",
+        config.http_listen
+    );
+    let router = crate::http::router(ingestor.clone(), config.max_body_bytes);
+    let http_cancel = cancel.clone();
+    let http = axum::serve(http_listener, router)
+        .with_graceful_shutdown(async move { http_cancel.cancelled().await });
+    let grpc_cancel = cancel.clone();
+    let grpc = tonic::transport::Server::builder()
+        .add_service(GrpcIngest::server(ingestor))
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(grpc_listener),
+            async move { grpc_cancel.cancelled().await },
+        );
+    let (h, g) = tokio::join!(http, grpc);
+    h.map_err(|e| anyhow::anyhow!("HTTP server: {e}"))?;
+    g.map_err(|e| anyhow::anyhow!("gRPC server: {e}"))?;
+    tracing::info!("ingest: stopped");
+    Ok(())
+}

@@ -1,0 +1,18 @@
+//! Generates Rust types and gRPC stubs from `proto/vigie/v1/*.proto` with a vendored `protoc`,
+//! so a fresh machine needs no system protobuf compiler.
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protoc = protoc_bin_vendored::protoc_bin_path()?;
+    std::env::set_var("PROTOC", protoc);
+    let files = [
+        "vigie/v1/mention.proto",
+        "vigie/v1/watch.proto",
+        "vigie/v1/alert.proto",
+        "vigie/v1/deadletter.proto",
+        "vigie/v1/ingest.proto",
+    ];
+    for f in files {
+        println!("cargo:rerun-if-changed={f}");
+    }
+    tonic_prost_build::configure().compile_protos(&files, &["."])?;
+    Ok(())
+}

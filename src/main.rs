@@ -1,0 +1,202 @@
+//! `vigie`: one subcommand per service, plus the standalone mode and admin commands.
+
+mod standalone;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::sync::Arc;
+use vigie_core::bus::kafka::KafkaBus;
+use vigie_core::bus::Bus;
+use vigie_core::clickhouse::ClickHouse;
+use vigie_core::config::Config;
+use vigie_core::model::Limits;
+use vigie_core::watches::{self, WatchRegistry};
+
+#[derive(Parser)]
+#[command(
+    name = "vigie",
+    version,
+    about = "Real-time social listening and crisis alerting"
+)]
+struct Cli {
+    /// Configuration file (TOML); `VIGIE_<SECTION>__<KEY>` variables override it.
+    #[arg(long, short, global = true, env = "VIGIE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Accept mentions over HTTP and gRPC and publish them to Kafka.
+    Ingest,
+    /// Score raw mentions from Kafka into enriched mentions (Kafka and ClickHouse).
+    Enrich,
+    /// Run alert rules over enriched mentions (alerts to Kafka and ClickHouse).
+    Alerting,
+    /// All stages in one process over in-process channels: no Kafka, no ClickHouse. Replays the
+    /// bundled sample, prints alerts, and keeps serving HTTP and gRPC ingest.
+    Standalone(standalone::Args),
+    /// Apply ClickHouse schema migrations (idempotent) and create the Kafka topics.
+    Migrate {
+        /// Only ClickHouse (skip Kafka topic creation).
+        #[arg(long)]
+        clickhouse_only: bool,
+    },
+    /// Manage watch definitions.
+    Watches {
+        #[command(subcommand)]
+        action: WatchesAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum WatchesAction {
+    /// Validate a TOML watches file and publish it into `vigie.watches`.
+    Publish {
+        /// The watches file (see deploy/sample/watches.toml).
+        file: PathBuf,
+    },
+    /// Validate a TOML watches file without publishing.
+    Check {
+        /// The watches file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber_init();
+    let config = Config::load(cli.config.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run(cli.command, config))
+}
+
+fn tracing_subscriber_init() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("VIGIE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Ingest => run_ingest(config).await,
+        Command::Enrich => run_enrich(config).await,
+        Command::Alerting => run_alerting(config).await,
+        Command::Standalone(args) => standalone::run(config, args).await,
+        Command::Migrate { clickhouse_only } => {
+            let applied = ClickHouse::new(&config.clickhouse)
+                .migrate()
+                .await
+                .with_context(|| format!("migrating ClickHouse at {}", config.clickhouse.url))?;
+            if applied.is_empty() {
+                println!("clickhouse: schema up to date");
+            } else {
+                println!("clickhouse: applied {}", applied.join(", "));
+            }
+            if !clickhouse_only {
+                kafka(&config).ensure_topics().await?;
+                println!("kafka: topics ready on {}", config.kafka.brokers);
+            }
+            Ok(())
+        }
+        Command::Watches { action } => match action {
+            WatchesAction::Check { file } => {
+                let w = watches::load_file(&file)?;
+                println!("{}: {} watches OK", file.display(), w.len());
+                Ok(())
+            }
+            WatchesAction::Publish { file } => {
+                let w = watches::load_file(&file)?;
+                let bus = kafka(&config);
+                bus.ensure_topics().await?;
+                watches::publish(&bus.publisher()?, &w).await?;
+                println!("published {} watches to {}", w.len(), vigie_core::topics::WATCHES);
+                Ok(())
+            }
+        },
+    }
+}
+
+fn kafka(config: &Config) -> Bus {
+    Bus::Kafka(KafkaBus::new(config.kafka.clone()))
+}
+
+/// Watches materialised from `vigie.watches` and kept live until `cancel`.
+async fn live_watches(
+    bus: &Bus,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> anyhow::Result<WatchRegistry> {
+    let registry = WatchRegistry::default();
+    watches::materialise(bus, registry.clone(), cancel.clone()).await?;
+    Ok(registry)
+}
+
+async fn run_ingest(config: Config) -> anyhow::Result<()> {
+    let cancel = vigie_core::shutdown::on_signal();
+    let bus = kafka(&config);
+    bus.ensure_topics().await?;
+    let publisher = bus.publisher()?;
+    let ingestor = Arc::new(vigie_ingest::Ingestor::new(
+        publisher.clone(),
+        Limits {
+            max_text_chars: config.ingest.max_text_chars,
+        },
+        config.ingest.max_batch_items,
+        config.ingest.recent_ids,
+    ));
+    vigie_ingest::service::serve(&config.ingest, ingestor, cancel).await?;
+    publisher.flush().await;
+    Ok(())
+}
+
+fn clickhouse_sink(enabled: bool, config: &Config) -> Option<ClickHouse> {
+    enabled.then(|| ClickHouse::new(&config.clickhouse))
+}
+
+async fn run_enrich(config: Config) -> anyhow::Result<()> {
+    let cancel = vigie_core::shutdown::on_signal();
+    let bus = kafka(&config);
+    bus.ensure_topics().await?;
+    let registry = live_watches(&bus, &cancel).await?;
+    let metrics = tokio::spawn(vigie_core::metrics::serve_owned(
+        config.enrich.metrics_listen.clone(),
+        cancel.clone(),
+    ));
+    let deps = vigie_enrich::service::EnrichDeps {
+        bus,
+        clickhouse: clickhouse_sink(config.enrich.write_clickhouse, &config),
+        registry,
+        config: config.enrich.clone(),
+    };
+    vigie_enrich::service::run(deps, cancel).await?;
+    let _ = metrics.await;
+    Ok(())
+}
+
+async fn run_alerting(config: Config) -> anyhow::Result<()> {
+    let cancel = vigie_core::shutdown::on_signal();
+    let bus = kafka(&config);
+    bus.ensure_topics().await?;
+    let registry = live_watches(&bus, &cancel).await?;
+    let metrics = tokio::spawn(vigie_core::metrics::serve_owned(
+        config.alerting.metrics_listen.clone(),
+        cancel.clone(),
+    ));
+    let deps = vigie_alerting::service::AlertingDeps {
+        bus,
+        clickhouse: clickhouse_sink(config.alerting.write_clickhouse, &config),
+        registry,
+        config: config.alerting.clone(),
+    };
+    vigie_alerting::service::run(deps, cancel).await?;
+    let _ = metrics.await;
+    Ok(())
+}

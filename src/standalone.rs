@@ -1,0 +1,208 @@
+//! `vigie standalone`: ingest, enrich and alerting in one process over the in-process bus, with
+//! no Kafka and no ClickHouse. Replays the bundled sample (or a file) through the same ingest
+//! code path as HTTP, prints the alerts as they are raised, then keeps serving HTTP and gRPC
+//! ingest until Ctrl-C (or exits once the replay is fully processed with `--exit`).
+
+use anyhow::Context;
+use prost::Message;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use vigie_core::bus::memory::MemoryBus;
+use vigie_core::bus::{Bus, Publisher};
+use vigie_core::config::Config;
+use vigie_core::model::{format_rfc3339_ms, mention_from_json, Limits};
+use vigie_core::proto::{Alert, DeadLetter};
+use vigie_core::topics;
+use vigie_core::watches::{self, WatchRegistry};
+use vigie_ingest::ingestor::{Item, Submitted};
+
+const SAMPLE_MENTIONS: &str = include_str!("../deploy/sample/mentions.jsonl");
+const SAMPLE_WATCHES: &str = include_str!("../deploy/sample/watches.toml");
+
+/// Options of `vigie standalone`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Mentions to replay (JSONL); defaults to the bundled sample.
+    #[arg(long)]
+    mentions: Option<PathBuf>,
+    /// Watches (TOML); defaults to the bundled sample watches.
+    #[arg(long)]
+    watches: Option<PathBuf>,
+    /// Exit once the replay has gone through every stage instead of serving.
+    #[arg(long)]
+    exit: bool,
+}
+
+/// Runs the standalone pipeline.
+pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
+    let cancel = vigie_core::shutdown::on_signal();
+    let memory = MemoryBus::default();
+    let bus = Bus::Memory(memory.clone());
+    let publisher = Publisher::Memory(memory.clone());
+
+    let watch_list = match &args.watches {
+        Some(path) => watches::load_file(path)?,
+        None => watches::parse_file(SAMPLE_WATCHES, "bundled sample watches")?,
+    };
+    watches::publish(&publisher, &watch_list).await?;
+    let registry = WatchRegistry::default();
+    watches::materialise(&bus, registry.clone(), cancel.clone()).await?;
+    println!("vigie standalone: {} watches loaded", watch_list.len());
+
+    let mut tasks = Vec::new();
+    let enrich = vigie_enrich::service::EnrichDeps {
+        bus: bus.clone(),
+        clickhouse: None,
+        registry: registry.clone(),
+        config: config.enrich.clone(),
+    };
+    tasks.push(tokio::spawn(vigie_enrich::service::run(enrich, cancel.clone())));
+    let alerting = vigie_alerting::service::AlertingDeps {
+        bus: bus.clone(),
+        clickhouse: None,
+        registry,
+        config: config.alerting.clone(),
+    };
+    tasks.push(tokio::spawn(vigie_alerting::service::run(
+        alerting,
+        cancel.clone(),
+    )));
+    tasks.push(tokio::spawn(print_alerts(bus.clone(), cancel.clone())));
+    tasks.push(tokio::spawn(print_dead_letters(bus.clone(), cancel.clone())));
+
+    let ingestor = Arc::new(vigie_ingest::Ingestor::new(
+        publisher,
+        Limits {
+            max_text_chars: config.ingest.max_text_chars,
+        },
+        config.ingest.max_batch_items,
+        config.ingest.recent_ids,
+    ));
+
+    let text = match &args.mentions {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?
+        }
+        None => SAMPLE_MENTIONS.to_string(),
+    };
+    let (accepted, rejected) = replay(&ingestor, &text).await?;
+    println!("vigie standalone: replayed {accepted} mentions ({rejected} rejected and dead-lettered)");
+
+    if args.exit {
+        wait_until_processed(&memory, &config, &cancel).await;
+        // Give the printers a moment to print the last alerts, then stop everything.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        cancel.cancel();
+    } else {
+        println!(
+            "vigie standalone: post your own mentions to http://{}/v1/mentions or gRPC {} (Ctrl-C to stop)",
+            config.ingest.http_listen, config.ingest.grpc_listen
+        );
+        vigie_ingest::service::serve(&config.ingest, ingestor, cancel.clone()).await?;
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok(())
+}
+
+/// Submits JSONL mentions through the ingest path in batches; returns (accepted, rejected).
+async fn replay(ingestor: &vigie_ingest::Ingestor, text: &str) -> anyhow::Result<(u32, u32)> {
+    let limits = *ingestor.limits();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let (mut accepted, mut rejected) = (0, 0);
+    let chunk_size = ingestor.max_batch().clamp(1, 200);
+    for (i, chunk) in lines.chunks(chunk_size).enumerate() {
+        let now = vigie_core::now_ms();
+        let items = chunk
+            .iter()
+            .map(|line| {
+                let item = match serde_json::from_str::<serde_json::Value>(line) {
+                    Err(e) => Item::Refused {
+                        error: vigie_core::model::FieldError::new("", format!("invalid JSON line: {e}")),
+                        tenant: String::new(),
+                    },
+                    Ok(v) => {
+                        let tenant = v.get("tenant").and_then(|t| t.as_str()).unwrap_or("").to_string();
+                        match mention_from_json(v, &limits, now) {
+                            Ok(m) => Item::Mention(m),
+                            Err(error) => Item::Refused { error, tenant },
+                        }
+                    }
+                };
+                Submitted {
+                    item,
+                    original: line.as_bytes().to_vec(),
+                }
+            })
+            .collect();
+        let r = ingestor
+            .submit_from(items, "replay", (i * chunk_size) as u32)
+            .await?;
+        accepted += r.accepted;
+        rejected += r.rejected;
+    }
+    Ok((accepted, rejected))
+}
+
+/// Waits until enrich and alerting have committed everything published so far.
+async fn wait_until_processed(memory: &MemoryBus, config: &Config, cancel: &CancellationToken) {
+    while !cancel.is_cancelled() {
+        let raw = memory.pending(topics::MENTIONS_RAW, &config.enrich.group_id);
+        let enriched = memory.pending(topics::MENTIONS_ENRICHED, &config.alerting.group_id);
+        if raw == 0 && enriched == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn print_alerts(bus: Bus, cancel: CancellationToken) -> anyhow::Result<()> {
+    let mut sub = bus.subscribe(topics::ALERTS, "standalone-printer", "printer")?;
+    loop {
+        let batch = sub.next_batch(100, Duration::from_millis(10), &cancel).await?;
+        if batch.is_empty() && cancel.is_cancelled() {
+            return Ok(());
+        }
+        for r in &batch {
+            if let Ok(a) = Alert::decode(r.payload.as_deref().unwrap_or_default()) {
+                println!("{}", alert_line(&a));
+            }
+        }
+        sub.commit(&batch).await?;
+    }
+}
+
+/// One human-readable line per alert.
+pub fn alert_line(a: &Alert) -> String {
+    let severity = vigie_core::clickhouse::severity_name(a.severity());
+    let ev = a.evidence.clone().unwrap_or_default();
+    format!(
+        "ALERT [{}] {}/{} rule={} at {} — {} (samples: {})",
+        severity.to_uppercase(),
+        a.tenant,
+        a.watch_id,
+        a.rule,
+        format_rfc3339_ms(a.window_end_ms),
+        a.summary,
+        ev.sample_mention_ids.join(", ")
+    )
+}
+
+async fn print_dead_letters(bus: Bus, cancel: CancellationToken) -> anyhow::Result<()> {
+    let mut sub = bus.subscribe(topics::DEADLETTER, "standalone-printer", "printer")?;
+    loop {
+        let batch = sub.next_batch(100, Duration::from_millis(10), &cancel).await?;
+        if batch.is_empty() && cancel.is_cancelled() {
+            return Ok(());
+        }
+        for r in &batch {
+            if let Ok(d) = DeadLetter::decode(r.payload.as_deref().unwrap_or_default()) {
+                println!("REJECTED ({}) {}: {}", d.origin, d.field, d.reason);
+            }
+        }
+        sub.commit(&batch).await?;
+    }
+}
