@@ -1,20 +1,26 @@
 //! The `threshold` rule: at least `min_count` matching mentions within `window` of event time,
-//! then quiet for `cooldown`. Mentions are counted once by id, so a redelivered mention never
-//! counts twice; mentions older than the window (relative to the newest seen) are too late and
-//! ignored.
+//! then quiet for `cooldown`.
+//!
+//! The window that counts is the one ending at each mention's own event time, so mentions
+//! arriving slightly out of order still count. Mentions are counted once by id (a redelivered
+//! mention never counts twice); mentions older than the window plus [`LATENESS_MS`] behind the
+//! newest one seen are too late and ignored.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use vigie_core::proto::ThresholdRule;
+
+/// How far behind the newest event time a mention may arrive and still count.
+pub const LATENESS_MS: i64 = 10 * 60 * 1000;
 
 /// Sliding-window state of one threshold rule of one watch.
 #[derive(Debug, Default)]
 pub struct ThresholdState {
-    /// (event time, mention id) of mentions in the window.
-    window: BTreeSet<(i64, String)>,
-    /// Mention ids in the window, with their event time, for deduplication.
+    /// (event time, mention id) of retained mentions.
+    entries: BTreeSet<(i64, String)>,
+    /// Retained mention ids with their event time, for deduplication.
     seen: HashMap<String, i64>,
-    /// Ids of negative mentions in the window.
-    negative: HashMap<String, i64>,
+    /// Ids of retained negative mentions.
+    negative: HashSet<String>,
     /// Newest event time seen.
     watermark: i64,
     /// Event time of the last firing.
@@ -46,45 +52,47 @@ impl ThresholdState {
         negative: bool,
     ) -> Option<Firing> {
         let window_ms = rule.window_seconds as i64 * 1000;
-        if self.seen.contains_key(id) || event_ms < self.watermark - window_ms {
+        let horizon = |watermark: i64| watermark - window_ms - LATENESS_MS;
+        if self.seen.contains_key(id) || event_ms < horizon(self.watermark) {
             return None;
         }
         self.watermark = self.watermark.max(event_ms);
-        self.window.insert((event_ms, id.to_string()));
+        self.entries.insert((event_ms, id.to_string()));
         self.seen.insert(id.to_string(), event_ms);
         if negative {
-            self.negative.insert(id.to_string(), event_ms);
+            self.negative.insert(id.to_string());
         }
-        let start = self.watermark - window_ms;
-        while let Some((t, old)) = self.window.first().cloned() {
-            if t >= start {
+        let keep_from = horizon(self.watermark);
+        while let Some((t, old)) = self.entries.first().cloned() {
+            if t >= keep_from {
                 break;
             }
-            self.window.pop_first();
+            self.entries.pop_first();
             self.seen.remove(&old);
             self.negative.remove(&old);
         }
-        let count = self.window.len() as u64;
-        let cooled = match self.last_fired {
-            None => true,
-            Some(t) => self.watermark >= t + rule.cooldown_seconds as i64 * 1000,
-        };
-        if count < rule.min_count as u64 || !cooled {
+        let cooled = self
+            .last_fired
+            .is_none_or(|t| event_ms >= t + rule.cooldown_seconds as i64 * 1000);
+        if !cooled {
             return None;
         }
-        self.last_fired = Some(self.watermark);
+        let start = event_ms - window_ms;
+        let in_window = || {
+            self.entries
+                .range((start, String::new())..=(event_ms, char::MAX.to_string()))
+        };
+        let count = in_window().count() as u64;
+        if count < rule.min_count as u64 {
+            return None;
+        }
+        self.last_fired = Some(event_ms);
         Some(Firing {
             window_start_ms: start,
-            window_end_ms: self.watermark,
+            window_end_ms: event_ms,
             count,
-            negative_count: self.negative.len() as u64,
-            samples: self
-                .window
-                .iter()
-                .rev()
-                .take(5)
-                .map(|(_, id)| id.clone())
-                .collect(),
+            negative_count: in_window().filter(|(_, id)| self.negative.contains(id)).count() as u64,
+            samples: in_window().rev().take(5).map(|(_, id)| id.clone()).collect(),
         })
     }
 }
@@ -132,7 +140,22 @@ mod tests {
         for i in 0..10 {
             assert!(s.observe(&RULE, &i.to_string(), i * 61_000, false).is_none());
         }
-        // Late data older than the window is ignored.
+        // Late data older than the window and the lateness allowance is ignored.
         assert!(s.observe(&RULE, "late", 0, false).is_none());
+    }
+
+    #[test]
+    fn slightly_late_mentions_still_count() {
+        let mut s = ThresholdState::default();
+        assert!(s.observe(&RULE, "new", 300_000, false).is_none());
+        assert!(s.observe(&RULE, "a", 100_000, false).is_none());
+        assert!(s.observe(&RULE, "b", 110_000, false).is_none());
+        let f = s
+            .observe(&RULE, "c", 120_000, false)
+            .expect("three within a minute");
+        assert_eq!(
+            (f.window_start_ms, f.window_end_ms, f.count),
+            (60_000, 120_000, 3)
+        );
     }
 }

@@ -11,6 +11,11 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
+/// Failpoint for crash tests: when this environment variable holds N, the process aborts after
+/// writing the outputs of its N-th batch and before committing it — the worst moment to crash,
+/// which forces a redelivery. Never set in production.
+pub const ABORT_BEFORE_COMMIT_ENV: &str = "VIGIE_FAILPOINT_ABORT_BEFORE_COMMIT";
+
 /// How long in-flight writes may keep retrying after shutdown was requested.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
@@ -37,6 +42,10 @@ pub async fn run_consumer<F, Fut>(
     Fut: Future<Output = Result<(Vec<InRecord>, usize), Abandoned>>,
 {
     let drain = crate::shutdown::with_grace(cancel, SHUTDOWN_GRACE);
+    let abort_at: Option<u64> = std::env::var(ABORT_BEFORE_COMMIT_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let mut handled = 0u64;
     while !cancel.is_cancelled() {
         let batch = match subscriber.next_batch(batching.max, batching.linger, cancel).await {
             Ok(b) => b,
@@ -63,6 +72,14 @@ pub async fn run_consumer<F, Fut>(
                 break;
             }
         };
+        handled += 1;
+        if abort_at == Some(handled) {
+            tracing::error!(
+                stage = metrics.stage(),
+                "failpoint {ABORT_BEFORE_COMMIT_ENV}: aborting before commit"
+            );
+            std::process::abort();
+        }
         // A failed commit only means redelivery; every sink is idempotent by record id.
         if let Err(e) = subscriber.commit(&batch).await {
             metrics.error("commit");

@@ -1,9 +1,10 @@
 //! Kafka topic names and record keys: the contract between services.
 //!
-//! Keys decide partitioning. Raw mentions are keyed by mention id, so retries of one mention land
-//! on one partition in order. Enriched mentions and alerts are keyed by tenant, so everything the
-//! alerting state of one (tenant, watch) depends on lives on one partition, and alerting scales
-//! out by adding consumers (up to the partition count) across tenants. Watches are keyed
+//! Keys decide partitioning. Raw mentions, enriched mentions and alerts are keyed by tenant: one
+//! tenant's mentions stay in order from ingest to alerting (enrich publishes in consumption
+//! order), the alerting state of every (tenant, watch) depends on one partition only, and the
+//! stages scale out by adding consumers (up to the partition count) across tenants. A retried
+//! mention lands on the same partition as its first copy and is deduplicated by id. Watches are keyed
 //! "<tenant>/<watch id>" on a compacted topic; an empty value deletes the watch.
 
 /// Raw, validated mentions published by ingest.

@@ -153,7 +153,7 @@ impl Ingestor {
         }
         let records: Vec<OutRecord> = accepted
             .iter()
-            .map(|m| OutRecord::message(m.id.clone(), SCHEMA, m.encode_to_vec()))
+            .map(|m| OutRecord::message(m.tenant.clone(), SCHEMA, m.encode_to_vec()))
             .collect();
         let (n_rejected, n_accepted) = (rejected.len(), accepted.len());
         let (dead, published) = tokio::join!(

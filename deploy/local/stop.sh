@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Stops the broker and ClickHouse started by deploy/local/start.sh. With --clean, also deletes
+# their data.
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+state="${VIGIE_LOCAL_DIR:-$here/../../.local}"
+for name in tansu clickhouse; do
+  pidfile="$state/run/$name.pid"
+  [ -f "$pidfile" ] || continue
+  pid="$(cat "$pidfile")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid"
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    echo "[stop] $name stopped"
+  fi
+  rm -f "$pidfile"
+done
+if [ "${1:-}" = "--clean" ]; then rm -rf "$state/clickhouse" "$state/log"; echo "[stop] data removed"; fi
