@@ -314,11 +314,15 @@ fn read_topic(consumer: &BaseConsumer, topic: &str) -> Vec<Vec<u8>> {
     let mut done = std::collections::HashSet::new();
     let start = Instant::now();
     while done.len() < ends.len() && start.elapsed() < Duration::from_secs(60) {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(500)) {
-            out.push(m.payload().unwrap_or_default().to_vec());
-            if m.offset() + 1 >= ends[&m.partition()] {
-                done.insert(m.partition());
+        match consumer.poll(Duration::from_millis(500)) {
+            Some(Ok(m)) => {
+                out.push(m.payload().unwrap_or_default().to_vec());
+                if m.offset() + 1 >= ends[&m.partition()] {
+                    done.insert(m.partition());
+                }
             }
+            Some(Err(e)) => eprintln!("reading {topic}: {e}"),
+            None => {}
         }
     }
     assert_eq!(done.len(), ends.len(), "could not read {topic} to its end");
