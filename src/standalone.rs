@@ -27,7 +27,7 @@ pub struct Args {
     /// Mentions to replay (JSONL); defaults to the bundled sample.
     #[arg(long)]
     mentions: Option<PathBuf>,
-    /// Watches (TOML); defaults to the bundled sample watches.
+    /// Watches (TOML); defaults to `watches.file` from the configuration, else the bundled sample.
     #[arg(long)]
     watches: Option<PathBuf>,
     /// Exit once the replay has gone through every stage instead of serving.
@@ -42,7 +42,11 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
     let bus = Bus::Memory(memory.clone());
     let publisher = Publisher::Memory(memory.clone());
 
-    let watch_list = match &args.watches {
+    let watches_file = args
+        .watches
+        .clone()
+        .or_else(|| (!config.watches.file.is_empty()).then(|| PathBuf::from(&config.watches.file)));
+    let watch_list = match &watches_file {
         Some(path) => watches::load_file(path)?,
         None => watches::parse_file(SAMPLE_WATCHES, "bundled sample watches")?,
     };

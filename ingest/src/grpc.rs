@@ -135,7 +135,12 @@ mod tests {
     #[tokio::test]
     async fn unary_and_streaming_publish_over_a_real_connection() {
         let bus = MemoryBus::default();
-        let ingestor = Arc::new(Ingestor::new(Publisher::Memory(bus.clone()), Limits::default(), 10, 100));
+        let ingestor = Arc::new(Ingestor::new(
+            Publisher::Memory(bus.clone()),
+            Limits::default(),
+            10,
+            100,
+        ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(
@@ -143,10 +148,14 @@ mod tests {
                 .add_service(GrpcIngest::server(ingestor))
                 .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
         );
-        let mut client = IngestServiceClient::connect(format!("http://{addr}")).await.unwrap();
+        let mut client = IngestServiceClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap();
 
         let ok = client
-            .publish(PublishRequest { mentions: vec![m("1", "hello")] })
+            .publish(PublishRequest {
+                mentions: vec![m("1", "hello")],
+            })
             .await
             .unwrap()
             .into_inner();
@@ -154,7 +163,9 @@ mod tests {
         assert_eq!(ok.results[0].mention_id, "acme:x:1");
 
         let err = client
-            .publish(PublishRequest { mentions: vec![m("2", "fine"), m("3", "")] })
+            .publish(PublishRequest {
+                mentions: vec![m("2", "fine"), m("3", "")],
+            })
             .await
             .unwrap_err();
         assert_eq!(err.code(), tonic::Code::InvalidArgument);
@@ -163,9 +174,13 @@ mod tests {
         assert_eq!((details.accepted, details.rejected), (1, 1));
 
         // Streaming: 25 mentions in chunks; the 23rd is invalid and reported at its stream index.
-        let stream: Vec<Mention> =
-            (0..25).map(|i| m(&format!("s{i}"), if i == 22 { "" } else { "streamed" })).collect();
-        let err = client.publish_stream(futures::stream::iter(stream)).await.unwrap_err();
+        let stream: Vec<Mention> = (0..25)
+            .map(|i| m(&format!("s{i}"), if i == 22 { "" } else { "streamed" }))
+            .collect();
+        let err = client
+            .publish_stream(futures::stream::iter(stream))
+            .await
+            .unwrap_err();
         let details = PublishResponse::decode(err.details()).unwrap();
         assert_eq!((details.accepted, details.rejected), (24, 1));
         assert_eq!(details.results[22].field, "items[22].text");
