@@ -451,7 +451,7 @@ metrics_listen = "127.0.0.1:{m2}"
     );
 
     let ingest = stack.spawn("ingest");
-    let mut enrich = stack.spawn("enrich");
+    let enrich = stack.spawn("enrich");
     let alerting = stack.spawn("alerting");
     wait_until("ingest to listen", Duration::from_secs(30), || {
         http("GET", &http_addr, "/healthz", b"")

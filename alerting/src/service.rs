@@ -39,7 +39,7 @@ pub fn process_batch(
     registry: &WatchRegistry,
     batch: &[InRecord],
 ) -> (Vec<Alert>, Vec<OutRecord>) {
-    let watches = registry.snapshot();
+    let watches = registry.read();
     let now = vigie_core::now_ms();
     let mut alerts = Vec::new();
     let mut rejected = Vec::new();
@@ -85,7 +85,7 @@ pub async fn run(deps: AlertingDeps, cancel: CancellationToken) -> anyhow::Resul
         let (alerts, rejected) = process_batch(&mut engine, &deps.registry, &batch);
         batches += 1;
         if batches % 1_000 == 0 {
-            engine.retain_known(&deps.registry.snapshot());
+            engine.retain_known(&deps.registry.read());
         }
         let (publisher, clickhouse, metrics) = (&publisher, deps.clickhouse.as_ref(), &metrics);
         async move {

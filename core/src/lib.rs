@@ -6,7 +6,8 @@
 //! - [`watches`]: the live, materialised set of watch definitions;
 //! - [`clickhouse`]: table rows, the batch writer and schema migrations;
 //! - [`metrics`]: the metrics vocabulary every stage emits, and the `/metrics` endpoint;
-//! - [`query`]: the watch query language (parser and evaluator);
+//! - [`query`], [`document`], [`matcher`]: the watch query language, mentions prepared for it, and
+//!   the presearcher index that matches every stored query at once;
 //! - [`text`]: text normalisation shared by queries and documents;
 //! - [`retry`]: retrying durable writes without losing input;
 //! - [`shutdown`]: turning SIGTERM/SIGINT into a cancellation every task observes.
@@ -16,6 +17,8 @@ pub mod bus;
 pub mod clickhouse;
 pub mod config;
 pub mod deadletter;
+pub mod document;
+pub mod matcher;
 pub mod metrics;
 pub mod model;
 pub mod query;

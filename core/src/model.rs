@@ -94,7 +94,8 @@ pub fn kind_name(kind: Kind) -> &'static str {
         .unwrap_or("unspecified")
 }
 
-fn parse_kind(name: &str) -> Option<Kind> {
+/// Parses a kind name; accepts "dm" for direct_message.
+pub fn parse_kind(name: &str) -> Option<Kind> {
     let lower = name.trim().to_ascii_lowercase();
     let lower = if lower == "dm" {
         "direct_message".to_string()

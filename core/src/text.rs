@@ -40,44 +40,48 @@ pub fn normalize(s: &str) -> String {
     out
 }
 
-/// Splits normalised text into tokens. A `#tag` or `@handle` yields the prefixed token followed
-/// by the bare word at the same position.
+/// Splits text into tokens: each word normalised (see [`normalize`]) and as written. A `#tag`
+/// or `@handle` yields the prefixed token followed by the bare word at the same position.
 pub fn tokenize(text: &str) -> Vec<Token> {
-    let norm = normalize(text);
     let mut tokens = Vec::new();
     let mut position = 0u32;
-    let mut chars = norm.char_indices().peekable();
+    let mut chars = text.char_indices().peekable();
+    let word_char = |c: char| c.is_alphanumeric();
     while let Some((start, c)) = chars.next() {
-        let prefix = (c == '#' || c == '@')
+        let sigil = (c == '#' || c == '@')
             && chars
                 .peek()
-                .map(|(_, n)| n.is_alphanumeric() || *n == '_')
+                .map(|(_, n)| word_char(*n) || *n == '_')
                 .unwrap_or(false);
-        if !(prefix || c.is_alphanumeric()) {
+        if !(sigil || word_char(c)) {
             continue;
         }
         let mut end = start + c.len_utf8();
         while let Some(&(i, n)) = chars.peek() {
-            if n.is_alphanumeric() || (prefix && n == '_') {
+            if word_char(n) || (sigil && n == '_') {
                 end = i + n.len_utf8();
                 chars.next();
             } else {
                 break;
             }
         }
-        let word = &norm[start..end];
-        if prefix {
+        let raw = &text[start..end];
+        let norm = normalize(raw);
+        if sigil {
             tokens.push(Token {
-                text: word.to_string(),
+                text: norm.clone(),
+                raw: raw.to_string(),
                 position,
             });
             tokens.push(Token {
-                text: word[1..].to_string(),
+                text: norm[1..].to_string(),
+                raw: raw[1..].to_string(),
                 position,
             });
         } else {
             tokens.push(Token {
-                text: word.to_string(),
+                text: norm,
+                raw: raw.to_string(),
                 position,
             });
         }
@@ -86,11 +90,22 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     tokens
 }
 
+/// The words of `text` as written (case and accents kept); tags and handles give their bare word.
+pub fn raw_words(text: &str) -> Vec<String> {
+    tokenize(text)
+        .into_iter()
+        .filter(|t| !t.raw.starts_with('#') && !t.raw.starts_with('@'))
+        .map(|t| t.raw)
+        .collect()
+}
+
 /// A normalised word and its position in the text (a hashtag and its bare word share one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
     /// Normalised text, with `#` or `@` for tags and handles.
     pub text: String,
+    /// The text as written.
+    pub raw: String,
     /// Word position, for phrases.
     pub position: u32,
 }
@@ -120,5 +135,11 @@ mod tests {
         let t = tokenize("#a b");
         assert_eq!(t[0].position, t[1].position);
         assert_eq!(t[2].position, 1);
+        assert_eq!(t[0].raw, "#a");
+    }
+
+    #[test]
+    fn raw_words_keep_case_and_accents() {
+        assert_eq!(raw_words("Le Crédit #Agricole"), ["Le", "Crédit", "Agricole"]);
     }
 }

@@ -2,17 +2,18 @@
 //!
 //! `vigie.watches` (compacted) is the source of truth. Every service materialises it into a
 //! [`WatchRegistry`] at start — reading the topic from the beginning until it has caught up —
-//! then keeps applying changes live. Readers take cheap snapshots ([`WatchSet`]) that never
-//! change under them, so the stream never pauses while watches change.
+//! then keeps applying changes live. A change updates only the changed watch's entries in the
+//! matcher index, under a write lock held for microseconds, so the stream never pauses.
 
 use crate::bus::{Bus, BusError, OutRecord, Publisher};
+use crate::matcher::Matcher;
 use crate::proto::{rule, Rule, ThresholdRule, Watch, WatchFilters};
 use crate::query::Query;
 use crate::topics;
 use prost::Message;
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -24,16 +25,17 @@ pub const SCHEMA: &str = "vigie.v1.Watch";
 pub struct CompiledWatch {
     /// The definition as published.
     pub watch: Watch,
-    /// Its parsed query.
+    /// Its parsed query, with the watch's filters folded in.
     pub query: Query,
     /// "<tenant>/<id>", the form used in `matched_watches`.
     pub key: String,
 }
 
-/// An immutable snapshot of every known watch, keyed "<tenant>/<id>".
+/// Every known watch, keyed "<tenant>/<id>", and the index that matches them all at once.
 #[derive(Debug, Default)]
 pub struct WatchSet {
     watches: HashMap<String, Arc<CompiledWatch>>,
+    matcher: Matcher,
 }
 
 impl WatchSet {
@@ -45,6 +47,11 @@ impl WatchSet {
     /// Every watch, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<CompiledWatch>> {
         self.watches.values()
+    }
+
+    /// The matcher over every watch's query.
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
     }
 
     /// Number of watches.
@@ -61,36 +68,30 @@ impl WatchSet {
 /// The live set of watches, shared by the tasks of one process.
 #[derive(Clone, Default)]
 pub struct WatchRegistry {
-    current: Arc<RwLock<Arc<WatchSet>>>,
+    current: Arc<RwLock<WatchSet>>,
 }
 
 impl WatchRegistry {
-    /// The current snapshot.
-    pub fn snapshot(&self) -> Arc<WatchSet> {
-        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    /// Read access to the current watches; hold it for one batch, not across awaits.
+    pub fn read(&self) -> RwLockReadGuard<'_, WatchSet> {
+        self.current.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Adds or replaces a watch (checked with [`validate`]).
     pub fn upsert(&self, watch: Watch) -> Result<(), WatchError> {
         let compiled = compile(watch)?;
-        self.update(|map| {
-            map.insert(compiled.key.clone(), Arc::new(compiled));
-        });
+        let mut set = self.current.write().unwrap_or_else(|p| p.into_inner());
+        set.matcher
+            .insert(&compiled.key, &compiled.watch.tenant, compiled.query.clone());
+        set.watches.insert(compiled.key.clone(), Arc::new(compiled));
         Ok(())
     }
 
     /// Removes a watch by key "<tenant>/<id>".
     pub fn remove(&self, key: &str) {
-        self.update(|map| {
-            map.remove(key);
-        });
-    }
-
-    fn update(&self, f: impl FnOnce(&mut HashMap<String, Arc<CompiledWatch>>)) {
-        let mut guard = self.current.write().unwrap_or_else(|p| p.into_inner());
-        let mut map = guard.watches.clone();
-        f(&mut map);
-        *guard = Arc::new(WatchSet { watches: map });
+        let mut set = self.current.write().unwrap_or_else(|p| p.into_inner());
+        set.matcher.remove(key);
+        set.watches.remove(key);
     }
 
     /// Applies one record of `vigie.watches`: a watch, or a tombstone deleting its key.
@@ -144,7 +145,41 @@ pub fn validate(watch: &Watch) -> Result<Query, WatchError> {
     if watch.id.is_empty() || watch.id.contains('/') {
         return Err(fail("id", "is required and may not contain '/'".into()));
     }
-    let query = Query::parse(&watch.query).map_err(|e| fail("query", e.to_string()))?;
+    let mut query = Query::parse(&watch.query).map_err(|e| fail("query", e.to_string()))?;
+    if let Some(f) = &watch.filters {
+        let mut all = vec![query];
+        let groups: [(&str, &str, Vec<&String>); 4] = [
+            ("filters.languages", "lang", f.languages.iter().collect()),
+            ("filters.sources", "source", f.sources.iter().collect()),
+            ("filters.countries", "country", f.countries.iter().collect()),
+            (
+                "filters.visibility",
+                "visibility",
+                (!f.visibility.is_empty())
+                    .then_some(&f.visibility)
+                    .into_iter()
+                    .collect(),
+            ),
+        ];
+        for (field, name, values) in groups {
+            let mut alternatives = Vec::new();
+            for v in values {
+                let q = Query::parse(&format!("{name}:{v}"))
+                    .map_err(|e| fail(field, format!("{v:?}: {}", e.message)))?;
+                alternatives.push(q);
+            }
+            match alternatives.len() {
+                0 => {}
+                1 => all.push(alternatives.remove(0)),
+                _ => all.push(Query::Or(alternatives)),
+            }
+        }
+        query = if all.len() == 1 {
+            all.remove(0)
+        } else {
+            Query::And(all)
+        };
+    }
     let mut names = std::collections::HashSet::new();
     for (i, r) in watch.rules.iter().enumerate() {
         let field = format!("rules[{i}]");
@@ -214,7 +249,7 @@ pub async fn materialise(
             positions.insert(r.partition, r.offset);
         }
     }
-    tracing::info!("watches materialised: {} known", registry.snapshot().len());
+    tracing::info!("watches materialised: {} known", registry.read().len());
     Ok(tokio::spawn(async move {
         loop {
             match reader.next_batch(1_000, Duration::from_millis(20), &cancel).await {
@@ -429,7 +464,7 @@ cooldown = "1h"
         let task = materialise(&Bus::Memory(bus.clone()), registry.clone(), cancel.clone())
             .await
             .unwrap();
-        assert!(registry.snapshot().get("acme/crisis").is_some());
+        assert!(registry.read().get("acme/crisis").is_some());
         // A tombstone deletes the watch live.
         publisher
             .publish(
@@ -443,12 +478,12 @@ cooldown = "1h"
             .await
             .unwrap();
         for _ in 0..50 {
-            if registry.snapshot().is_empty() {
+            if registry.read().is_empty() {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert!(registry.snapshot().is_empty());
+        assert!(registry.read().is_empty());
         cancel.cancel();
         task.await.unwrap();
     }

@@ -7,7 +7,6 @@
 
 pub mod extract;
 pub mod language;
-pub mod matcher;
 pub mod risk;
 pub mod scorer;
 pub mod sentiment;

@@ -1,6 +1,7 @@
 //! The scoring stage as a pure function of a mention and the current watches.
 
-use crate::{extract, language, matcher, risk, sentiment};
+use crate::{extract, language, risk, sentiment};
+use vigie_core::document::Document;
 use vigie_core::proto::{EnrichedMention, Mention};
 use vigie_core::watches::WatchSet;
 
@@ -27,7 +28,9 @@ impl Scorer {
         };
         let sentiment = sentiment::score(&text);
         let entities = extract::extract(&text);
-        let matched = matcher::matching_watches(watches, &mention, &lang);
+        let matched = watches
+            .matcher()
+            .matches(&mention.tenant, &Document::from_mention(&mention, &lang));
         EnrichedMention {
             language: lang,
             language_confidence: confidence,
@@ -80,7 +83,7 @@ languages = ["en"]
             text: "Toute la famille malade après le menu Acme, c'est une honte #boycott".into(),
             ..Default::default()
         };
-        let e = Scorer.score(m, &registry.snapshot(), 7);
+        let e = Scorer.score(m, &registry.read(), 7);
         assert_eq!(e.matched_watches, ["acme/crisis"]);
         assert_eq!(e.language, "fr");
         assert_eq!(e.sentiment_label, SentimentLabel::Negative as i32);

@@ -32,7 +32,7 @@ pub struct BatchOutput {
 
 /// Decodes and scores a batch of raw-mention records.
 pub fn process_batch(scorer: &Scorer, registry: &WatchRegistry, batch: &[InRecord]) -> BatchOutput {
-    let watches = registry.snapshot();
+    let watches = registry.read();
     let now = vigie_core::now_ms();
     let mut out = BatchOutput::default();
     for record in batch {

@@ -1,0 +1,462 @@
+//! Matching every watch of every tenant against each mention at once, in the spirit of Lucene
+//! Monitor: index the queries, not the documents.
+//!
+//! For each query the presearcher extracts a set of *keys* such that any matching mention
+//! contains at least one of them (a word, a 2–3 letter prefix, or a field value); queries are
+//! indexed under `hash(tenant, key)`. A mention is turned into its own small key set, the index
+//! yields the candidate queries, and only those are verified with the exact evaluator
+//! ([`Query::matches`]). Queries with no usable key (only negations or follower ranges) are
+//! verified for every mention of their tenant.
+//!
+//! Adding, changing or removing a query touches only its own keys.
+
+use crate::document::{Document, Field};
+use crate::query::{Query, Words};
+use crate::text::normalize;
+use std::collections::HashMap;
+
+/// A presearch key: what a mention must contain for a query to possibly match.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Word(String),
+    Prefix(String),
+    Field(Field, String),
+}
+
+impl Key {
+    /// Rough cost of a key: how many mentions are likely to carry it (lower is more selective).
+    fn cost(&self) -> u32 {
+        match self {
+            Key::Word(w) if w.chars().count() <= 2 => 8,
+            Key::Word(_) => 1,
+            Key::Prefix(p) if p.chars().count() <= 2 => 40,
+            Key::Prefix(_) => 10,
+            Key::Field(Field::Author | Field::Site, _) => 2,
+            Key::Field(..) => 200,
+        }
+    }
+
+    fn hash(&self) -> u64 {
+        match self {
+            Key::Word(w) => hash_str(1, w),
+            Key::Prefix(p) => hash_str(2, p),
+            Key::Field(f, v) => hash_str(3 + *f as u64, v),
+        }
+    }
+}
+
+/// Fast, stable 64-bit string hash (FxHash-style multiply-rotate over bytes).
+fn hash_str(seed: u64, s: &str) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = seed.wrapping_mul(K);
+    for chunk in s.as_bytes().chunks(8) {
+        let mut buf = [0u8; 8];
+        buf[..chunk.len()].copy_from_slice(chunk);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
+    }
+    (h.rotate_left(5) ^ s.len() as u64).wrapping_mul(K)
+}
+
+fn combine(tenant: u64, key: u64) -> u64 {
+    (tenant.rotate_left(29) ^ key).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// The prefix key of a word prefix: its first two or three characters.
+fn prefix_key(p: &str) -> Key {
+    Key::Prefix(p.chars().take(3).collect())
+}
+
+fn words_keys(w: &Words) -> Vec<Key> {
+    // The normalised form of an exact word is what the mention's tokens index.
+    let norm = |s: &str| if w.exact { normalize(s) } else { s.to_string() };
+    let last = w.words.len() - 1;
+    let best = w
+        .words
+        .iter()
+        .enumerate()
+        .map(|(i, word)| {
+            if i == last && w.prefix {
+                prefix_key(&norm(word))
+            } else {
+                Key::Word(norm(word))
+            }
+        })
+        .min_by_key(|k| (k.cost(), std::cmp::Reverse(key_len(k))));
+    best.into_iter().collect()
+}
+
+fn key_len(k: &Key) -> usize {
+    match k {
+        Key::Word(s) | Key::Prefix(s) | Key::Field(_, s) => s.len(),
+    }
+}
+
+/// Keys such that every mention matching `q` carries at least one; `None` when no such finite
+/// set exists (negations, follower ranges).
+fn required_keys(q: &Query) -> Option<Vec<Key>> {
+    match q {
+        Query::Words(w) => Some(words_keys(w)),
+        Query::Near { left, right, .. } => {
+            let (l, r) = (words_keys(left), words_keys(right));
+            Some(if cost(&l) <= cost(&r) { l } else { r })
+        }
+        Query::Field(f, v) => Some(vec![Key::Field(*f, v.clone())]),
+        Query::Followers(_) | Query::Not(_) => None,
+        Query::And(items) => items
+            .iter()
+            .filter_map(required_keys)
+            .min_by_key(|keys| cost(keys)),
+        Query::Or(items) => {
+            let mut all = Vec::new();
+            for item in items {
+                all.extend(required_keys(item)?);
+            }
+            all.sort_by(|a, b| {
+                key_len(a)
+                    .cmp(&key_len(b))
+                    .then_with(|| format!("{a:?}").cmp(&format!("{b:?}")))
+            });
+            all.dedup();
+            Some(all)
+        }
+    }
+}
+
+fn cost(keys: &[Key]) -> u32 {
+    keys.iter().map(Key::cost).sum()
+}
+
+/// The keys a document carries.
+fn document_keys(doc: &Document) -> Vec<u64> {
+    let mut keys = Vec::with_capacity(doc.tokens().len() * 3 + doc.fields().len());
+    for t in doc.tokens() {
+        keys.push(Key::Word(t.text.clone()).hash());
+        let mut chars = t.text.char_indices();
+        if let (Some(_), Some((_, c2))) = (chars.next(), chars.next()) {
+            let two_end = t
+                .text
+                .char_indices()
+                .nth(1)
+                .map(|(i, _)| i + c2.len_utf8())
+                .unwrap_or(t.text.len());
+            keys.push(hash_str(2, &t.text[..two_end]));
+            if let Some((i3, c3)) = chars.next() {
+                keys.push(hash_str(2, &t.text[..i3 + c3.len_utf8()]));
+            }
+        }
+    }
+    for (f, v) in doc.fields() {
+        keys.push(Key::Field(*f, v.clone()).hash());
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+struct Entry {
+    key: String,
+    tenant: String,
+    query: Query,
+    index_keys: Vec<u64>,
+}
+
+/// The index of every stored query.
+#[derive(Default)]
+pub struct Matcher {
+    entries: HashMap<u32, Entry>,
+    by_key: HashMap<String, u32>,
+    index: HashMap<u64, Vec<u32>>,
+    /// Per tenant, queries verified for every mention.
+    always: HashMap<String, Vec<u32>>,
+    next_id: u32,
+}
+
+impl std::fmt::Debug for Matcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Matcher")
+            .field("queries", &self.entries.len())
+            .finish()
+    }
+}
+
+impl Matcher {
+    /// Adds or replaces the query stored under `key` for `tenant`.
+    pub fn insert(&mut self, key: &str, tenant: &str, query: Query) {
+        self.remove(key);
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        let tenant_hash = hash_str(0, tenant);
+        let index_keys: Vec<u64> = match required_keys(&query) {
+            Some(keys) => {
+                let mut hashes: Vec<u64> = keys.iter().map(|k| combine(tenant_hash, k.hash())).collect();
+                hashes.sort_unstable();
+                hashes.dedup();
+                hashes
+            }
+            None => Vec::new(),
+        };
+        if index_keys.is_empty() {
+            self.always.entry(tenant.to_string()).or_default().push(id);
+        }
+        for h in &index_keys {
+            self.index.entry(*h).or_default().push(id);
+        }
+        self.by_key.insert(key.to_string(), id);
+        self.entries.insert(
+            id,
+            Entry {
+                key: key.to_string(),
+                tenant: tenant.to_string(),
+                query,
+                index_keys,
+            },
+        );
+    }
+
+    /// Removes the query stored under `key`.
+    pub fn remove(&mut self, key: &str) {
+        let Some(id) = self.by_key.remove(key) else { return };
+        let Some(entry) = self.entries.remove(&id) else {
+            return;
+        };
+        if entry.index_keys.is_empty() {
+            if let Some(list) = self.always.get_mut(&entry.tenant) {
+                list.retain(|x| *x != id);
+                if list.is_empty() {
+                    self.always.remove(&entry.tenant);
+                }
+            }
+        }
+        for h in entry.index_keys {
+            if let Some(list) = self.index.get_mut(&h) {
+                list.retain(|x| *x != id);
+                if list.is_empty() {
+                    self.index.remove(&h);
+                }
+            }
+        }
+    }
+
+    /// Number of stored queries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no query is stored.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Keys of the queries of `tenant` that match `doc`, sorted.
+    pub fn matches(&self, tenant: &str, doc: &Document) -> Vec<String> {
+        if self.entries.is_empty() {
+            return Vec::new();
+        }
+        let tenant_hash = hash_str(0, tenant);
+        let mut candidates: Vec<u32> = Vec::new();
+        for k in document_keys(doc) {
+            if let Some(ids) = self.index.get(&combine(tenant_hash, k)) {
+                candidates.extend_from_slice(ids);
+            }
+        }
+        if let Some(ids) = self.always.get(tenant) {
+            candidates.extend_from_slice(ids);
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut out: Vec<String> = candidates
+            .into_iter()
+            .filter_map(|id| self.entries.get(&id))
+            .filter(|e| e.tenant == tenant && e.query.matches(doc))
+            .map(|e| e.key.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Number of candidate queries the presearcher yields for `doc` (for tests and tuning).
+    pub fn candidate_count(&self, tenant: &str, doc: &Document) -> usize {
+        let tenant_hash = hash_str(0, tenant);
+        let mut candidates: Vec<u32> = document_keys(doc)
+            .into_iter()
+            .filter_map(|k| self.index.get(&combine(tenant_hash, k)))
+            .flatten()
+            .copied()
+            .collect();
+        candidates.extend(self.always.get(tenant).into_iter().flatten());
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::{Author, Mention, Source};
+
+    /// A small deterministic generator (xorshift) for property tests without extra crates.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+            xs[self.below(xs.len())]
+        }
+    }
+
+    const WORDS: &[&str] = &[
+        "acme",
+        "panne",
+        "Sécurité",
+        "client",
+        "rembourse",
+        "boycott",
+        "ok",
+        "livraison",
+        "colis",
+        "merci",
+    ];
+
+    fn random_leaf(r: &mut Rng) -> String {
+        match r.below(12) {
+            0 => format!("\"{} {}\"", r.pick(WORDS), r.pick(WORDS)),
+            1 => {
+                let w = normalize(r.pick(WORDS));
+                format!("{}*", &w[..2 + r.below(w.len() - 1).min(w.len() - 2)])
+            }
+            2 => format!("#{}", r.pick(WORDS)),
+            3 => format!("{} NEAR/{} {}", r.pick(WORDS), 1 + r.below(3), r.pick(WORDS)),
+            4 => format!("{} ONEAR/{} {}", r.pick(WORDS), 1 + r.below(3), r.pick(WORDS)),
+            5 => format!("lang:{}", r.pick(&["fr", "en"])),
+            6 => format!("source:{}", r.pick(&["x", "news", "whatsapp"])),
+            7 => format!("followers:>{}", r.below(2000)),
+            8 => format!("title:{}", r.pick(WORDS)),
+            9 => format!("={}", r.pick(&["Acme", "acme", "Sécurité"])),
+            _ => r.pick(WORDS).to_string(),
+        }
+    }
+
+    fn random_query(r: &mut Rng, depth: usize) -> String {
+        if depth == 0 || r.below(3) == 0 {
+            return random_leaf(r);
+        }
+        let n = 2 + r.below(2);
+        let parts: Vec<String> = (0..n).map(|_| random_query(r, depth - 1)).collect();
+        match r.below(4) {
+            0 => format!("({})", parts.join(" OR ")),
+            1 => format!("({})", parts.join(" AND ")),
+            2 => format!("({} -{})", parts[0], random_leaf(r)),
+            _ => format!("({})", parts.join(" ")),
+        }
+    }
+
+    fn random_doc(r: &mut Rng) -> Document {
+        let words = |r: &mut Rng, n: usize| -> String {
+            (0..n)
+                .map(|_| {
+                    let w = r.pick(WORDS);
+                    match r.below(6) {
+                        0 => format!("#{w}"),
+                        1 => w.to_uppercase(),
+                        2 => format!("{w}s"),
+                        _ => w.to_string(),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let title = if r.below(3) == 0 {
+            words(r, 3)
+        } else {
+            String::new()
+        };
+        let n = 1 + r.below(12);
+        let m = Mention {
+            title,
+            text: words(r, n),
+            source: [Source::X, Source::News, Source::Whatsapp][r.below(3)] as i32,
+            author: Some(Author {
+                followers: r.below(3000) as u64,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        Document::from_mention(&m, ["fr", "en"][r.below(2)])
+    }
+
+    /// The presearcher never loses a match: for random queries and documents, the matcher's
+    /// result equals evaluating every query directly.
+    #[test]
+    fn matcher_agrees_with_evaluating_every_query() {
+        let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut matcher = Matcher::default();
+        let mut queries = Vec::new();
+        for i in 0..400 {
+            let text = random_query(&mut r, 3);
+            let Ok(q) = Query::parse(&text) else { continue };
+            let tenant = if i % 5 == 0 { "other" } else { "acme" };
+            let key = format!("{tenant}/q{i}");
+            matcher.insert(&key, tenant, q.clone());
+            queries.push((key, tenant, q));
+        }
+        assert!(queries.len() > 300, "generator produces mostly valid queries");
+        let mut matched = 0;
+        for _ in 0..2_000 {
+            let doc = random_doc(&mut r);
+            let mut expected: Vec<String> = queries
+                .iter()
+                .filter(|(_, t, q)| *t == "acme" && q.matches(&doc))
+                .map(|(k, _, _)| k.clone())
+                .collect();
+            expected.sort();
+            matched += expected.len();
+            assert_eq!(matcher.matches("acme", &doc), expected);
+        }
+        assert!(
+            matched > 1_000,
+            "the property is exercised on real matches ({matched})"
+        );
+    }
+
+    #[test]
+    fn live_updates_and_tenant_isolation() {
+        let mut m = Matcher::default();
+        m.insert("acme/a", "acme", Query::parse("panne").unwrap());
+        m.insert("other/a", "other", Query::parse("panne").unwrap());
+        let doc = Document::from_text("encore une panne");
+        assert_eq!(m.matches("acme", &doc), ["acme/a"]);
+        m.insert("acme/a", "acme", Query::parse("livraison").unwrap());
+        assert!(m.matches("acme", &doc).is_empty());
+        m.remove("acme/a");
+        assert!(m.is_empty() == false && m.len() == 1);
+        assert!(m.index.values().all(|ids| !ids.is_empty()));
+    }
+
+    #[test]
+    fn presearch_keeps_candidates_few() {
+        let mut m = Matcher::default();
+        for i in 0..1_000 {
+            m.insert(
+                &format!("acme/w{i}"),
+                "acme",
+                Query::parse(&format!("brand{i} AND (panne OR retard)")).unwrap(),
+            );
+        }
+        let doc = Document::from_text("brand7 en panne depuis ce matin");
+        assert_eq!(m.matches("acme", &doc), ["acme/w7"]);
+        assert!(
+            m.candidate_count("acme", &doc) <= 2,
+            "{}",
+            m.candidate_count("acme", &doc)
+        );
+    }
+}
