@@ -1,5 +1,6 @@
 //! `vigie`: one subcommand per service, plus the standalone mode and admin commands.
 
+mod eval;
 mod standalone;
 
 use anyhow::Context;
@@ -44,6 +45,10 @@ enum Command {
         #[arg(long)]
         clickhouse_only: bool,
     },
+    /// Retrain the embedded language and sentiment models from the development data.
+    Train(eval::TrainArgs),
+    /// Accuracy and macro-F1 on the development data, next to baselines.
+    Eval(eval::EvalArgs),
     /// Manage watch definitions.
     Watches {
         #[command(subcommand)]
@@ -91,6 +96,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Enrich => run_enrich(config).await,
         Command::Alerting => run_alerting(config).await,
         Command::Standalone(args) => standalone::run(config, args).await,
+        Command::Train(args) => eval::run_train(args),
+        Command::Eval(args) => eval::run_eval(args),
         Command::Migrate { clickhouse_only } => {
             let applied = ClickHouse::new(&config.clickhouse)
                 .migrate()

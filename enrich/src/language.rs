@@ -1,114 +1,108 @@
-//! Language identification, baseline: counts very common function words of each supported
-//! language among the text's tokens, plus script detection for Arabic. Returns `und` when too
-//! little evidence is found. (The scoring-stage issue replaces this with a trained model.)
+//! Language identification tuned for short social posts: a linear model over hashed character
+//! 1–4-grams and whole words, trained on news sentences, word pairs and tweets (`vigie train`),
+//! with a fast path for Arabic script. Returns `und` (undetermined) when the text has too few
+//! letters or the model is unsure.
 
-use vigie_core::text::tokenize;
+use crate::model::features::{char_ngrams, word_bucket};
+use crate::model::linear::{softmax, LinearModel};
+use std::sync::LazyLock;
 
-const STOPWORDS: &[(&str, &[&str])] = &[
-    (
-        "fr",
-        &[
-            "le", "la", "les", "de", "des", "du", "un", "une", "et", "est", "pas", "je", "tu", "il", "elle",
-            "nous", "vous", "ils", "que", "qui", "dans", "pour", "sur", "avec", "ce", "cette", "mon", "ma",
-            "mes", "au", "aux", "ne", "plus", "tres", "mais", "ou", "c", "j", "l", "d", "qu", "suis", "sont",
-            "ai", "a", "fait", "tout", "rien", "encore", "chez", "merci", "bonjour",
-        ],
-    ),
-    (
-        "en",
-        &[
-            "the", "a", "an", "and", "is", "are", "was", "were", "not", "i", "you", "he", "she", "we",
-            "they", "it", "that", "this", "of", "to", "in", "for", "on", "with", "my", "your", "but", "or",
-            "have", "has", "had", "do", "does", "did", "be", "been", "just", "so", "very", "what", "at",
-            "from", "me", "no", "can", "will", "don", "t", "s", "thanks",
-        ],
-    ),
-    (
-        "es",
-        &[
-            "el", "la", "los", "las", "de", "del", "y", "es", "no", "un", "una", "que", "en", "por", "para",
-            "con", "mi", "su", "pero", "muy", "yo", "tu", "se", "lo", "al", "esta", "estoy", "como", "mas",
-            "gracias", "hola", "todo",
-        ],
-    ),
-    (
-        "de",
-        &[
-            "der", "die", "das", "und", "ist", "nicht", "ein", "eine", "ich", "du", "er", "sie", "wir",
-            "mit", "auf", "fur", "zu", "den", "dem", "von", "es", "aber", "sehr", "mein", "auch", "noch",
-            "war", "sind", "danke", "ganz",
-        ],
-    ),
-    (
-        "it",
-        &[
-            "il", "lo", "la", "gli", "le", "di", "e", "non", "un", "una", "che", "per", "con", "sono", "mi",
-            "ma", "molto", "del", "della", "io", "tu", "questo", "anche", "piu", "grazie", "ho", "ha",
-            "alla",
-        ],
-    ),
-    (
-        "pt",
-        &[
-            "o", "os", "as", "de", "do", "da", "e", "nao", "um", "uma", "que", "em", "para", "com", "meu",
-            "minha", "mas", "muito", "eu", "voce", "ele", "ela", "isso", "esta", "obrigado", "no", "na",
-            "mais",
-        ],
-    ),
-    (
-        "nl",
-        &[
-            "de", "het", "een", "en", "is", "niet", "ik", "je", "jij", "hij", "zij", "wij", "van", "voor",
-            "met", "op", "dat", "dit", "maar", "zeer", "heel", "mijn", "ook", "nog", "was", "zijn",
-            "bedankt", "geen",
-        ],
-    ),
-];
+/// Languages the model knows, in model class order.
+pub const LANGUAGES: [&str; 8] = ["ar", "de", "en", "es", "fr", "it", "nl", "pt"];
+
+/// The embedded model (see `enrich/models/README.md`).
+static MODEL: LazyLock<LinearModel> = LazyLock::new(|| {
+    LinearModel::from_bytes(include_bytes!("../models/langid.bin")).expect("embedded language model is valid")
+});
+
+/// Fewer letters than this is undetermined.
+const MIN_LETTERS: usize = 3;
+/// Below this probability the answer is undetermined.
+const MIN_CONFIDENCE: f32 = 0.40;
 
 /// A language guess.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Language {
     /// ISO 639-1 code or `und`.
     pub code: &'static str,
-    /// Confidence in [0, 1].
+    /// Confidence in [0, 1] (the model's probability; 0 for `und` by lack of letters).
     pub confidence: f32,
+}
+
+/// Calls `f` with every feature bucket of `text`; returns the number of letters seen. Handles,
+/// URLs and platform boilerplate (`RT`, `@user`) carry no language and are skipped.
+pub fn features(text: &str, buckets: u32, mut f: impl FnMut(u32)) -> usize {
+    let mut letters = 0;
+    let mut word = String::with_capacity(32);
+    for chunk in text.split_whitespace() {
+        if chunk.starts_with('@') || chunk.starts_with("http") || chunk.starts_with("www.") {
+            continue;
+        }
+        let mut chars = chunk.chars().peekable();
+        while chars.peek().is_some() {
+            word.clear();
+            for c in chars.by_ref() {
+                if c.is_alphabetic() {
+                    word.extend(c.to_lowercase());
+                } else {
+                    break;
+                }
+            }
+            if word.is_empty() || matches!(word.as_str(), "rt" | "amp") {
+                continue;
+            }
+            letters += word.chars().count();
+            char_ngrams(&word, 1, 4, buckets, &mut f);
+            f(word_bucket(&word, buckets));
+        }
+    }
+    letters
 }
 
 /// Identifies the language of `text`.
 pub fn identify(text: &str) -> Language {
-    let und = Language {
-        code: "und",
-        confidence: 0.0,
-    };
-    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
-    let arabic = text
-        .chars()
-        .filter(|c| ('\u{0600}'..='\u{06FF}').contains(c))
-        .count();
-    if letters > 0 && arabic * 2 > letters {
+    let model = &*MODEL;
+    let mut acc = [0i32; LANGUAGES.len()];
+    let mut n = 0usize;
+    let mut arabic = 0usize;
+    let letters = features(text, model.buckets, |b| {
+        model.add(b, &mut acc);
+        n += 1;
+    });
+    if letters < MIN_LETTERS {
+        return Language {
+            code: "und",
+            confidence: 0.0,
+        };
+    }
+    for c in text.chars() {
+        if ('\u{0600}'..='\u{06FF}').contains(&c) {
+            arabic += 1;
+        }
+    }
+    if arabic * 2 > letters {
         return Language {
             code: "ar",
             confidence: (arabic as f32 / letters as f32).min(1.0),
         };
     }
-    let tokens = tokenize(text);
-    let mut scores = [0u32; 7];
-    for t in &tokens {
-        for (i, (_, words)) in STOPWORDS.iter().enumerate() {
-            if words.contains(&t.text.as_str()) {
-                scores[i] += 1;
-            }
-        }
-    }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(scores[i]));
-    let (best, second) = (scores[order[0]], scores[order[1]]);
-    if best < 2 || best == second {
-        return und;
+    let mut p = [0f32; LANGUAGES.len()];
+    model.finish(&acc, n, &mut p);
+    softmax(&mut p);
+    let (best, &prob) = p
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap_or((0, &0.0));
+    if prob < MIN_CONFIDENCE {
+        return Language {
+            code: "und",
+            confidence: prob,
+        };
     }
     Language {
-        code: STOPWORDS[order[0]].0,
-        confidence: ((best - second) as f32 / best as f32).clamp(0.0, 1.0),
+        code: LANGUAGES[best],
+        confidence: prob,
     }
 }
 
@@ -117,7 +111,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tells_french_from_english() {
+    fn tells_languages_apart_on_short_posts() {
         assert_eq!(
             identify("Je suis très déçu par le service client, c'est une honte").code,
             "fr"
@@ -126,7 +120,13 @@ mod tests {
             identify("I am so disappointed with the customer service, this is a joke").code,
             "en"
         );
+        assert_eq!(identify("El servicio al cliente es una vergüenza").code, "es");
+        assert_eq!(identify("Der Kundenservice ist wirklich schlecht").code, "de");
+        assert_eq!(identify("Il servizio clienti è pessimo").code, "it");
+        assert_eq!(identify("O atendimento ao cliente é péssimo").code, "pt");
+        assert_eq!(identify("De klantenservice is echt slecht").code, "nl");
         assert_eq!(identify("مرحبا كيف حالك اليوم").code, "ar");
         assert_eq!(identify("ok").code, "und");
+        assert_eq!(identify("@user http://t.co/x 123").code, "und");
     }
 }

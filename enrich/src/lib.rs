@@ -7,6 +7,7 @@
 
 pub mod extract;
 pub mod language;
+pub mod model;
 pub mod risk;
 pub mod scorer;
 pub mod sentiment;

@@ -1,10 +1,27 @@
-//! Sentiment, baseline: a small French and English lexicon with negation (`not`, `ne … pas`,
-//! `pas du tout`), intensifiers, elongation (`soooo`) and emoji. Score in [-1, 1].
-//! (The scoring-stage issue replaces this with a trained model.)
+//! Sentiment of short social posts: a score in [-1, 1] and a label.
+//!
+//! A linear model (trained by `vigie train` on the multilingual tweet data of `../shared/data`)
+//! over hashed features that carry what matters in social text: words and word pairs with
+//! negation scope marked (`not good`, `ne … pas`, `pas du tout`), character n-grams for
+//! misspellings and unseen inflections, elongation (`soooo`), emoji and emoticons, intensifiers,
+//! exclamation and question runs, and a small bilingual polarity lexicon. The score is
+//! P(positive) − P(negative); the label is the most probable class.
 
+use crate::model::features::{char_ngrams, hash_bytes, pair_bucket, word_bucket};
+use crate::model::linear::{softmax, LinearModel};
+use std::sync::LazyLock;
 use vigie_core::proto::SentimentLabel;
-use vigie_core::text::tokenize;
+use vigie_core::text::normalize;
 
+/// Class order of the model.
+pub const CLASSES: [&str; 3] = ["negative", "neutral", "positive"];
+
+static MODEL: LazyLock<LinearModel> = LazyLock::new(|| {
+    LinearModel::from_bytes(include_bytes!("../models/sentiment.bin"))
+        .expect("embedded sentiment model is valid")
+});
+
+/// Polarity lexicon (French and English, accents folded), hand-written for this project.
 const POSITIVE: &[&str] = &[
     "good",
     "great",
@@ -19,19 +36,19 @@ const POSITIVE: &[&str] = &[
     "thank",
     "best",
     "nice",
-    "fast",
     "recommend",
     "fantastic",
     "wonderful",
     "delicious",
     "helpful",
-    "like",
+    "enjoy",
+    "beautiful",
+    "glad",
     "bon",
     "bonne",
     "super",
     "genial",
-    "excellent",
-    "excellente",
+    "geniale",
     "parfait",
     "parfaite",
     "merci",
@@ -39,7 +56,6 @@ const POSITIVE: &[&str] = &[
     "aime",
     "top",
     "bravo",
-    "rapide",
     "delicieux",
     "recommande",
     "content",
@@ -51,8 +67,12 @@ const POSITIVE: &[&str] = &[
     "sympa",
     "formidable",
     "magnifique",
+    "heureux",
+    "heureuse",
+    "felicitations",
+    "chouette",
+    "excellente",
 ];
-
 const NEGATIVE: &[&str] = &[
     "bad",
     "terrible",
@@ -61,66 +81,55 @@ const NEGATIVE: &[&str] = &[
     "hate",
     "broken",
     "scam",
-    "refund",
     "angry",
     "disappointed",
     "disgusting",
     "sick",
-    "poisoning",
-    "never",
     "useless",
-    "slow",
     "rude",
     "horrible",
     "fraud",
-    "late",
     "dangerous",
     "shame",
-    "lawsuit",
-    "boycott",
     "fail",
     "failed",
-    "problem",
-    "issue",
-    "complaint",
+    "sad",
+    "stupid",
+    "annoying",
     "nul",
     "nulle",
     "honte",
     "arnaque",
     "decu",
     "decue",
-    "deçu",
-    "horrible",
     "degoutant",
     "malade",
-    "intoxication",
-    "retard",
-    "lent",
     "inadmissible",
     "scandale",
     "scandaleux",
-    "plainte",
-    "probleme",
-    "colere",
     "pire",
     "catastrophe",
     "inacceptable",
-    "remboursement",
-    "boycott",
-    "danger",
     "dangereux",
-    "vol",
-    "voleurs",
     "mensonge",
-    "menteurs",
     "insupportable",
     "lamentable",
     "panne",
+    "triste",
+    "marre",
+    "colere",
+    "ridicule",
+    "pourri",
+    "naze",
+    "galere",
+    "deception",
+    "mauvais",
+    "mauvaise",
 ];
-
 const NEGATORS: &[&str] = &[
-    "not", "no", "never", "don", "didn", "doesn", "isn", "wasn", "aren", "cannot", "pas", "jamais", "aucun",
-    "aucune", "ni", "sans", "plus",
+    "not", "no", "never", "dont", "don", "didn", "doesn", "isn", "wasn", "aren", "won", "cannot", "cant",
+    "nothing", "ne", "n", "pas", "jamais", "aucun", "aucune", "rien", "sans", "ni", "no", "nunca", "nicht",
+    "kein", "keine", "niet", "geen", "non", "nao", "nem",
 ];
 const INTENSIFIERS: &[&str] = &[
     "very",
@@ -133,110 +142,197 @@ const INTENSIFIERS: &[&str] = &[
     "trop",
     "vraiment",
     "tellement",
-    "super",
-    "completement",
     "grave",
+    "completement",
+    "hyper",
+    "ultra",
+    "muy",
+    "sehr",
+    "molto",
+    "muito",
+    "zeer",
 ];
 
 const POSITIVE_EMOJI: &[char] = &[
-    '😀', '😃', '😄', '😁', '😊', '😍', '🥰', '👍', '❤', '💯', '🙏', '👏', '🎉', '😎',
+    '😀', '😃', '😄', '😁', '😊', '😍', '🥰', '👍', '❤', '💯', '🙏', '👏', '🎉', '😎', '😘', '♥', '💕', '😂',
+    '🤣', '😉', '🙂', '💪', '✨', '🔥',
 ];
 const NEGATIVE_EMOJI: &[char] = &[
-    '😡', '😠', '🤬', '😤', '😞', '😢', '😭', '👎', '💩', '🤮', '🤢', '😱', '😒',
+    '😡', '😠', '🤬', '😤', '😞', '😢', '😭', '👎', '💩', '🤮', '🤢', '😱', '😒', '🙄', '😔', '😩', '😫',
+    '💔', '😕', '☹',
 ];
 
 /// A sentiment score and its label.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sentiment {
-    /// Score in [-1, 1].
+    /// P(positive) − P(negative), in [-1, 1].
     pub score: f32,
-    /// Label derived from the score.
+    /// The most probable class.
     pub label: SentimentLabel,
 }
 
-/// Collapses runs of three or more identical letters to one ("soooo" → "so", "nuuul" → "nul").
-fn squeeze(word: &str) -> String {
+/// Collapses runs of three or more identical characters to two; returns whether any was found.
+fn squeeze(word: &str) -> (String, bool) {
     let mut out = String::with_capacity(word.len());
-    let chars: Vec<char> = word.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let mut j = i;
-        while j < chars.len() && chars[j] == chars[i] {
-            j += 1;
+    let mut last = None;
+    let mut run = 0;
+    let mut elongated = false;
+    for c in word.chars() {
+        if Some(c) == last {
+            run += 1;
+        } else {
+            run = 1;
+            last = Some(c);
         }
-        let run = j - i;
-        for _ in 0..if run >= 3 { 1 } else { run } {
-            out.push(chars[i]);
+        if run <= 2 {
+            out.push(c);
+        } else {
+            elongated = true;
         }
-        i = j;
     }
-    out
+    (out, elongated)
+}
+
+fn tag(name: &str, buckets: u32) -> u32 {
+    (hash_bytes(211, name.as_bytes()) % buckets as u64) as u32
+}
+
+/// Calls `f` with every feature bucket of `text`.
+pub fn features(text: &str, buckets: u32, mut f: impl FnMut(u32)) {
+    let mut prev = String::from("<s>");
+    let mut negated = 0u32;
+    let mut intensified = false;
+    let mut word = String::with_capacity(32);
+    let emit_word =
+        |raw: &str, prev: &mut String, negated: &mut u32, intensified: &mut bool, f: &mut dyn FnMut(u32)| {
+            let (w, elongated) = squeeze(raw);
+            let w = normalize(&w);
+            if elongated {
+                f(tag("ELONG", buckets));
+            }
+            let negator = NEGATORS.contains(&w.as_str());
+            let key = if *negated > 0 && !negator {
+                format!("n_{w}")
+            } else {
+                w.clone()
+            };
+            f(word_bucket(&key, buckets));
+            f(pair_bucket(prev, &key, buckets));
+            if w.len() >= 4 {
+                char_ngrams(&w, 4, 5, buckets, &mut *f);
+            }
+            let polarity = if POSITIVE.contains(&w.as_str()) {
+                1
+            } else if NEGATIVE.contains(&w.as_str()) {
+                -1
+            } else {
+                0
+            };
+            if polarity != 0 {
+                let flipped = if *negated > 0 { -polarity } else { polarity };
+                f(tag(if flipped > 0 { "LEX+" } else { "LEX-" }, buckets));
+                if *intensified {
+                    f(tag(if flipped > 0 { "LEX++" } else { "LEX--" }, buckets));
+                }
+            }
+            *intensified = INTENSIFIERS.contains(&w.as_str());
+            if negator {
+                *negated = 4;
+            } else if *negated > 0 {
+                *negated -= 1;
+            }
+            *prev = key;
+        };
+    for chunk in text.split_whitespace() {
+        if chunk.starts_with('@') {
+            f(tag("@USER", buckets));
+            continue;
+        }
+        if chunk.starts_with("http") || chunk.starts_with("www.") {
+            f(tag("URL", buckets));
+            continue;
+        }
+        if chunk.starts_with('#') {
+            f(tag("HASHTAG", buckets));
+        }
+        for emoticon in [":)", ":-)", ":D", ";)", "<3", ":p", ":P"] {
+            if chunk.contains(emoticon) {
+                f(tag("EMO+", buckets));
+            }
+        }
+        for emoticon in [":(", ":-(", ":'(", ":/", ">:("] {
+            if chunk.contains(emoticon) {
+                f(tag("EMO-", buckets));
+            }
+        }
+        if chunk.len() > 2
+            && chunk
+                .chars()
+                .filter(|c| c.is_alphabetic())
+                .all(|c| c.is_uppercase())
+            && chunk.chars().filter(|c| c.is_alphabetic()).count() > 2
+        {
+            f(tag("CAPS", buckets));
+        }
+        for c in chunk.chars() {
+            if c.is_alphanumeric() || c == '\'' || c == '’' {
+                if c == '\'' || c == '’' {
+                    // Elision: "n'est" → "n" + "est".
+                    if !word.is_empty() {
+                        emit_word(&word, &mut prev, &mut negated, &mut intensified, &mut f);
+                        word.clear();
+                    }
+                } else {
+                    word.push(c);
+                }
+                continue;
+            }
+            if !word.is_empty() {
+                emit_word(&word, &mut prev, &mut negated, &mut intensified, &mut f);
+                word.clear();
+            }
+            match c {
+                '!' => f(tag("!", buckets)),
+                '?' => f(tag("?", buckets)),
+                '.' | ';' | ',' | ':' => negated = 0,
+                c if POSITIVE_EMOJI.contains(&c) => f(tag("EMOJI+", buckets)),
+                c if NEGATIVE_EMOJI.contains(&c) => f(tag("EMOJI-", buckets)),
+                c if !c.is_ascii() => {
+                    let mut b = [0u8; 4];
+                    f(word_bucket(c.encode_utf8(&mut b), buckets));
+                }
+                _ => {}
+            }
+        }
+        if !word.is_empty() {
+            emit_word(&word, &mut prev, &mut negated, &mut intensified, &mut f);
+            word.clear();
+        }
+    }
+    f(tag("BIAS", buckets));
 }
 
 /// Scores the sentiment of `text`.
 pub fn score(text: &str) -> Sentiment {
-    let tokens = tokenize(text);
-    let mut total = 0.0f32;
-    let mut negate_until = 0usize;
-    let mut boost = 1.0f32;
-    let mut last_position = u32::MAX;
-    let mut index = 0usize;
-    for t in &tokens {
-        if t.text.starts_with('#') || t.text.starts_with('@') {
-            continue;
-        }
-        if t.position == last_position {
-            continue;
-        }
-        last_position = t.position;
-        index += 1;
-        let w = squeeze(&t.text);
-        let w = w.as_str();
-        if NEGATORS.contains(&w) {
-            negate_until = index + 3;
-            continue;
-        }
-        if INTENSIFIERS.contains(&w) {
-            boost = 1.6;
-            continue;
-        }
-        let polarity = if POSITIVE.contains(&w) {
-            1.0
-        } else if NEGATIVE.contains(&w) {
-            -1.0
-        } else {
-            0.0
-        };
-        if polarity != 0.0 {
-            let negated = index <= negate_until;
-            total += polarity * boost * if negated { -0.8 } else { 1.0 };
-            boost = 1.0;
-        }
+    let model = &*MODEL;
+    let mut acc = [0i32; 3];
+    let mut n = 0;
+    features(text, model.buckets, |b| {
+        model.add(b, &mut acc);
+        n += 1;
+    });
+    let mut p = [0f32; 3];
+    model.finish(&acc, n, &mut p);
+    softmax(&mut p);
+    let best = (0..3).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap_or(1);
+    Sentiment {
+        score: (p[2] - p[0]).clamp(-1.0, 1.0),
+        label: [
+            SentimentLabel::Negative,
+            SentimentLabel::Neutral,
+            SentimentLabel::Positive,
+        ][best],
     }
-    for c in text.chars() {
-        if POSITIVE_EMOJI.contains(&c) {
-            total += 0.8;
-        } else if NEGATIVE_EMOJI.contains(&c) {
-            total -= 0.8;
-        }
-    }
-    if text.contains(":)") || text.contains(":-)") || text.contains(":D") {
-        total += 0.6;
-    }
-    if text.contains(":(") || text.contains(":-(") {
-        total -= 0.6;
-    }
-    let exclaim = text.matches('!').count().min(3) as f32;
-    total *= 1.0 + 0.1 * exclaim;
-    let score = (total / 2.0).tanh();
-    let label = if score <= -0.2 {
-        SentimentLabel::Negative
-    } else if score >= 0.2 {
-        SentimentLabel::Positive
-    } else {
-        SentimentLabel::Neutral
-    };
-    Sentiment { score, label }
 }
 
 #[cfg(test)]
@@ -245,15 +341,29 @@ mod tests {
 
     #[test]
     fn polarity_negation_and_elongation() {
-        assert_eq!(score("Service génial, merci !").label, SentimentLabel::Positive);
         assert_eq!(
-            score("Je suis très déçu, c'est une honte").label,
+            score("Service génial, merci beaucoup ! Je recommande 😍").label,
+            SentimentLabel::Positive
+        );
+        assert_eq!(
+            score("Je suis très déçu, c'est une honte, service nul").label,
             SentimentLabel::Negative
         );
-        assert_eq!(score("Ce n'est pas bon du tout").label, SentimentLabel::Negative);
-        assert_eq!(score("not good at all").label, SentimentLabel::Negative);
-        assert_eq!(score("nuuuul").label, SentimentLabel::Negative);
-        assert_eq!(score("Commande reçue 😍").label, SentimentLabel::Positive);
-        assert_eq!(score("Le magasin ouvre à 9h").label, SentimentLabel::Neutral);
+        assert_eq!(
+            score("I love this, best day ever!").label,
+            SentimentLabel::Positive
+        );
+        assert_eq!(
+            score("This is the worst service ever, I hate it").label,
+            SentimentLabel::Negative
+        );
+        assert!(score("not good at all").score < score("good").score);
+        assert!(score("ce n'est pas bon du tout").score < score("c'est bon").score);
+    }
+
+    #[test]
+    fn squeeze_marks_elongation() {
+        assert_eq!(squeeze("soooo"), ("soo".to_string(), true));
+        assert_eq!(squeeze("good"), ("good".to_string(), false));
     }
 }

@@ -1,0 +1,56 @@
+//! Hashed text features: character n-grams within words and word (and word-pair) ids, hashed
+//! into a fixed number of buckets. Hashing keeps models small and lookups allocation-free.
+
+/// 64-bit FNV-1a style hash with a seed, over bytes.
+#[inline]
+pub fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^ (h >> 29)
+}
+
+/// Calls `f` with the bucket of every character n-gram (n in `min..=max`) of `word` padded with
+/// spaces (" word "), counted in characters.
+#[inline]
+pub fn char_ngrams(word: &str, min: usize, max: usize, buckets: u32, mut f: impl FnMut(u32)) {
+    let mut padded = [0usize; 66];
+    // Byte offsets of character starts in " word ", capped at 64 characters.
+    let bytes = word.as_bytes();
+    let mut buf = Vec::with_capacity(bytes.len() + 2);
+    buf.push(b' ');
+    buf.extend_from_slice(bytes);
+    buf.push(b' ');
+    let mut n_chars = 0;
+    for (i, &b) in buf.iter().enumerate() {
+        if (b & 0xC0) != 0x80 && n_chars < 65 {
+            padded[n_chars] = i;
+            n_chars += 1;
+        }
+    }
+    padded[n_chars] = buf.len();
+    for n in min..=max {
+        if n > n_chars {
+            break;
+        }
+        for start in 0..=(n_chars - n) {
+            let gram = &buf[padded[start]..padded[start + n]];
+            f((hash_bytes(n as u64, gram) % buckets as u64) as u32);
+        }
+    }
+}
+
+/// The bucket of a whole word (seeded apart from n-grams).
+#[inline]
+pub fn word_bucket(word: &str, buckets: u32) -> u32 {
+    (hash_bytes(101, word.as_bytes()) % buckets as u64) as u32
+}
+
+/// The bucket of a word pair.
+#[inline]
+pub fn pair_bucket(a: &str, b: &str, buckets: u32) -> u32 {
+    let h = hash_bytes(103, a.as_bytes()) ^ hash_bytes(107, b.as_bytes()).rotate_left(17);
+    (h % buckets as u64) as u32
+}

@@ -1,0 +1,194 @@
+//! Reproducible training of the embedded models from the development data (`vigie train`), and
+//! the metrics `vigie eval` reports. Same features as inference: the training code calls the
+//! very functions the scoring stage uses.
+
+use super::data::{read_tsv, Example};
+use super::linear::{train, LinearModel};
+use crate::{language, sentiment};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Feature buckets of the language model.
+pub const LANGID_BUCKETS: u32 = 1 << 17;
+/// Feature buckets of the sentiment model.
+pub const SENTIMENT_BUCKETS: u32 = 1 << 18;
+
+/// Languages of the tweet files (`umsab_*`), which have no Dutch.
+pub const TWEET_LANGUAGES: [&str; 7] = ["ar", "de", "en", "es", "fr", "it", "pt"];
+
+/// The Leipzig files used for language identification.
+pub const LINGUA_FILES: [&str; 3] = [
+    "lingua_sentences_75langs.tsv",
+    "lingua_word_pairs_75langs.tsv",
+    "lingua_single_words_75langs.tsv",
+];
+
+/// Every fifth line of each Leipzig file (per language) is held out of training for `vigie eval`.
+pub fn is_held_out(index: usize) -> bool {
+    index % 5 == 4
+}
+
+/// Leipzig examples of the eight languages from `file`, split into (training, held out).
+pub fn lingua_split(data: &Path, file: &str) -> std::io::Result<(Vec<Example>, Vec<Example>)> {
+    let mut per_lang: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut train, mut held) = (Vec::new(), Vec::new());
+    for e in read_tsv(&data.join("langid").join(file), "lang")? {
+        if !language::LANGUAGES.contains(&e.label.as_str()) {
+            continue;
+        }
+        let i = per_lang.entry(e.label.clone()).or_default();
+        if is_held_out(*i) {
+            held.push(e);
+        } else {
+            train.push(e);
+        }
+        *i += 1;
+    }
+    Ok((train, held))
+}
+
+/// Training examples for the language model: Leipzig sentences, word pairs and single words of
+/// the eight languages (minus the held-out fifth), and the training tweets of seven.
+pub fn langid_examples(data: &Path) -> std::io::Result<Vec<Example>> {
+    let mut out = Vec::new();
+    for file in LINGUA_FILES {
+        out.extend(lingua_split(data, file)?.0);
+    }
+    for lang in TWEET_LANGUAGES {
+        let tweets = read_tsv(
+            &data.join("sentiment").join(format!("umsab_{lang}_train.tsv")),
+            "lang",
+        )?;
+        out.extend(tweets.into_iter().map(|mut e| {
+            e.label = lang.to_string();
+            e
+        }));
+    }
+    Ok(out)
+}
+
+/// Trains the language model.
+pub fn train_langid(data: &Path) -> std::io::Result<LinearModel> {
+    let examples = langid_examples(data)?;
+    let classes: Vec<String> = language::LANGUAGES.iter().map(|s| s.to_string()).collect();
+    let encoded: Vec<(Vec<u32>, usize)> = examples
+        .iter()
+        .filter_map(|e| {
+            let label = classes.iter().position(|c| *c == e.label)?;
+            let mut f = Vec::new();
+            language::features(&e.text, LANGID_BUCKETS, |b| f.push(b));
+            Some((f, label))
+        })
+        .collect();
+    Ok(train(classes, LANGID_BUCKETS, &encoded, 6, 0.5, 1e-7, None))
+}
+
+/// Training examples for sentiment: the training tweets of all seven languages.
+pub fn sentiment_examples(data: &Path) -> std::io::Result<Vec<Example>> {
+    let mut out = Vec::new();
+    for lang in TWEET_LANGUAGES {
+        out.extend(read_tsv(
+            &data.join("sentiment").join(format!("umsab_{lang}_train.tsv")),
+            "label",
+        )?);
+    }
+    Ok(out)
+}
+
+/// Trains the sentiment model.
+pub fn train_sentiment(data: &Path) -> std::io::Result<LinearModel> {
+    let examples = sentiment_examples(data)?;
+    let classes: Vec<String> = sentiment::CLASSES.iter().map(|s| s.to_string()).collect();
+    let encoded: Vec<(Vec<u32>, usize)> = examples
+        .iter()
+        .filter_map(|e| {
+            let label = classes.iter().position(|c| *c == e.label)?;
+            let mut f = Vec::new();
+            sentiment::features(&e.text, SENTIMENT_BUCKETS, |b| f.push(b));
+            Some((f, label))
+        })
+        .collect();
+    // Balance the classes so macro-F1, not accuracy, is what training favours.
+    let mut counts = vec![0usize; classes.len()];
+    for (_, l) in &encoded {
+        counts[*l] += 1;
+    }
+    let total: usize = counts.iter().sum();
+    let weights: Vec<f32> = counts
+        .iter()
+        .map(|&c| total as f32 / (classes.len() * c.max(1)) as f32)
+        .collect();
+    Ok(train(
+        classes,
+        SENTIMENT_BUCKETS,
+        &encoded,
+        8,
+        0.3,
+        2e-6,
+        Some(&weights),
+    ))
+}
+
+/// Accuracy and macro-F1 of predictions against gold labels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scores {
+    /// Number of examples.
+    pub n: usize,
+    /// Share of exact predictions.
+    pub accuracy: f64,
+    /// Mean over gold classes of the per-class F1.
+    pub macro_f1: f64,
+}
+
+/// Computes [`Scores`] over (gold, predicted) pairs; macro-F1 averages over the gold classes.
+pub fn scores<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Scores {
+    let mut tp: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut gold: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut pred: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut n = 0;
+    let mut correct = 0;
+    for (g, p) in pairs {
+        n += 1;
+        *gold.entry(g).or_default() += 1;
+        *pred.entry(p).or_default() += 1;
+        if g == p {
+            correct += 1;
+            *tp.entry(g).or_default() += 1;
+        }
+    }
+    let f1s: Vec<f64> = gold
+        .iter()
+        .map(|(c, &g)| {
+            let t = *tp.get(c).unwrap_or(&0) as f64;
+            let p = *pred.get(c).unwrap_or(&0) as f64;
+            if t == 0.0 {
+                0.0
+            } else {
+                2.0 * t / (g as f64 + p)
+            }
+        })
+        .collect();
+    Scores {
+        n,
+        accuracy: if n == 0 { 0.0 } else { correct as f64 / n as f64 },
+        macro_f1: if f1s.is_empty() {
+            0.0
+        } else {
+            f1s.iter().sum::<f64>() / f1s.len() as f64
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macro_f1_averages_over_gold_classes() {
+        let s = scores([("a", "a"), ("a", "b"), ("b", "b"), ("b", "b")]);
+        assert_eq!(s.n, 4);
+        assert!((s.accuracy - 0.75).abs() < 1e-9);
+        // F1(a) = 2·1/(2+1) = 0.667, F1(b) = 2·2/(2+3) = 0.8
+        assert!((s.macro_f1 - (2.0 / 3.0 + 0.8) / 2.0).abs() < 1e-9);
+    }
+}
