@@ -78,7 +78,7 @@ fn components(c: &mut Criterion) {
     group.bench_function("sentiment", |b| {
         b.iter(|| {
             TEXTS.iter().for_each(|t| {
-                black_box(sentiment::score(t));
+                black_box(sentiment::score(t, "fr"));
             })
         })
     });

@@ -38,6 +38,27 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let model = train::train_sentiment(&args.data).context("training the sentiment model")?;
     write(&args.out.join("sentiment.bin"), &model.to_bytes())?;
+    for lang in TWEET_LANGUAGES {
+        let val = read_tsv(
+            &args.data.join("sentiment").join(format!("umsab_{lang}_val.tsv")),
+            "label",
+        )?;
+        let predicted: Vec<&str> = val
+            .iter()
+            .map(|e| {
+                label_name(sentiment::score_with(&model, &e.text, language::identify(&e.text).code).label)
+            })
+            .collect();
+        let s = scores(
+            val.iter()
+                .map(|e| e.label.as_str())
+                .zip(predicted.iter().copied()),
+        );
+        eprintln!(
+            "  sentiment {lang} val: accuracy {:.3}, macro-F1 {:.3}",
+            s.accuracy, s.macro_f1
+        );
+    }
     eprintln!(
         "sentiment.bin trained in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -136,7 +157,11 @@ fn vader_label(analyzer: &vader_sentiment::SentimentIntensityAnalyzer, text: &st
 }
 
 fn sentiment_label(text: &str) -> &'static str {
-    match sentiment::score(text).label {
+    label_name(sentiment::score(text, language::identify(text).code).label)
+}
+
+fn label_name(label: vigie_core::proto::SentimentLabel) -> &'static str {
+    match label {
         vigie_core::proto::SentimentLabel::Negative => "negative",
         vigie_core::proto::SentimentLabel::Positive => "positive",
         _ => "neutral",
@@ -190,10 +215,16 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
             )?,
         ));
     }
-    sets.push((
-        "tweeteval en val (SemEval-2017)".into(),
-        read_tsv(&data.join("sentiment/tweeteval_en_val.tsv"), "label")?,
-    ));
+    // TweetEval's validation tweets overlap UMSAB's English training split: keep only unseen ones.
+    let trained: std::collections::HashSet<String> = train::sentiment_examples(data)?
+        .into_iter()
+        .map(|e| e.text)
+        .collect();
+    let tweeteval: Vec<Example> = read_tsv(&data.join("sentiment/tweeteval_en_val.tsv"), "label")?
+        .into_iter()
+        .filter(|e| !trained.contains(&e.text))
+        .collect();
+    sets.push(("tweeteval en val, unseen part".into(), tweeteval));
     for (name, examples) in &sets {
         let gold: Vec<&str> = examples.iter().map(|e| e.label.as_str()).collect();
         let (ours, rate) = timed(examples, sentiment_label);

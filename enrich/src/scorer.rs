@@ -26,7 +26,7 @@ impl Scorer {
         } else {
             (detected.code.to_string(), detected.confidence)
         };
-        let sentiment = sentiment::score(&text);
+        let sentiment = sentiment::score(&text, &lang);
         let entities = extract::extract(&text);
         let matched = watches
             .matcher()

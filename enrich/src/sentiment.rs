@@ -21,7 +21,31 @@ static MODEL: LazyLock<LinearModel> = LazyLock::new(|| {
         .expect("embedded sentiment model is valid")
 });
 
-/// Polarity lexicon (French and English, accents folded), hand-written for this project.
+/// English valence lexicon: the words of VADER's lexicon (C.J. Hutto, MIT licence), see
+/// `enrich/models/README.md`.
+static LEXICON: LazyLock<std::collections::HashMap<&'static str, f32>> = LazyLock::new(|| {
+    let mut map = std::collections::HashMap::new();
+    for line in include_str!("../models/lexicon_en_vader.tsv").lines() {
+        if line.starts_with('#') {
+            continue;
+        }
+        if let Some((w, v)) = line.split_once('\t') {
+            if let Ok(v) = v.parse::<f32>() {
+                map.insert(w, v);
+            }
+        }
+    }
+    for w in POSITIVE {
+        map.entry(*w).or_insert(2.0);
+    }
+    for w in NEGATIVE {
+        map.entry(*w).or_insert(-2.0);
+    }
+    map
+});
+
+/// Polarity words (French and English, accents folded), hand-written for this project, added
+/// to the lexicon with valence ±2.
 const POSITIVE: &[&str] = &[
     "good",
     "great",
@@ -198,51 +222,62 @@ fn tag(name: &str, buckets: u32) -> u32 {
 }
 
 /// Calls `f` with every feature bucket of `text`.
-pub fn features(text: &str, buckets: u32, mut f: impl FnMut(u32)) {
+/// `lang` (ISO 639-1 or empty) adds language-specific copies of the word features.
+pub fn features(text: &str, lang: &str, buckets: u32, mut f: impl FnMut(u32)) {
     let mut prev = String::from("<s>");
     let mut negated = 0u32;
     let mut intensified = false;
     let mut word = String::with_capacity(32);
-    let emit_word =
-        |raw: &str, prev: &mut String, negated: &mut u32, intensified: &mut bool, f: &mut dyn FnMut(u32)| {
-            let (w, elongated) = squeeze(raw);
-            let w = normalize(&w);
-            if elongated {
-                f(tag("ELONG", buckets));
-            }
-            let negator = NEGATORS.contains(&w.as_str());
-            let key = if *negated > 0 && !negator {
-                format!("n_{w}")
-            } else {
-                w.clone()
-            };
-            f(word_bucket(&key, buckets));
-            f(pair_bucket(prev, &key, buckets));
-            if w.len() >= 4 {
-                char_ngrams(&w, 4, 5, buckets, &mut *f);
-            }
-            let polarity = if POSITIVE.contains(&w.as_str()) {
-                1
-            } else if NEGATIVE.contains(&w.as_str()) {
-                -1
-            } else {
-                0
-            };
-            if polarity != 0 {
-                let flipped = if *negated > 0 { -polarity } else { polarity };
-                f(tag(if flipped > 0 { "LEX+" } else { "LEX-" }, buckets));
-                if *intensified {
-                    f(tag(if flipped > 0 { "LEX++" } else { "LEX--" }, buckets));
-                }
-            }
-            *intensified = INTENSIFIERS.contains(&w.as_str());
-            if negator {
-                *negated = 4;
-            } else if *negated > 0 {
-                *negated -= 1;
-            }
-            *prev = key;
+    let mut valence = 0f32;
+    let emit_word = |raw: &str,
+                     prev: &mut String,
+                     negated: &mut u32,
+                     intensified: &mut bool,
+                     valence: &mut f32,
+                     f: &mut dyn FnMut(u32)| {
+        let (w, elongated) = squeeze(raw);
+        let w = normalize(&w);
+        if elongated {
+            f(tag("ELONG", buckets));
+        }
+        let negator = NEGATORS.contains(&w.as_str());
+        let key = if *negated > 0 && !negator {
+            format!("n_{w}")
+        } else {
+            w.clone()
         };
+        f(word_bucket(&key, buckets));
+        if !lang.is_empty() {
+            f(pair_bucket(lang, &key, buckets));
+        }
+        f(pair_bucket(prev, &key, buckets));
+        if w.len() >= 4 {
+            char_ngrams(&w, 4, 5, buckets, &mut *f);
+        }
+        if let Some(&v) = LEXICON.get(w.as_str()) {
+            let v = if *negated > 0 { -0.75 * v } else { v };
+            let strength = if v.abs() < 1.5 {
+                1
+            } else if v.abs() < 2.5 {
+                2
+            } else {
+                3
+            };
+            let sign = if v > 0.0 { '+' } else { '-' };
+            f(tag(&format!("LEX{sign}{strength}"), buckets));
+            if *intensified {
+                f(tag(&format!("LEX{sign}!"), buckets));
+            }
+            *valence += v;
+        }
+        *intensified = INTENSIFIERS.contains(&w.as_str());
+        if negator {
+            *negated = 4;
+        } else if *negated > 0 {
+            *negated -= 1;
+        }
+        *prev = key;
+    };
     for chunk in text.split_whitespace() {
         if chunk.starts_with('@') {
             f(tag("@USER", buckets));
@@ -279,7 +314,14 @@ pub fn features(text: &str, buckets: u32, mut f: impl FnMut(u32)) {
                 if c == '\'' || c == '’' {
                     // Elision: "n'est" → "n" + "est".
                     if !word.is_empty() {
-                        emit_word(&word, &mut prev, &mut negated, &mut intensified, &mut f);
+                        emit_word(
+                            &word,
+                            &mut prev,
+                            &mut negated,
+                            &mut intensified,
+                            &mut valence,
+                            &mut f,
+                        );
                         word.clear();
                     }
                 } else {
@@ -288,7 +330,14 @@ pub fn features(text: &str, buckets: u32, mut f: impl FnMut(u32)) {
                 continue;
             }
             if !word.is_empty() {
-                emit_word(&word, &mut prev, &mut negated, &mut intensified, &mut f);
+                emit_word(
+                    &word,
+                    &mut prev,
+                    &mut negated,
+                    &mut intensified,
+                    &mut valence,
+                    &mut f,
+                );
                 word.clear();
             }
             match c {
@@ -305,19 +354,40 @@ pub fn features(text: &str, buckets: u32, mut f: impl FnMut(u32)) {
             }
         }
         if !word.is_empty() {
-            emit_word(&word, &mut prev, &mut negated, &mut intensified, &mut f);
+            emit_word(
+                &word,
+                &mut prev,
+                &mut negated,
+                &mut intensified,
+                &mut valence,
+                &mut f,
+            );
             word.clear();
         }
     }
+    let bin = match valence {
+        v if v <= -3.0 => "SUM--",
+        v if v < -0.5 => "SUM-",
+        v if v <= 0.5 => "SUM0",
+        v if v < 3.0 => "SUM+",
+        _ => "SUM++",
+    };
+    f(tag(bin, buckets));
     f(tag("BIAS", buckets));
 }
 
-/// Scores the sentiment of `text`.
-pub fn score(text: &str) -> Sentiment {
-    let model = &*MODEL;
+/// Scores the sentiment of `text`, written in `lang` (ISO 639-1, `und` or empty when unknown),
+/// with the embedded model.
+pub fn score(text: &str, lang: &str) -> Sentiment {
+    score_with(&MODEL, text, lang)
+}
+
+/// Scores the sentiment of `text` with `model` (training and evaluation of candidate models).
+pub fn score_with(model: &LinearModel, text: &str, lang: &str) -> Sentiment {
+    let lang = if lang == "und" { "" } else { lang };
     let mut acc = [0i32; 3];
     let mut n = 0;
-    features(text, model.buckets, |b| {
+    features(text, lang, model.buckets, |b| {
         model.add(b, &mut acc);
         n += 1;
     });
@@ -342,23 +412,23 @@ mod tests {
     #[test]
     fn polarity_negation_and_elongation() {
         assert_eq!(
-            score("Service génial, merci beaucoup ! Je recommande 😍").label,
+            score("Service génial, merci beaucoup ! Je recommande 😍", "").label,
             SentimentLabel::Positive
         );
         assert_eq!(
-            score("Je suis très déçu, c'est une honte, service nul").label,
+            score("Je suis très déçu, c'est une honte, service nul", "").label,
             SentimentLabel::Negative
         );
         assert_eq!(
-            score("I love this, best day ever!").label,
+            score("I love this, best day ever!", "").label,
             SentimentLabel::Positive
         );
         assert_eq!(
-            score("This is the worst service ever, I hate it").label,
+            score("This is the worst service ever, I hate it", "").label,
             SentimentLabel::Negative
         );
-        assert!(score("not good at all").score < score("good").score);
-        assert!(score("ce n'est pas bon du tout").score < score("c'est bon").score);
+        assert!(score("not good at all", "").score < score("good", "").score);
+        assert!(score("ce n'est pas bon du tout", "").score < score("c'est bon", "").score);
     }
 
     #[test]

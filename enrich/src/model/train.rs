@@ -104,7 +104,7 @@ pub fn train_sentiment(data: &Path) -> std::io::Result<LinearModel> {
         .filter_map(|e| {
             let label = classes.iter().position(|c| *c == e.label)?;
             let mut f = Vec::new();
-            sentiment::features(&e.text, SENTIMENT_BUCKETS, |b| f.push(b));
+            sentiment::features(&e.text, &e.lang, SENTIMENT_BUCKETS, |b| f.push(b));
             Some((f, label))
         })
         .collect();
@@ -118,13 +118,14 @@ pub fn train_sentiment(data: &Path) -> std::io::Result<LinearModel> {
         .iter()
         .map(|&c| total as f32 / (classes.len() * c.max(1)) as f32)
         .collect();
+    // Epochs, learning rate and L2 picked on the umsab validation splits (see README).
     Ok(train(
         classes,
         SENTIMENT_BUCKETS,
         &encoded,
-        8,
+        16,
         0.3,
-        2e-6,
+        2e-5,
         Some(&weights),
     ))
 }
