@@ -63,7 +63,81 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         "sentiment.bin trained in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    let started = Instant::now();
+    let model = train::train_toxicity(&args.data).context("training the toxicity model")?;
+    write(&args.out.join("toxicity.bin"), &model.to_bytes())?;
+    eprintln!("toxicity.bin trained in {:.1} s", started.elapsed().as_secs_f64());
     eprintln!("rebuild Vigie to embed the new models");
+    Ok(())
+}
+
+/// The keyword baseline for toxicity: the insult list of the first, keyword-only scorer.
+fn keyword_toxic(text: &str) -> &'static str {
+    const INSULTS: &[&str] = &[
+        "idiot", "idiots", "stupid", "moron", "fuck", "fucking", "shit", "bitch", "asshole", "con", "cons",
+        "connard", "connards", "connasse", "encule", "merde", "salope", "debile", "cretin", "abruti", "pute",
+        "batard",
+    ];
+    let toxic = vigie_core::text::tokenize(text)
+        .iter()
+        .any(|t| INSULTS.contains(&t.text.as_str()));
+    if toxic {
+        "toxic"
+    } else {
+        "clean"
+    }
+}
+
+fn toxicity_table(data: &Path) -> anyhow::Result<()> {
+    println!("\n## Toxicity (toxic vs clean), never trained on\n");
+    println!("| data set | n | Vigie acc. | macro-F1 | texts/s | keyword list acc. | macro-F1 | texts/s |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let relabel = |rows: Vec<Example>, toxic: &str| -> Vec<Example> {
+        rows.into_iter()
+            .map(|mut e| {
+                e.label = if e.label == toxic { "toxic" } else { "clean" }.into();
+                e
+            })
+            .collect()
+    };
+    let sets = vec![
+        (
+            "OLID offensive val (en)".to_string(),
+            relabel(
+                read_tsv(&data.join("toxicity/tweeteval_offensive_val.tsv"), "label")?,
+                "offensive",
+            ),
+        ),
+        (
+            "HatEval hate val (en)".to_string(),
+            relabel(
+                read_tsv(&data.join("toxicity/tweeteval_hate_val.tsv"), "label")?,
+                "hate",
+            ),
+        ),
+        (
+            "MLMA fr (held-out fifth)".to_string(),
+            train::mlma_split(data, "fr")?.1,
+        ),
+        (
+            "MLMA en (held-out fifth)".to_string(),
+            train::mlma_split(data, "en")?.1,
+        ),
+    ];
+    for (name, examples) in &sets {
+        let gold: Vec<&str> = examples.iter().map(|e| e.label.as_str()).collect();
+        let (ours, rate) = timed(examples, |t| {
+            if vigie_enrich::toxicity::toxicity(t, language::identify(t).code) >= 0.5 {
+                "toxic"
+            } else {
+                "clean"
+            }
+        });
+        let (base, base_rate) = timed(examples, keyword_toxic);
+        let s = scores(gold.iter().copied().zip(ours.iter().copied()));
+        let b = scores(gold.iter().copied().zip(base.iter().copied()));
+        line(name, s, rate, Some((b, base_rate)));
+    }
     Ok(())
 }
 
@@ -233,5 +307,6 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         let b = scores(gold.iter().copied().zip(base.iter().copied()));
         line(name, s, rate, Some((b, base_rate)));
     }
+    toxicity_table(data)?;
     Ok(())
 }

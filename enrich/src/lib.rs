@@ -5,6 +5,7 @@
 //! transport. [`service::run`] drives it over any bus: consume raw mentions in batches, score,
 //! publish enriched mentions, insert them into ClickHouse, and only then commit offsets.
 
+pub mod cluster;
 pub mod extract;
 pub mod language;
 pub mod model;
@@ -12,5 +13,6 @@ pub mod risk;
 pub mod scorer;
 pub mod sentiment;
 pub mod service;
+pub mod toxicity;
 
 pub use scorer::Scorer;

@@ -1,14 +1,9 @@
-//! Risk signals, baseline: toxicity and complaint/crisis keyword families for French and English,
-//! and a reach score. (The scoring-stage issue replaces the keyword lists with trained models.)
+//! Risk signals: toxicity from the trained model ([`crate::toxicity`]); complaint, crisis and
+//! threat signal families for French and English (refund, fraud, legal action, boycott, health,
+//! recall, safety, churn, threats), each a named flag; and a reach score.
 
 use vigie_core::proto::{Mention, Risk, Source};
 use vigie_core::text::tokenize;
-
-const TOXIC: &[&str] = &[
-    "idiot", "idiots", "stupid", "moron", "fuck", "fucking", "shit", "bitch", "asshole", "kill", "die",
-    "con", "cons", "connard", "connards", "connasse", "encule", "merde", "salope", "debile", "cretin",
-    "cretins", "abruti", "abrutis", "pute", "tuer", "creve", "crever", "batard",
-];
 
 /// (flag, family, words): a flag fires when any word of its list appears.
 const SIGNALS: &[(&str, Family, &[&str])] = &[
@@ -113,18 +108,16 @@ enum Family {
     Crisis,
 }
 
-/// Computes risk scores and flags for a text.
-pub fn assess(text: &str) -> Risk {
+/// Toxicity at or above which a mention is flagged `toxic`.
+pub const TOXIC_THRESHOLD: f32 = 0.5;
+
+/// Computes risk scores and flags for a text written in `lang`.
+pub fn assess(text: &str, lang: &str) -> Risk {
     let tokens = tokenize(text);
-    let mut toxic = 0u32;
     let mut complaint = 0u32;
     let mut crisis = 0u32;
     let mut flags = Vec::new();
-    for t in &tokens {
-        if TOXIC.contains(&t.text.as_str()) {
-            toxic += 1;
-        }
-    }
+    let toxicity = crate::toxicity::toxicity(text, lang);
     for (flag, family, words) in SIGNALS {
         if tokens.iter().any(|t| words.contains(&t.text.as_str())) {
             flags.push(flag.to_string());
@@ -134,12 +127,12 @@ pub fn assess(text: &str) -> Risk {
             }
         }
     }
-    if toxic > 0 {
+    if toxicity >= TOXIC_THRESHOLD {
         flags.push("toxic".into());
     }
     let squash = |n: u32| 1.0 - (-(n as f32)).exp();
     Risk {
-        toxicity: squash(toxic),
+        toxicity,
         complaint: squash(complaint),
         crisis: squash(crisis),
         flags,
@@ -178,12 +171,20 @@ mod tests {
 
     #[test]
     fn flags_complaints_and_crises() {
-        let r = assess("Intoxication alimentaire après le burger, je vais porter plainte !");
+        let r = assess(
+            "Intoxication alimentaire après le burger, je vais porter plainte !",
+            "fr",
+        );
         assert!(r.flags.contains(&"health".to_string()));
         assert!(r.flags.contains(&"legal".to_string()));
         assert!(r.crisis > 0.5);
-        assert_eq!(assess("Bonne journée").flags.len(), 0);
-        assert!(assess("bande de connards").toxicity > 0.5);
+        assert_eq!(assess("Bonne journée", "fr").flags.len(), 0);
+        assert!(assess("bande de connards, vous êtes des voleurs", "fr")
+            .flags
+            .contains(&"toxic".to_string()));
+        assert!(assess("je vais vous cramer votre magasin", "fr")
+            .flags
+            .contains(&"threat".to_string()));
     }
 
     #[test]

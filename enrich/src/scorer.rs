@@ -28,6 +28,8 @@ impl Scorer {
         };
         let sentiment = sentiment::score(&text, &lang);
         let entities = extract::extract(&text);
+        let risk = risk::assess(&text, &lang);
+        let cluster = crate::cluster::cluster_id(&mention.tenant, &text);
         let matched = watches
             .matcher()
             .matches(&mention.tenant, &Document::from_mention(&mention, &lang));
@@ -36,7 +38,7 @@ impl Scorer {
             language_confidence: confidence,
             sentiment_score: sentiment.score,
             sentiment_label: sentiment.label as i32,
-            risk: Some(risk::assess(&text)),
+            risk: Some(risk),
             hashtags: entities.hashtags,
             mentioned_handles: entities.handles,
             urls: entities.urls,
@@ -44,7 +46,7 @@ impl Scorer {
             reach: risk::reach(&mention),
             enriched_at_ms: now_ms,
             scorer_version: SCORER_VERSION.to_string(),
-            cluster: 0,
+            cluster,
             mention: Some(mention),
         }
     }

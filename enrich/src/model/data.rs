@@ -79,8 +79,56 @@ pub fn read_tsv(path: &Path, label_column: &str) -> std::io::Result<Vec<Example>
         .collect())
 }
 
+/// Splits one CSV record into fields (double-quoted fields may contain commas and `""`).
+pub fn csv_fields(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut field)),
+            _ => field.push(c),
+        }
+    }
+    out.push(field);
+    out
+}
+
+/// Reads a CSV file with a header; `pick` turns a record (by column name) into an example or
+/// skips it.
+pub fn read_csv(
+    path: &Path,
+    pick: impl Fn(&dyn Fn(&str) -> Option<String>) -> Option<Example>,
+) -> std::io::Result<Vec<Example>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let mut lines = text.lines();
+    let header = csv_fields(lines.next().unwrap_or(""));
+    Ok(lines
+        .filter_map(|line| {
+            let fields = csv_fields(line);
+            let get = |name: &str| {
+                let i = header.iter().position(|h| h == name)?;
+                fields.get(i).cloned()
+            };
+            pick(&get)
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn csv_fields_handle_quotes() {
+        assert_eq!(super::csv_fields(r#"1,"a, ""b""",c"#), ["1", "a, \"b\"", "c"]);
+    }
+
     use super::*;
 
     #[test]

@@ -2,9 +2,9 @@
 //! the metrics `vigie eval` reports. Same features as inference: the training code calls the
 //! very functions the scoring stage uses.
 
-use super::data::{read_tsv, Example};
+use super::data::{read_csv, read_tsv, Example};
 use super::linear::{train, LinearModel};
-use crate::{language, sentiment};
+use crate::{language, sentiment, toxicity};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -124,6 +124,105 @@ pub fn train_sentiment(data: &Path) -> std::io::Result<LinearModel> {
         SENTIMENT_BUCKETS,
         &encoded,
         16,
+        0.3,
+        2e-5,
+        Some(&weights),
+    ))
+}
+
+/// Feature buckets of the toxicity model.
+pub const TOXICITY_BUCKETS: u32 = 1 << 18;
+
+/// MLMA hostility labels: toxic when offensive, abusive, hateful or disrespectful; clean when
+/// only normal or fearful; mixed labels with "normal" are skipped as ambiguous.
+fn mlma_label(label: &str) -> Option<&'static str> {
+    let toxic = ["offensive", "abusive", "hateful", "disrespectful"]
+        .iter()
+        .any(|t| label.contains(t));
+    match (toxic, label.contains("normal")) {
+        (true, false) => Some("toxic"),
+        (false, _) if label == "normal" || label == "fearful" => Some("clean"),
+        _ => None,
+    }
+}
+
+/// MLMA examples of `lang` ("fr" or "en"), split into (training, held-out fifth).
+pub fn mlma_split(data: &Path, lang: &str) -> std::io::Result<(Vec<Example>, Vec<Example>)> {
+    let all = read_csv(
+        &data.join("toxicity").join(format!("mlma_{lang}_dataset.csv")),
+        |get| {
+            Some(Example {
+                label: mlma_label(&get("sentiment")?)?.to_string(),
+                lang: lang.to_string(),
+                text: get("tweet")?,
+            })
+        },
+    )?;
+    let (mut train, mut held) = (Vec::new(), Vec::new());
+    for (i, e) in all.into_iter().enumerate() {
+        if is_held_out(i) {
+            held.push(e);
+        } else {
+            train.push(e);
+        }
+    }
+    Ok((train, held))
+}
+
+/// Training examples for toxicity: OLID offensive tweets, Davidson, and MLMA French and English
+/// (minus the held-out fifth).
+pub fn toxicity_examples(data: &Path) -> std::io::Result<Vec<Example>> {
+    let mut out: Vec<Example> = read_tsv(&data.join("toxicity/tweeteval_offensive_train.tsv"), "label")?
+        .into_iter()
+        .map(|mut e| {
+            e.label = if e.label == "offensive" { "toxic" } else { "clean" }.into();
+            e.lang = "en".into();
+            e
+        })
+        .collect();
+    out.extend(read_csv(
+        &data.join("toxicity/davidson_labeled_data.csv"),
+        |get| {
+            Some(Example {
+                label: if get("class")? == "2" { "clean" } else { "toxic" }.into(),
+                lang: "en".into(),
+                text: get("tweet")?,
+            })
+        },
+    )?);
+    for lang in ["fr", "en"] {
+        out.extend(mlma_split(data, lang)?.0);
+    }
+    Ok(out)
+}
+
+/// Trains the toxicity model.
+pub fn train_toxicity(data: &Path) -> std::io::Result<LinearModel> {
+    let examples = toxicity_examples(data)?;
+    let classes: Vec<String> = toxicity::CLASSES.iter().map(|s| s.to_string()).collect();
+    let encoded: Vec<(Vec<u32>, usize)> = examples
+        .iter()
+        .filter_map(|e| {
+            let label = classes.iter().position(|c| *c == e.label)?;
+            let mut f = Vec::new();
+            sentiment::features(&e.text, &e.lang, TOXICITY_BUCKETS, |b| f.push(b));
+            Some((f, label))
+        })
+        .collect();
+    let mut counts = vec![0usize; classes.len()];
+    for (_, l) in &encoded {
+        counts[*l] += 1;
+    }
+    let total: usize = counts.iter().sum();
+    let weights: Vec<f32> = counts
+        .iter()
+        .map(|&c| total as f32 / (classes.len() * c.max(1)) as f32)
+        .collect();
+    Ok(train(
+        classes,
+        TOXICITY_BUCKETS,
+        &encoded,
+        8,
         0.3,
         2e-5,
         Some(&weights),
