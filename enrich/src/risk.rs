@@ -100,6 +100,14 @@ const SIGNALS: &[(&str, Family, &[&str])] = &[
             "concurrent",
         ],
     ),
+    (
+        "threat",
+        Family::Crisis,
+        &[
+            "kill", "tuer", "bomb", "bombe", "shoot", "flinguer", "egorger", "menace", "threat", "cramer",
+            "bruler",
+        ],
+    ),
 ];
 
 #[derive(Clone, Copy, PartialEq)]
