@@ -1,6 +1,7 @@
 //! `vigie`: one subcommand per service, plus the standalone mode and admin commands.
 
 mod eval;
+mod score;
 mod standalone;
 
 use anyhow::Context;
@@ -45,6 +46,8 @@ enum Command {
         #[arg(long)]
         clickhouse_only: bool,
     },
+    /// Score JSONL mentions (language, sentiment, toxicity, risk, cluster, watch matches).
+    Score(score::ScoreArgs),
     /// Retrain the embedded language and sentiment models from the development data.
     Train(eval::TrainArgs),
     /// Accuracy and macro-F1 on the development data, next to baselines.
@@ -96,6 +99,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Enrich => run_enrich(config).await,
         Command::Alerting => run_alerting(config).await,
         Command::Standalone(args) => standalone::run(config, args).await,
+        Command::Score(args) => score::run(args),
         Command::Train(args) => eval::run_train(args),
         Command::Eval(args) => eval::run_eval(args),
         Command::Migrate { clickhouse_only } => {

@@ -282,6 +282,7 @@ struct WatchFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WatchToml {
+    #[serde(default = "default_tenant")]
     tenant: String,
     id: String,
     #[serde(default)]
@@ -310,6 +311,10 @@ struct RuleToml {
     min_count: Option<u32>,
     window: Option<String>,
     cooldown: Option<String>,
+}
+
+fn default_tenant() -> String {
+    "default".into()
 }
 
 fn default_severity() -> String {
