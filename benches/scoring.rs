@@ -1,59 +1,110 @@
-//! The scoring stage per mention (language, sentiment, risk, entities, reach, watch matching) on
-//! tweet-length French and English text, with 0, 100 and 1,000 watches, and its components alone.
-//! Run: `cargo bench --bench scoring`.
+//! The scoring stage per mention on tweet-length mixed French/English text: the whole stage
+//! with 0, 1,000, 10,000 and 100,000 generated watches, each component alone, and a naive
+//! baseline (whatlang + VADER + regexes per watch) side by side at 1,000 watches.
+//!
+//! Run: `cargo bench --bench scoring` (criterion reports time per mention and mentions/s).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
-use vigie_core::proto::{Mention, Source};
-use vigie_core::watches::{parse_file, WatchRegistry};
-use vigie_enrich::{language, sentiment, Scorer};
+use vigie_core::document::Document;
+use vigie_core::proto::{Mention, Source, Watch};
+use vigie_core::watches::WatchRegistry;
+use vigie_enrich::{cluster, language, sentiment, toxicity, Scorer};
 
-const TEXTS: &[&str] = &[
-    "Toute la famille malade après le menu Verdier, c'est une honte #boycott @maisonverdier",
-    "Smooth flight with Northwind Air this morning, crew was lovely 😍",
-    "Encore une panne chez Acme, trois jours sans internet, service client injoignable !!!",
-    "Just booked Lisbon with @northwindair, great fares this winter https://t.co/abc",
-    "Le nouveau wrap végé de chez Verdier est vraiment bon, je recommande",
-    "Why does the app log me out every single time? So annoying",
+const TENANTS: usize = 100;
+
+const FR: &[&str] = &[
+    "Toute la famille malade après le menu {b}, c'est une honte #boycott",
+    "Le service client de {b} ne répond plus depuis trois jours, je veux être remboursé",
+    "Super accueil chez {b} ce midi, merci à l'équipe 👍",
+    "Encore une panne chez {b}, trois jours sans internet !!!",
+    "Quelqu'un sait si {b} ouvre le dimanche ?",
+    "Arnaque totale avec {b}, je vais porter plainte @{b}",
+    "J'adore la nouvelle collection {b} #{b}",
+];
+const EN: &[&str] = &[
+    "Smooth flight with {b} this morning, crew was lovely 😍",
+    "{b} lost my luggage again, worst airline ever",
+    "Just booked Lisbon with @{b}, great fares this winter https://t.co/abc",
+    "Why does the {b} app log me out every single time? So annoying",
+    "{b} customer service is a joke, still waiting for my refund",
+    "Thanks {b} for the quick delivery!",
 ];
 
-fn mentions() -> Vec<Mention> {
-    TEXTS
-        .iter()
-        .enumerate()
-        .map(|(i, t)| Mention {
-            id: format!("t{i}:x:{i}"),
-            tenant: format!("t{}", i % 10),
-            source: Source::X as i32,
-            text: t.to_string(),
-            ..Default::default()
+fn brand(i: usize) -> String {
+    const SYLLABLES: &[&str] = &[
+        "ver", "dor", "lu", "mi", "nor", "wind", "ka", "zen", "bel", "tra", "co", "vio",
+    ];
+    let mut s = String::new();
+    let mut n = i + 7;
+    for _ in 0..3 {
+        s.push_str(SYLLABLES[n % SYLLABLES.len()]);
+        n /= SYLLABLES.len();
+    }
+    format!("{s}{}", i / 1728)
+}
+
+/// `n` realistic watches spread over the tenants: a brand with its handle and hashtag, a topic,
+/// exclusions, sometimes a language filter or a phrase.
+fn watches(n: usize) -> Vec<Watch> {
+    (0..n)
+        .map(|i| {
+            let b = brand(i);
+            let query = match i % 4 {
+                0 => format!(
+                    "({b} OR #{b} OR @{b}) AND (panne OR arnaque OR rembours* OR \"service client\") -promo"
+                ),
+                1 => format!("{b} AND (malade* OR intoxication OR sick OR poisoning)"),
+                2 => format!("(@{b} OR {b}) (refund OR luggage OR late OR retard) -job"),
+                _ => format!(
+                    "#{b} OR \"{b} app\" OR ({b} NEAR/3 nul) OR ({b} NEAR/3 worst) OR ({b} ONEAR/5 honte)"
+                ),
+            };
+            Watch {
+                tenant: format!("t{}", i % TENANTS),
+                id: format!("w{i}"),
+                name: b,
+                query,
+                ..Default::default()
+            }
         })
         .collect()
 }
 
-/// `n` watches over 10 tenants, each a realistic brand query.
-fn watches(n: usize) -> WatchRegistry {
+fn registry(n: usize) -> WatchRegistry {
     let registry = WatchRegistry::default();
-    let mut file = String::new();
-    for i in 0..n {
-        file.push_str(&format!(
-            "[[watch]]\ntenant = \"t{}\"\nid = \"w{i}\"\nquery = \"(brand{i} OR #brand{i}) AND (panne OR malade OR refund) -promo\"\n\n",
-            i % 10
-        ));
-    }
-    for w in parse_file(&file, "bench").expect("valid watches") {
+    for w in watches(n) {
         registry.upsert(w).expect("valid watch");
     }
     registry
 }
 
+/// Mentions naming brands that exist among `n` watches (when n > 0) for their own tenant.
+fn mentions(n: usize) -> Vec<Mention> {
+    (0..256)
+        .map(|i| {
+            let w = if n == 0 { i } else { (i * 7919) % n };
+            let templates = if i % 2 == 0 { FR } else { EN };
+            let text = templates[i % templates.len()].replace("{b}", &brand(w));
+            Mention {
+                id: format!("m{i}"),
+                tenant: format!("t{}", w % TENANTS),
+                source: Source::X as i32,
+                text,
+                ..Default::default()
+            }
+        })
+        .collect()
+}
+
 fn scoring_stage(c: &mut Criterion) {
-    let mentions = mentions();
     let mut group = c.benchmark_group("scoring_stage");
-    group.throughput(Throughput::Elements(mentions.len() as u64));
-    for n in [0usize, 100, 1_000] {
-        let registry = watches(n);
+    group.sample_size(20);
+    for n in [0usize, 1_000, 10_000, 100_000] {
+        let registry = registry(n);
         let set = registry.read();
+        let mentions = mentions(n);
+        group.throughput(Throughput::Elements(mentions.len() as u64));
         group.bench_function(BenchmarkId::new("watches", n), |b| {
             b.iter(|| {
                 for m in &mentions {
@@ -66,31 +117,106 @@ fn scoring_stage(c: &mut Criterion) {
 }
 
 fn components(c: &mut Criterion) {
+    let mentions = mentions(1_000);
+    let texts: Vec<&str> = mentions.iter().map(|m| m.text.as_str()).collect();
+    let registry = registry(10_000);
+    let set = registry.read();
     let mut group = c.benchmark_group("components");
-    group.throughput(Throughput::Elements(TEXTS.len() as u64));
+    group.throughput(Throughput::Elements(texts.len() as u64));
     group.bench_function("language", |b| {
-        b.iter(|| {
-            TEXTS.iter().for_each(|t| {
-                black_box(language::identify(t));
-            })
-        })
+        b.iter(|| texts.iter().for_each(|t| drop(black_box(language::identify(t)))))
     });
     group.bench_function("sentiment", |b| {
         b.iter(|| {
-            TEXTS.iter().for_each(|t| {
-                black_box(sentiment::score(t, "fr"));
-            })
+            texts
+                .iter()
+                .for_each(|t| drop(black_box(sentiment::score(t, "fr"))))
         })
     });
-    group.bench_function("tokenize", |b| {
+    group.bench_function("toxicity", |b| {
         b.iter(|| {
-            TEXTS.iter().for_each(|t| {
-                black_box(vigie_core::text::tokenize(t));
-            })
+            texts
+                .iter()
+                .for_each(|t| drop(black_box(toxicity::toxicity(t, "fr"))))
+        })
+    });
+    group.bench_function("cluster", |b| {
+        b.iter(|| {
+            texts
+                .iter()
+                .for_each(|t| drop(black_box(cluster::cluster_id("t", t))))
+        })
+    });
+    group.bench_function("match_10k_watches", |b| {
+        b.iter(|| {
+            for m in &mentions {
+                black_box(set.matcher().matches(&m.tenant, &Document::from_mention(m, "fr")));
+            }
         })
     });
     group.finish();
 }
 
-criterion_group!(benches, scoring_stage, components);
+/// The naive pipeline people assemble: a general-purpose language crate, the VADER crate, and
+/// regexes per watch (brand alternatives AND topic alternatives), evaluated one by one.
+fn naive_baseline(c: &mut Criterion) {
+    let n = 1_000;
+    let analyzer = vader_sentiment::SentimentIntensityAnalyzer::new();
+    let compiled: Vec<(String, regex::Regex, regex::Regex)> = watches(n)
+        .into_iter()
+        .map(|w| {
+            let b = regex::escape(&w.name);
+            let brand = regex::Regex::new(&format!(r"(?i)(^|\W)[#@]?{b}\b")).expect("valid regex");
+            let topic = regex::Regex::new(
+                r"(?i)\b(panne|arnaque|rembours\w*|service client|malade\w*|intoxication|sick|poisoning|refund|luggage|late|retard|nul|worst|honte|app)\b",
+            )
+            .expect("valid regex");
+            (w.tenant, brand, topic)
+        })
+        .collect();
+    let mentions = mentions(n);
+    let registry = registry(n);
+    let set = registry.read();
+    let mut group = c.benchmark_group("versus_naive_1000_watches");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(mentions.len() as u64));
+    group.bench_function("naive", |b| {
+        b.iter(|| {
+            for m in &mentions {
+                black_box(whatlang::detect(&m.text));
+                black_box(analyzer.polarity_scores(&m.text));
+                let matched: Vec<&String> = compiled
+                    .iter()
+                    .filter(|(t, brand, topic)| {
+                        *t == m.tenant && brand.is_match(&m.text) && topic.is_match(&m.text)
+                    })
+                    .map(|(t, _, _)| t)
+                    .collect();
+                black_box(matched);
+            }
+        })
+    });
+    group.bench_function("vigie", |b| {
+        b.iter(|| {
+            for m in &mentions {
+                black_box(Scorer.score(m.clone(), &set, 0));
+            }
+        })
+    });
+    group.finish();
+}
+
+/// Adding (replacing) one watch live in a registry already holding 100,000.
+fn live_update(c: &mut Criterion) {
+    let registry = registry(100_000);
+    let mut extra = watches(1).remove(0);
+    extra.id = "live".into();
+    let mut group = c.benchmark_group("live_update");
+    group.bench_function("upsert_one_into_100k", |b| {
+        b.iter(|| registry.upsert(black_box(extra.clone())).expect("valid watch"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, scoring_stage, components, naive_baseline, live_update);
 criterion_main!(benches);

@@ -126,27 +126,24 @@ fn cost(keys: &[Key]) -> u32 {
     keys.iter().map(Key::cost).sum()
 }
 
-/// The keys a document carries.
+/// The keys a document carries (hashed as [`Key::hash`] would, without building keys).
 fn document_keys(doc: &Document) -> Vec<u64> {
     let mut keys = Vec::with_capacity(doc.tokens().len() * 3 + doc.fields().len());
     for t in doc.tokens() {
-        keys.push(Key::Word(t.text.clone()).hash());
-        let mut chars = t.text.char_indices();
-        if let (Some(_), Some((_, c2))) = (chars.next(), chars.next()) {
-            let two_end = t
-                .text
-                .char_indices()
-                .nth(1)
-                .map(|(i, _)| i + c2.len_utf8())
-                .unwrap_or(t.text.len());
-            keys.push(hash_str(2, &t.text[..two_end]));
-            if let Some((i3, c3)) = chars.next() {
-                keys.push(hash_str(2, &t.text[..i3 + c3.len_utf8()]));
-            }
+        keys.push(hash_str(1, &t.text));
+        // The 2- and 3-character prefixes, under which `term*` queries are indexed.
+        let ends = t
+            .text
+            .char_indices()
+            .map(|(i, c)| i + c.len_utf8())
+            .skip(1)
+            .take(2);
+        for end in ends {
+            keys.push(hash_str(2, &t.text[..end]));
         }
     }
     for (f, v) in doc.fields() {
-        keys.push(Key::Field(*f, v.clone()).hash());
+        keys.push(hash_str(3 + *f as u64, v));
     }
     keys.sort_unstable();
     keys.dedup();

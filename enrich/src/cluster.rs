@@ -9,29 +9,34 @@
 //! a restart, gives the same mention the same cluster.
 
 use crate::model::features::hash_bytes;
-use vigie_core::text::tokenize;
+use vigie_core::text::{tokenize, Token};
 
 /// Shortest text (in words) clustered by shingles; shorter texts cluster only as exact copies.
 const MIN_WORDS: usize = 5;
 
 /// The cluster id of `text` for `tenant` (never 0).
 pub fn cluster_id(tenant: &str, text: &str) -> u64 {
-    let words: Vec<String> = tokenize(text)
-        .into_iter()
+    cluster_of_tokens(tenant, &tokenize(text))
+}
+
+/// The cluster id of already tokenised text for `tenant` (never 0).
+pub fn cluster_of_tokens(tenant: &str, tokens: &[Token]) -> u64 {
+    let words: Vec<&str> = tokens
+        .iter()
         .filter(|t| !t.text.starts_with('#') && !t.text.starts_with('@'))
-        .map(|t| t.text)
+        .map(|t| t.text.as_str())
         .filter(|w| {
-            !w.chars().all(|c| c.is_ascii_digit())
-                && !matches!(w.as_str(), "http" | "https" | "www" | "co" | "com")
+            !w.chars().all(|c| c.is_ascii_digit()) && !matches!(*w, "http" | "https" | "www" | "co" | "com")
         })
         .collect();
     let seed = hash_bytes(7, tenant.as_bytes());
     let id = if words.len() < MIN_WORDS {
         hash_bytes(seed, words.join(" ").as_bytes())
     } else {
-        words
+        let hashes: Vec<u64> = words.iter().map(|w| hash_bytes(seed, w.as_bytes())).collect();
+        hashes
             .windows(3)
-            .map(|w| hash_bytes(seed, format!("{} {} {}", w[0], w[1], w[2]).as_bytes()))
+            .map(|h| (h[0] ^ h[1].rotate_left(21) ^ h[2].rotate_left(42)).wrapping_mul(0x9e37_79b9_7f4a_7c15))
             .min()
             .unwrap_or(seed)
     };

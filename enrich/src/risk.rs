@@ -3,7 +3,7 @@
 //! recall, safety, churn, threats), each a named flag; and a reach score.
 
 use vigie_core::proto::{Mention, Risk, Source};
-use vigie_core::text::tokenize;
+use vigie_core::text::{tokenize, Token};
 
 /// (flag, family, words): a flag fires when any word of its list appears.
 const SIGNALS: &[(&str, Family, &[&str])] = &[
@@ -121,11 +121,14 @@ pub const TOXIC_THRESHOLD: f32 = 0.5;
 
 /// Computes risk scores and flags for a text written in `lang`.
 pub fn assess(text: &str, lang: &str) -> Risk {
-    let tokens = tokenize(text);
+    assess_tokens(&tokenize(text), crate::toxicity::toxicity(text, lang))
+}
+
+/// Computes risk scores and flags from already tokenised text and its toxicity.
+pub fn assess_tokens(tokens: &[Token], toxicity: f32) -> Risk {
     let mut complaint = 0u32;
     let mut crisis = 0u32;
     let mut flags = Vec::new();
-    let toxicity = crate::toxicity::toxicity(text, lang);
     for (flag, family, words) in SIGNALS {
         if tokens.iter().any(|t| words.contains(&t.text.as_str())) {
             flags.push(flag.to_string());

@@ -1,6 +1,6 @@
 //! The scoring stage as a pure function of a mention and the current watches.
 
-use crate::{extract, language, risk, sentiment};
+use crate::{extract, language, risk, sentiment, toxicity};
 use vigie_core::document::Document;
 use vigie_core::proto::{EnrichedMention, Mention};
 use vigie_core::watches::WatchSet;
@@ -26,13 +26,22 @@ impl Scorer {
         } else {
             (detected.code.to_string(), detected.confidence)
         };
-        let sentiment = sentiment::score(&text, &lang);
+        // One tokenisation and one feature pass serve matching, risk, clustering, sentiment
+        // and toxicity.
+        let doc = Document::from_mention(&mention, &lang);
+        let model_lang = if lang == "und" { "" } else { lang.as_str() };
+        let mut features = Vec::with_capacity(160);
+        sentiment::features(&text, model_lang, sentiment::buckets(), |b| features.push(b));
+        let sentiment = sentiment::score_buckets(&features);
+        let toxicity = if toxicity::buckets() == sentiment::buckets() {
+            toxicity::toxicity_buckets(&features)
+        } else {
+            toxicity::toxicity(&text, &lang)
+        };
         let entities = extract::extract(&text);
-        let risk = risk::assess(&text, &lang);
-        let cluster = crate::cluster::cluster_id(&mention.tenant, &text);
-        let matched = watches
-            .matcher()
-            .matches(&mention.tenant, &Document::from_mention(&mention, &lang));
+        let risk = risk::assess_tokens(doc.tokens(), toxicity);
+        let cluster = crate::cluster::cluster_of_tokens(&mention.tenant, doc.tokens());
+        let matched = watches.matcher().matches(&mention.tenant, &doc);
         EnrichedMention {
             language: lang,
             language_confidence: confidence,

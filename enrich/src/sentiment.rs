@@ -382,17 +382,24 @@ pub fn score(text: &str, lang: &str) -> Sentiment {
     score_with(&MODEL, text, lang)
 }
 
-/// Scores the sentiment of `text` with `model` (training and evaluation of candidate models).
-pub fn score_with(model: &LinearModel, text: &str, lang: &str) -> Sentiment {
-    let lang = if lang == "und" { "" } else { lang };
+/// Feature buckets of the embedded model.
+pub fn buckets() -> u32 {
+    MODEL.buckets
+}
+
+/// Scores precomputed feature buckets (from [`features`] with [`buckets`]) with the embedded
+/// model; lets the scoring stage share one feature pass between sentiment and toxicity.
+pub fn score_buckets(features: &[u32]) -> Sentiment {
+    from_buckets(&MODEL, features)
+}
+
+fn from_buckets(model: &LinearModel, features: &[u32]) -> Sentiment {
     let mut acc = [0i32; 3];
-    let mut n = 0;
-    features(text, lang, model.buckets, |b| {
+    for &b in features {
         model.add(b, &mut acc);
-        n += 1;
-    });
+    }
     let mut p = [0f32; 3];
-    model.finish(&acc, n, &mut p);
+    model.finish(&acc, features.len(), &mut p);
     softmax(&mut p);
     let best = (0..3).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap_or(1);
     Sentiment {
@@ -403,6 +410,14 @@ pub fn score_with(model: &LinearModel, text: &str, lang: &str) -> Sentiment {
             SentimentLabel::Positive,
         ][best],
     }
+}
+
+/// Scores the sentiment of `text` with `model` (training and evaluation of candidate models).
+pub fn score_with(model: &LinearModel, text: &str, lang: &str) -> Sentiment {
+    let lang = if lang == "und" { "" } else { lang };
+    let mut buckets = Vec::with_capacity(128);
+    features(text, lang, model.buckets, |b| buckets.push(b));
+    from_buckets(model, &buckets)
 }
 
 #[cfg(test)]

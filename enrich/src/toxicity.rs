@@ -20,6 +20,24 @@ pub fn toxicity(text: &str, lang: &str) -> f32 {
     toxicity_with(&MODEL, text, lang)
 }
 
+/// Feature buckets of the embedded model.
+pub fn buckets() -> u32 {
+    MODEL.buckets
+}
+
+/// P(toxic) of precomputed [`sentiment::features`] buckets (computed with [`buckets`]).
+pub fn toxicity_buckets(features: &[u32]) -> f32 {
+    let model = &*MODEL;
+    let mut acc = [0i32; 2];
+    for &b in features {
+        model.add(b, &mut acc);
+    }
+    let mut p = [0f32; 2];
+    model.finish(&acc, features.len(), &mut p);
+    softmax(&mut p);
+    p[1]
+}
+
 /// P(toxic) with `model` (training and evaluation of candidate models).
 pub fn toxicity_with(model: &LinearModel, text: &str, lang: &str) -> f32 {
     let lang = if lang == "und" { "" } else { lang };

@@ -19,10 +19,13 @@ pub fn char_ngrams(word: &str, min: usize, max: usize, buckets: u32, mut f: impl
     let mut padded = [0usize; 66];
     // Byte offsets of character starts in " word ", capped at 64 characters.
     let bytes = word.as_bytes();
-    let mut buf = Vec::with_capacity(bytes.len() + 2);
-    buf.push(b' ');
-    buf.extend_from_slice(bytes);
-    buf.push(b' ');
+    // " word " on the stack for ordinary words; longer ones are cut (their n-grams past 126
+    // bytes add nothing).
+    let mut stack = [b' '; 128];
+    let len = bytes.len().min(126);
+    let len = (0..=len).rev().find(|&l| word.is_char_boundary(l)).unwrap_or(0);
+    stack[1..=len].copy_from_slice(&bytes[..len]);
+    let buf = &stack[..len + 2];
     let mut n_chars = 0;
     for (i, &b) in buf.iter().enumerate() {
         if (b & 0xC0) != 0x80 && n_chars < 65 {
