@@ -27,7 +27,17 @@ pub fn fold_char(c: char) -> char {
 /// Lower-cases and folds accents of a whole string (`œ` → `oe`, `ß` → `ss`).
 pub fn normalize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    normalize_into(s, &mut out);
+    out
+}
+
+/// [`normalize`] appending to `out` (lets hot loops reuse one buffer).
+pub fn normalize_into(s: &str, out: &mut String) {
     for c in s.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+            continue;
+        }
         for l in c.to_lowercase() {
             match l {
                 'œ' => out.push_str("oe"),
@@ -37,7 +47,6 @@ pub fn normalize(s: &str) -> String {
             }
         }
     }
-    out
 }
 
 /// Splits text into tokens: each word normalised (see [`normalize`]) and as written. A `#tag`

@@ -6,7 +6,7 @@ use vigie_core::proto::{EnrichedMention, Mention};
 use vigie_core::watches::WatchSet;
 
 /// Version of the scoring stage, stored with every enriched mention.
-pub const SCORER_VERSION: &str = "baseline-0.1";
+pub const SCORER_VERSION: &str = "0.2.0";
 
 /// Scores mentions; holds no per-mention state and is shared freely.
 #[derive(Debug, Default, Clone)]

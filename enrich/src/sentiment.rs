@@ -7,11 +7,12 @@
 //! exclamation and question runs, and a small bilingual polarity lexicon. The score is
 //! P(positive) − P(negative); the label is the most probable class.
 
-use crate::model::features::{char_ngrams, hash_bytes, pair_bucket, word_bucket};
+use crate::model::features::{char_ngrams, hash_bytes, pair_bucket, word_bucket, FnvBuild};
 use crate::model::linear::{softmax, LinearModel};
+use std::collections::HashMap;
 use std::sync::LazyLock;
 use vigie_core::proto::SentimentLabel;
-use vigie_core::text::normalize;
+use vigie_core::text::normalize_into;
 
 /// Class order of the model.
 pub const CLASSES: [&str; 3] = ["negative", "neutral", "positive"];
@@ -21,25 +22,47 @@ static MODEL: LazyLock<LinearModel> = LazyLock::new(|| {
         .expect("embedded sentiment model is valid")
 });
 
-/// English valence lexicon: the words of VADER's lexicon (C.J. Hutto, MIT licence), see
-/// `enrich/models/README.md`.
-static LEXICON: LazyLock<std::collections::HashMap<&'static str, f32>> = LazyLock::new(|| {
-    let mut map = std::collections::HashMap::new();
+/// What the sentiment features know about a word.
+#[derive(Debug, Default, Clone, Copy)]
+struct WordInfo {
+    /// Valence from the lexicon (0 when absent).
+    valence: f32,
+    negator: bool,
+    intensifier: bool,
+}
+
+/// The English valence lexicon — the words of VADER's lexicon (C.J. Hutto, MIT licence, see
+/// `enrich/models/README.md`) — with this project's French and English polarity words (±2),
+/// negators and intensifiers, in one table looked up once per word.
+static WORDS: LazyLock<HashMap<&'static str, WordInfo, FnvBuild>> = LazyLock::new(|| {
+    let mut map: HashMap<&'static str, WordInfo, FnvBuild> = HashMap::default();
     for line in include_str!("../models/lexicon_en_vader.tsv").lines() {
         if line.starts_with('#') {
             continue;
         }
         if let Some((w, v)) = line.split_once('\t') {
             if let Ok(v) = v.parse::<f32>() {
-                map.insert(w, v);
+                map.entry(w).or_default().valence = v;
             }
         }
     }
     for w in POSITIVE {
-        map.entry(*w).or_insert(2.0);
+        let e = map.entry(*w).or_default();
+        if e.valence == 0.0 {
+            e.valence = 2.0;
+        }
     }
     for w in NEGATIVE {
-        map.entry(*w).or_insert(-2.0);
+        let e = map.entry(*w).or_default();
+        if e.valence == 0.0 {
+            e.valence = -2.0;
+        }
+    }
+    for w in NEGATORS {
+        map.entry(*w).or_default().negator = true;
+    }
+    for w in INTENSIFIERS {
+        map.entry(*w).or_default().intensifier = true;
     }
     map
 });
@@ -196,8 +219,15 @@ pub struct Sentiment {
 }
 
 /// Collapses runs of three or more identical characters to two; returns whether any was found.
+#[cfg(test)]
 fn squeeze(word: &str) -> (String, bool) {
     let mut out = String::with_capacity(word.len());
+    let elongated = squeeze_into(word, &mut out);
+    (out, elongated)
+}
+
+/// [`squeeze`] appending to `out`; returns whether a run was collapsed.
+fn squeeze_into(word: &str, out: &mut String) -> bool {
     let mut last = None;
     let mut run = 0;
     let mut elongated = false;
@@ -214,7 +244,7 @@ fn squeeze(word: &str) -> (String, bool) {
             elongated = true;
         }
     }
-    (out, elongated)
+    elongated
 }
 
 fn tag(name: &str, buckets: u32) -> u32 {
@@ -225,27 +255,33 @@ fn tag(name: &str, buckets: u32) -> u32 {
 /// `lang` (ISO 639-1 or empty) adds language-specific copies of the word features.
 pub fn features(text: &str, lang: &str, buckets: u32, mut f: impl FnMut(u32)) {
     let mut prev = String::from("<s>");
+    let mut key = String::with_capacity(32);
+    let mut squeezed = String::with_capacity(32);
+    let mut w = String::with_capacity(32);
     let mut negated = 0u32;
     let mut intensified = false;
     let mut word = String::with_capacity(32);
     let mut valence = 0f32;
-    let emit_word = |raw: &str,
-                     prev: &mut String,
-                     negated: &mut u32,
-                     intensified: &mut bool,
-                     valence: &mut f32,
-                     f: &mut dyn FnMut(u32)| {
-        let (w, elongated) = squeeze(raw);
-        let w = normalize(&w);
+    let words = &*WORDS;
+    let mut emit_word = |raw: &str,
+                         prev: &mut String,
+                         negated: &mut u32,
+                         intensified: &mut bool,
+                         valence: &mut f32,
+                         f: &mut dyn FnMut(u32)| {
+        squeezed.clear();
+        let elongated = squeeze_into(raw, &mut squeezed);
+        w.clear();
+        normalize_into(&squeezed, &mut w);
         if elongated {
             f(tag("ELONG", buckets));
         }
-        let negator = NEGATORS.contains(&w.as_str());
-        let key = if *negated > 0 && !negator {
-            format!("n_{w}")
-        } else {
-            w.clone()
-        };
+        let info = words.get(w.as_str()).copied().unwrap_or_default();
+        key.clear();
+        if *negated > 0 && !info.negator {
+            key.push_str("n_");
+        }
+        key.push_str(&w);
         f(word_bucket(&key, buckets));
         if !lang.is_empty() {
             f(pair_bucket(lang, &key, buckets));
@@ -254,29 +290,34 @@ pub fn features(text: &str, lang: &str, buckets: u32, mut f: impl FnMut(u32)) {
         if w.len() >= 4 {
             char_ngrams(&w, 4, 5, buckets, &mut *f);
         }
-        if let Some(&v) = LEXICON.get(w.as_str()) {
-            let v = if *negated > 0 { -0.75 * v } else { v };
-            let strength = if v.abs() < 1.5 {
-                1
-            } else if v.abs() < 2.5 {
-                2
+        if info.valence != 0.0 {
+            let v = if *negated > 0 {
+                -0.75 * info.valence
             } else {
-                3
+                info.valence
             };
-            let sign = if v > 0.0 { '+' } else { '-' };
-            f(tag(&format!("LEX{sign}{strength}"), buckets));
+            let strength = if v.abs() < 1.5 {
+                0
+            } else if v.abs() < 2.5 {
+                1
+            } else {
+                2
+            };
+            let positive = v > 0.0;
+            const LEX: [[&str; 3]; 2] = [["LEX-1", "LEX-2", "LEX-3"], ["LEX+1", "LEX+2", "LEX+3"]];
+            f(tag(LEX[positive as usize][strength], buckets));
             if *intensified {
-                f(tag(&format!("LEX{sign}!"), buckets));
+                f(tag(if positive { "LEX+!" } else { "LEX-!" }, buckets));
             }
             *valence += v;
         }
-        *intensified = INTENSIFIERS.contains(&w.as_str());
-        if negator {
+        *intensified = info.intensifier;
+        if info.negator {
             *negated = 4;
         } else if *negated > 0 {
             *negated -= 1;
         }
-        *prev = key;
+        std::mem::swap(prev, &mut key);
     };
     for chunk in text.split_whitespace() {
         if chunk.starts_with('@') {
@@ -289,6 +330,13 @@ pub fn features(text: &str, lang: &str, buckets: u32, mut f: impl FnMut(u32)) {
         }
         if chunk.starts_with('#') {
             f(tag("HASHTAG", buckets));
+        }
+        // Sarcasm and irony markers, which often invert the literal polarity.
+        if matches!(
+            chunk,
+            "/s" | "#sarcasm" | "#sarcasme" | "#ironie" | "#irony" | "#not" | "😏" | "🙃"
+        ) {
+            f(tag("SARCASM", buckets));
         }
         for emoticon in [":)", ":-)", ":D", ";)", "<3", ":p", ":P"] {
             if chunk.contains(emoticon) {

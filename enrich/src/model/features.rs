@@ -57,3 +57,29 @@ pub fn pair_bucket(a: &str, b: &str, buckets: u32) -> u32 {
     let h = hash_bytes(103, a.as_bytes()) ^ hash_bytes(107, b.as_bytes()).rotate_left(17);
     (h % buckets as u64) as u32
 }
+
+/// A fast, non-cryptographic hasher (FNV-1a) for the small static word tables of the models.
+#[derive(Default, Clone, Copy)]
+pub struct FnvHasher(u64);
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// Builds [`FnvHasher`]s.
+pub type FnvBuild = std::hash::BuildHasherDefault<FnvHasher>;
