@@ -147,23 +147,32 @@ fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A rate cell: blank for aggregate rows (rate 0).
+fn rate_text(rate: f64) -> String {
+    if rate > 0.0 {
+        format!("{rate:>9.0}")
+    } else {
+        format!("{:>9}", "")
+    }
+}
+
 fn line(name: &str, ours: Scores, rate: f64, baseline: Option<(Scores, f64)>) {
     let base = baseline
         .map(|(b, r)| {
             format!(
-                "| {:>6.1} % | {:>5.3} | {:>9.0}",
+                "| {:>6.1} % | {:>5.3} | {}",
                 b.accuracy * 100.0,
                 b.macro_f1,
-                r
+                rate_text(r)
             )
         })
         .unwrap_or_else(|| "|          |       |          ".into());
     println!(
-        "| {name:<34} | {:>5} | {:>6.1} % | {:>5.3} | {:>9.0} {base} |",
+        "| {name:<36} | {:>5} | {:>6.1} % | {:>5.3} | {} {base} |",
         ours.n,
         ours.accuracy * 100.0,
         ours.macro_f1,
-        rate
+        rate_text(rate)
     );
 }
 
