@@ -2,6 +2,8 @@
 //! threat signal families for French and English (refund, fraud, legal action, boycott, health,
 //! recall, safety, churn, threats), each a named flag; and a reach score.
 
+use crate::model::features::FnvBuild;
+use std::collections::HashMap;
 use vigie_core::proto::{Mention, Risk, Source};
 use vigie_core::text::{tokenize, Token};
 
@@ -110,6 +112,18 @@ const SIGNALS: &[(&str, Family, &[&str])] = &[
     ),
 ];
 
+/// Every signal word with the index of its family in [`SIGNALS`].
+static SIGNAL_WORDS: std::sync::LazyLock<HashMap<&'static str, usize, FnvBuild>> =
+    std::sync::LazyLock::new(|| {
+        let mut map = HashMap::default();
+        for (i, (_, _, words)) in SIGNALS.iter().enumerate() {
+            for w in *words {
+                map.entry(*w).or_insert(i);
+            }
+        }
+        map
+    });
+
 #[derive(Clone, Copy, PartialEq)]
 enum Family {
     Complaint,
@@ -129,8 +143,15 @@ pub fn assess_tokens(tokens: &[Token], toxicity: f32) -> Risk {
     let mut complaint = 0u32;
     let mut crisis = 0u32;
     let mut flags = Vec::new();
-    for (flag, family, words) in SIGNALS {
-        if tokens.iter().any(|t| words.contains(&t.text.as_str())) {
+    // Which signal families the tokens hit: one table lookup per token.
+    let mut hit = [false; SIGNALS.len()];
+    for t in tokens {
+        if let Some(&i) = SIGNAL_WORDS.get(t.text.as_str()) {
+            hit[i] = true;
+        }
+    }
+    for (i, (flag, family, _)) in SIGNALS.iter().enumerate() {
+        if hit[i] {
             flags.push(flag.to_string());
             match family {
                 Family::Complaint => complaint += 1,

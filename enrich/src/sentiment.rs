@@ -248,7 +248,7 @@ fn squeeze_into(word: &str, out: &mut String) -> bool {
 }
 
 fn tag(name: &str, buckets: u32) -> u32 {
-    (hash_bytes(211, name.as_bytes()) % buckets as u64) as u32
+    crate::model::features::bucket(hash_bytes(211, name.as_bytes()), buckets)
 }
 
 /// Calls `f` with every feature bucket of `text`.
@@ -338,14 +338,16 @@ pub fn features(text: &str, lang: &str, buckets: u32, mut f: impl FnMut(u32)) {
         ) {
             f(tag("SARCASM", buckets));
         }
-        for emoticon in [":)", ":-)", ":D", ";)", "<3", ":p", ":P"] {
-            if chunk.contains(emoticon) {
-                f(tag("EMO+", buckets));
+        if chunk.contains([':', ';', '<', '>']) {
+            for emoticon in [":)", ":-)", ":D", ";)", "<3", ":p", ":P"] {
+                if chunk.contains(emoticon) {
+                    f(tag("EMO+", buckets));
+                }
             }
-        }
-        for emoticon in [":(", ":-(", ":'(", ":/", ">:("] {
-            if chunk.contains(emoticon) {
-                f(tag("EMO-", buckets));
+            for emoticon in [":(", ":-(", ":'(", ":/", ">:("] {
+                if chunk.contains(emoticon) {
+                    f(tag("EMO-", buckets));
+                }
             }
         }
         if chunk.len() > 2

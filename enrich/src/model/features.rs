@@ -12,35 +12,52 @@ pub fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
     h ^ (h >> 29)
 }
 
+/// Reduces a hash to a bucket: a mask when `buckets` is a power of two (every model's is), as
+/// a 64-bit division per feature would dominate the cost of feature extraction.
+#[inline]
+pub fn bucket(h: u64, buckets: u32) -> u32 {
+    if buckets.is_power_of_two() {
+        (h as u32) & (buckets - 1)
+    } else {
+        (h % buckets as u64) as u32
+    }
+}
+
 /// Calls `f` with the bucket of every character n-gram (n in `min..=max`) of `word` padded with
-/// spaces (" word "), counted in characters.
+/// spaces (" word "), counted in characters. The n-grams starting at one position are hashed
+/// incrementally, so each byte is hashed once per starting position.
 #[inline]
 pub fn char_ngrams(word: &str, min: usize, max: usize, buckets: u32, mut f: impl FnMut(u32)) {
-    let mut padded = [0usize; 66];
-    // Byte offsets of character starts in " word ", capped at 64 characters.
-    let bytes = word.as_bytes();
     // " word " on the stack for ordinary words; longer ones are cut (their n-grams past 126
     // bytes add nothing).
+    let bytes = word.as_bytes();
     let mut stack = [b' '; 128];
     let len = bytes.len().min(126);
     let len = (0..=len).rev().find(|&l| word.is_char_boundary(l)).unwrap_or(0);
     stack[1..=len].copy_from_slice(&bytes[..len]);
     let buf = &stack[..len + 2];
+    // Byte offsets of character starts, capped at 64 characters, plus the end.
+    let mut starts = [0usize; 66];
     let mut n_chars = 0;
     for (i, &b) in buf.iter().enumerate() {
         if (b & 0xC0) != 0x80 && n_chars < 65 {
-            padded[n_chars] = i;
+            starts[n_chars] = i;
             n_chars += 1;
         }
     }
-    padded[n_chars] = buf.len();
-    for n in min..=max {
-        if n > n_chars {
-            break;
-        }
-        for start in 0..=(n_chars - n) {
-            let gram = &buf[padded[start]..padded[start + n]];
-            f((hash_bytes(n as u64, gram) % buckets as u64) as u32);
+    starts[n_chars] = buf.len();
+    for start in 0..n_chars {
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        for n in 1..=max.min(n_chars - start) {
+            for &b in &buf[starts[start + n - 1]..starts[start + n]] {
+                h ^= b as u64;
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+            if n >= min {
+                let mixed =
+                    (h ^ (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+                f(bucket(mixed ^ (mixed >> 29), buckets));
+            }
         }
     }
 }
@@ -48,14 +65,14 @@ pub fn char_ngrams(word: &str, min: usize, max: usize, buckets: u32, mut f: impl
 /// The bucket of a whole word (seeded apart from n-grams).
 #[inline]
 pub fn word_bucket(word: &str, buckets: u32) -> u32 {
-    (hash_bytes(101, word.as_bytes()) % buckets as u64) as u32
+    bucket(hash_bytes(101, word.as_bytes()), buckets)
 }
 
 /// The bucket of a word pair.
 #[inline]
 pub fn pair_bucket(a: &str, b: &str, buckets: u32) -> u32 {
     let h = hash_bytes(103, a.as_bytes()) ^ hash_bytes(107, b.as_bytes()).rotate_left(17);
-    (h % buckets as u64) as u32
+    bucket(h, buckets)
 }
 
 /// A fast, non-cryptographic hasher (FNV-1a) for the small static word tables of the models.

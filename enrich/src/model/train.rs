@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Feature buckets of the language model.
-pub const LANGID_BUCKETS: u32 = 1 << 17;
+pub const LANGID_BUCKETS: u32 = 1 << 15;
 /// Feature buckets of the sentiment model.
 pub const SENTIMENT_BUCKETS: u32 = 1 << 18;
 
