@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use vigie_core::bus::memory::MemoryBus;
 use vigie_core::bus::{Bus, Publisher};
 use vigie_core::config::Config;
-use vigie_core::model::{format_rfc3339_ms, mention_from_json, Limits};
+use vigie_core::model::{format_rfc3339_ms, FieldError, Limits};
 use vigie_core::proto::{Alert, DeadLetter};
 use vigie_core::topics;
 use vigie_core::watches::{self, WatchRegistry};
@@ -73,8 +73,18 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         alerting,
         cancel.clone(),
     )));
-    tasks.push(tokio::spawn(print_alerts(bus.clone(), cancel.clone())));
-    tasks.push(tokio::spawn(print_dead_letters(bus.clone(), cancel.clone())));
+    tasks.push(tokio::spawn(print_topic(
+        bus.clone(),
+        topics::ALERTS,
+        alert_line,
+        cancel.clone(),
+    )));
+    tasks.push(tokio::spawn(print_topic(
+        bus.clone(),
+        topics::DEADLETTER,
+        dead_letter_line,
+        cancel.clone(),
+    )));
 
     let ingestor = Arc::new(vigie_ingest::Ingestor::new(
         publisher,
@@ -123,21 +133,10 @@ async fn replay(ingestor: &vigie_ingest::Ingestor, text: &str) -> anyhow::Result
         let items = chunk
             .iter()
             .map(|line| {
-                let item = match serde_json::from_str::<serde_json::Value>(line) {
-                    Err(e) => Item::Refused {
-                        error: vigie_core::model::FieldError::new("", format!("invalid JSON line: {e}")),
-                        tenant: String::new(),
-                    },
-                    Ok(v) => {
-                        let tenant = v.get("tenant").and_then(|t| t.as_str()).unwrap_or("").to_string();
-                        match mention_from_json(v, &limits, now) {
-                            Ok(m) => Item::Mention(m),
-                            Err(error) => Item::Refused { error, tenant },
-                        }
-                    }
-                };
+                let value = serde_json::from_str::<serde_json::Value>(line)
+                    .map_err(|e| FieldError::new("", format!("invalid JSON line: {e}")));
                 Submitted {
-                    item,
+                    item: Item::from_json(value, &limits, now),
                     original: line.as_bytes().to_vec(),
                 }
             })
@@ -163,16 +162,22 @@ async fn wait_until_processed(memory: &MemoryBus, config: &Config, cancel: &Canc
     }
 }
 
-async fn print_alerts(bus: Bus, cancel: CancellationToken) -> anyhow::Result<()> {
-    let mut sub = bus.subscribe(topics::ALERTS, "standalone-printer", "printer")?;
+/// Prints every record of `topic` as it arrives, one line each, until `cancel`.
+async fn print_topic<T: Message + Default>(
+    bus: Bus,
+    topic: &'static str,
+    format: fn(&T) -> String,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut sub = bus.subscribe(topic, "standalone-printer", "printer")?;
     loop {
         let batch = sub.next_batch(100, Duration::from_millis(10), &cancel).await?;
         if batch.is_empty() && cancel.is_cancelled() {
             return Ok(());
         }
         for r in &batch {
-            if let Ok(a) = Alert::decode(r.payload.as_deref().unwrap_or_default()) {
-                println!("{}", alert_line(&a));
+            if let Ok(message) = T::decode(r.payload.as_deref().unwrap_or_default()) {
+                println!("{}", format(&message));
             }
         }
         sub.commit(&batch).await?;
@@ -195,18 +200,6 @@ pub fn alert_line(a: &Alert) -> String {
     )
 }
 
-async fn print_dead_letters(bus: Bus, cancel: CancellationToken) -> anyhow::Result<()> {
-    let mut sub = bus.subscribe(topics::DEADLETTER, "standalone-printer", "printer")?;
-    loop {
-        let batch = sub.next_batch(100, Duration::from_millis(10), &cancel).await?;
-        if batch.is_empty() && cancel.is_cancelled() {
-            return Ok(());
-        }
-        for r in &batch {
-            if let Ok(d) = DeadLetter::decode(r.payload.as_deref().unwrap_or_default()) {
-                println!("REJECTED ({}) {}: {}", d.origin, d.field, d.reason);
-            }
-        }
-        sub.commit(&batch).await?;
-    }
+fn dead_letter_line(d: &DeadLetter) -> String {
+    format!("REJECTED ({}) {}: {}", d.origin, d.field, d.reason)
 }

@@ -15,7 +15,6 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::json;
 use std::sync::Arc;
-use vigie_core::model::mention_from_json;
 use vigie_core::proto::PublishResponse;
 
 /// The ingest HTTP router (metrics and health included).
@@ -49,24 +48,9 @@ async fn post_mentions(State(ingestor): State<Arc<Ingestor>>, body: Bytes) -> Re
     let now = vigie_core::now_ms();
     let submitted: Vec<Submitted> = items
         .into_iter()
-        .map(|raw| {
-            let item = match raw.value {
-                Err(error) => Item::Refused {
-                    error,
-                    tenant: String::new(),
-                },
-                Ok(v) => {
-                    let tenant = v.get("tenant").and_then(|t| t.as_str()).unwrap_or("").to_string();
-                    match mention_from_json(v, &limits, now) {
-                        Ok(m) => Item::Mention(m),
-                        Err(error) => Item::Refused { error, tenant },
-                    }
-                }
-            };
-            Submitted {
-                item,
-                original: raw.original,
-            }
+        .map(|raw| Submitted {
+            item: Item::from_json(raw.value, &limits, now),
+            original: raw.original,
         })
         .collect();
     match ingestor.submit(submitted, "http").await {

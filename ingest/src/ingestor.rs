@@ -37,6 +37,26 @@ pub struct Submitted {
     pub original: Vec<u8>,
 }
 
+impl Item {
+    /// The item for one JSON value (or the reason it could not be parsed): a validated mention,
+    /// or a refusal keeping the tenant when the JSON names one.
+    pub fn from_json(value: Result<serde_json::Value, FieldError>, limits: &Limits, now_ms: i64) -> Item {
+        match value {
+            Err(error) => Item::Refused {
+                error,
+                tenant: String::new(),
+            },
+            Ok(v) => {
+                let tenant = v.get("tenant").and_then(|t| t.as_str()).unwrap_or("").to_string();
+                match vigie_core::model::mention_from_json(v, limits, now_ms) {
+                    Ok(m) => Item::Mention(m),
+                    Err(error) => Item::Refused { error, tenant },
+                }
+            }
+        }
+    }
+}
+
 /// Why a whole request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {

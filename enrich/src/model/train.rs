@@ -97,18 +97,42 @@ pub fn sentiment_examples(data: &Path) -> std::io::Result<Vec<Example>> {
 
 /// Trains the sentiment model.
 pub fn train_sentiment(data: &Path) -> std::io::Result<LinearModel> {
-    let examples = sentiment_examples(data)?;
-    let classes: Vec<String> = sentiment::CLASSES.iter().map(|s| s.to_string()).collect();
+    // Epochs, learning rate and L2 picked on the umsab validation splits (see README).
+    let settings = Settings {
+        buckets: SENTIMENT_BUCKETS,
+        epochs: 16,
+        learning_rate: 0.3,
+        l2: 2e-5,
+    };
+    Ok(fit_balanced(
+        &sentiment::CLASSES,
+        &sentiment_examples(data)?,
+        settings,
+    ))
+}
+
+/// Training settings of one model.
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    buckets: u32,
+    epochs: usize,
+    learning_rate: f32,
+    l2: f32,
+}
+
+/// Trains a model over the sentiment features with classes weighted inversely to their
+/// frequency, so macro-F1 rather than accuracy is what training favours.
+fn fit_balanced(class_names: &[&str], examples: &[Example], s: Settings) -> LinearModel {
+    let classes: Vec<String> = class_names.iter().map(|c| c.to_string()).collect();
     let encoded: Vec<(Vec<u32>, usize)> = examples
         .iter()
         .filter_map(|e| {
             let label = classes.iter().position(|c| *c == e.label)?;
             let mut f = Vec::new();
-            sentiment::features(&e.text, &e.lang, SENTIMENT_BUCKETS, |b| f.push(b));
+            sentiment::features(&e.text, &e.lang, s.buckets, |b| f.push(b));
             Some((f, label))
         })
         .collect();
-    // Balance the classes so macro-F1, not accuracy, is what training favours.
     let mut counts = vec![0usize; classes.len()];
     for (_, l) in &encoded {
         counts[*l] += 1;
@@ -118,16 +142,15 @@ pub fn train_sentiment(data: &Path) -> std::io::Result<LinearModel> {
         .iter()
         .map(|&c| total as f32 / (classes.len() * c.max(1)) as f32)
         .collect();
-    // Epochs, learning rate and L2 picked on the umsab validation splits (see README).
-    Ok(train(
+    train(
         classes,
-        SENTIMENT_BUCKETS,
+        s.buckets,
         &encoded,
-        16,
-        0.3,
-        2e-5,
+        s.epochs,
+        s.learning_rate,
+        s.l2,
         Some(&weights),
-    ))
+    )
 }
 
 /// Feature buckets of the toxicity model.
@@ -198,34 +221,16 @@ pub fn toxicity_examples(data: &Path) -> std::io::Result<Vec<Example>> {
 
 /// Trains the toxicity model.
 pub fn train_toxicity(data: &Path) -> std::io::Result<LinearModel> {
-    let examples = toxicity_examples(data)?;
-    let classes: Vec<String> = toxicity::CLASSES.iter().map(|s| s.to_string()).collect();
-    let encoded: Vec<(Vec<u32>, usize)> = examples
-        .iter()
-        .filter_map(|e| {
-            let label = classes.iter().position(|c| *c == e.label)?;
-            let mut f = Vec::new();
-            sentiment::features(&e.text, &e.lang, TOXICITY_BUCKETS, |b| f.push(b));
-            Some((f, label))
-        })
-        .collect();
-    let mut counts = vec![0usize; classes.len()];
-    for (_, l) in &encoded {
-        counts[*l] += 1;
-    }
-    let total: usize = counts.iter().sum();
-    let weights: Vec<f32> = counts
-        .iter()
-        .map(|&c| total as f32 / (classes.len() * c.max(1)) as f32)
-        .collect();
-    Ok(train(
-        classes,
-        TOXICITY_BUCKETS,
-        &encoded,
-        8,
-        0.3,
-        2e-5,
-        Some(&weights),
+    let settings = Settings {
+        buckets: TOXICITY_BUCKETS,
+        epochs: 8,
+        learning_rate: 0.3,
+        l2: 2e-5,
+    };
+    Ok(fit_balanced(
+        &toxicity::CLASSES,
+        &toxicity_examples(data)?,
+        settings,
     ))
 }
 
