@@ -244,13 +244,7 @@ fn post_all(stack: &Stack, tenant: &str, n: usize, mut progress: impl FnMut(usiz
 }
 
 fn dead_letters_for(tenant: &str) -> usize {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", BROKERS)
-        .set("group.id", format!("e2e-dlq-{}", vigie_core::now_ms()))
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    read_topic(&consumer, vigie_core::topics::DEADLETTER)
+    read_topic(vigie_core::topics::DEADLETTER)
         .into_iter()
         .filter_map(|p| DeadLetter::decode(p.as_slice()).ok())
         .filter(|d| {
@@ -260,13 +254,7 @@ fn dead_letters_for(tenant: &str) -> usize {
 }
 
 fn enriched_ids_for(tenant: &str) -> Vec<String> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", BROKERS)
-        .set("group.id", format!("e2e-enriched-{}", vigie_core::now_ms()))
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    read_topic(&consumer, vigie_core::topics::MENTIONS_ENRICHED)
+    read_topic(vigie_core::topics::MENTIONS_ENRICHED)
         .into_iter()
         .filter_map(|p| EnrichedMention::decode(p.as_slice()).ok())
         .filter_map(|e| e.mention)
@@ -276,21 +264,22 @@ fn enriched_ids_for(tenant: &str) -> Vec<String> {
 }
 
 fn alerts_on_topic_for(tenant: &str) -> Vec<Alert> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", BROKERS)
-        .set("group.id", format!("e2e-alerts-{}", vigie_core::now_ms()))
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    read_topic(&consumer, vigie_core::topics::ALERTS)
+    read_topic(vigie_core::topics::ALERTS)
         .into_iter()
         .filter_map(|p| Alert::decode(p.as_slice()).ok())
         .filter(|a| a.tenant == tenant)
         .collect()
 }
 
-/// Reads every record of every partition of `topic` up to its current end.
-fn read_topic(consumer: &BaseConsumer, topic: &str) -> Vec<Vec<u8>> {
+/// Reads every record of every partition of `topic` up to its current end, with a fresh
+/// group-less consumer.
+fn read_topic(topic: &str) -> Vec<Vec<u8>> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", BROKERS)
+        .set("group.id", format!("e2e-reader-{}", vigie_core::now_ms()))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
     let metadata = consumer
         .fetch_metadata(Some(topic), Duration::from_secs(10))
         .unwrap();

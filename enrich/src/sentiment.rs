@@ -252,46 +252,63 @@ fn tag(name: &str, buckets: u32) -> u32 {
 }
 
 /// Calls `f` with every feature bucket of `text`.
-/// `lang` (ISO 639-1 or empty) adds language-specific copies of the word features.
-pub fn features(text: &str, lang: &str, buckets: u32, mut f: impl FnMut(u32)) {
-    let mut prev = String::from("<s>");
-    let mut key = String::with_capacity(32);
-    let mut squeezed = String::with_capacity(32);
-    let mut w = String::with_capacity(32);
-    let mut negated = 0u32;
-    let mut intensified = false;
-    let mut word = String::with_capacity(32);
-    let mut valence = 0f32;
-    let words = &*WORDS;
-    let mut emit_word = |raw: &str,
-                         prev: &mut String,
-                         negated: &mut u32,
-                         intensified: &mut bool,
-                         valence: &mut f32,
-                         f: &mut dyn FnMut(u32)| {
-        squeezed.clear();
-        let elongated = squeeze_into(raw, &mut squeezed);
-        w.clear();
-        normalize_into(&squeezed, &mut w);
+/// The state of one feature pass over a text: the previous word (for word pairs), negation
+/// scope, a pending intensifier and the running lexicon valence, plus reused buffers.
+struct Scan<'a, F: FnMut(u32)> {
+    lang: &'a str,
+    buckets: u32,
+    f: F,
+    words: &'static HashMap<&'static str, WordInfo, FnvBuild>,
+    word: String,
+    squeezed: String,
+    normalized: String,
+    key: String,
+    prev: String,
+    /// Words left in the current negation scope.
+    negated: u32,
+    intensified: bool,
+    valence: f32,
+}
+
+impl<F: FnMut(u32)> Scan<'_, F> {
+    fn tag(&mut self, name: &str) {
+        (self.f)(tag(name, self.buckets));
+    }
+
+    /// Emits the features of the word gathered in `self.word`, then clears it.
+    fn flush_word(&mut self) {
+        if self.word.is_empty() {
+            return;
+        }
+        self.squeezed.clear();
+        let elongated = squeeze_into(&self.word, &mut self.squeezed);
+        self.word.clear();
+        self.normalized.clear();
+        normalize_into(&self.squeezed, &mut self.normalized);
         if elongated {
-            f(tag("ELONG", buckets));
+            self.tag("ELONG");
         }
-        let info = words.get(w.as_str()).copied().unwrap_or_default();
-        key.clear();
-        if *negated > 0 && !info.negator {
-            key.push_str("n_");
+        let info = self
+            .words
+            .get(self.normalized.as_str())
+            .copied()
+            .unwrap_or_default();
+        self.key.clear();
+        if self.negated > 0 && !info.negator {
+            self.key.push_str("n_");
         }
-        key.push_str(&w);
-        f(word_bucket(&key, buckets));
-        if !lang.is_empty() {
-            f(pair_bucket(lang, &key, buckets));
+        self.key.push_str(&self.normalized);
+        let buckets = self.buckets;
+        (self.f)(word_bucket(&self.key, buckets));
+        if !self.lang.is_empty() {
+            (self.f)(pair_bucket(self.lang, &self.key, buckets));
         }
-        f(pair_bucket(prev, &key, buckets));
-        if w.len() >= 4 {
-            char_ngrams(&w, 4, 5, buckets, &mut *f);
+        (self.f)(pair_bucket(&self.prev, &self.key, buckets));
+        if self.normalized.len() >= 4 {
+            char_ngrams(&self.normalized, 4, 5, buckets, &mut self.f);
         }
         if info.valence != 0.0 {
-            let v = if *negated > 0 {
+            let v = if self.negated > 0 {
                 -0.75 * info.valence
             } else {
                 info.valence
@@ -305,125 +322,112 @@ pub fn features(text: &str, lang: &str, buckets: u32, mut f: impl FnMut(u32)) {
             };
             let positive = v > 0.0;
             const LEX: [[&str; 3]; 2] = [["LEX-1", "LEX-2", "LEX-3"], ["LEX+1", "LEX+2", "LEX+3"]];
-            f(tag(LEX[positive as usize][strength], buckets));
-            if *intensified {
-                f(tag(if positive { "LEX+!" } else { "LEX-!" }, buckets));
+            self.tag(LEX[positive as usize][strength]);
+            if self.intensified {
+                self.tag(if positive { "LEX+!" } else { "LEX-!" });
             }
-            *valence += v;
+            self.valence += v;
         }
-        *intensified = info.intensifier;
+        self.intensified = info.intensifier;
         if info.negator {
-            *negated = 4;
-        } else if *negated > 0 {
-            *negated -= 1;
+            self.negated = 4;
+        } else if self.negated > 0 {
+            self.negated -= 1;
         }
-        std::mem::swap(prev, &mut key);
-    };
-    for chunk in text.split_whitespace() {
+        std::mem::swap(&mut self.prev, &mut self.key);
+    }
+
+    /// Features of one whitespace-separated chunk.
+    fn chunk(&mut self, chunk: &str) {
         if chunk.starts_with('@') {
-            f(tag("@USER", buckets));
-            continue;
+            return self.tag("@USER");
         }
         if chunk.starts_with("http") || chunk.starts_with("www.") {
-            f(tag("URL", buckets));
-            continue;
+            return self.tag("URL");
         }
         if chunk.starts_with('#') {
-            f(tag("HASHTAG", buckets));
+            self.tag("HASHTAG");
         }
         // Sarcasm and irony markers, which often invert the literal polarity.
         if matches!(
             chunk,
             "/s" | "#sarcasm" | "#sarcasme" | "#ironie" | "#irony" | "#not" | "😏" | "🙃"
         ) {
-            f(tag("SARCASM", buckets));
+            self.tag("SARCASM");
         }
         if chunk.contains([':', ';', '<', '>']) {
             for emoticon in [":)", ":-)", ":D", ";)", "<3", ":p", ":P"] {
                 if chunk.contains(emoticon) {
-                    f(tag("EMO+", buckets));
+                    self.tag("EMO+");
                 }
             }
             for emoticon in [":(", ":-(", ":'(", ":/", ">:("] {
                 if chunk.contains(emoticon) {
-                    f(tag("EMO-", buckets));
+                    self.tag("EMO-");
                 }
             }
         }
-        if chunk.len() > 2
-            && chunk
-                .chars()
-                .filter(|c| c.is_alphabetic())
-                .all(|c| c.is_uppercase())
-            && chunk.chars().filter(|c| c.is_alphabetic()).count() > 2
-        {
-            f(tag("CAPS", buckets));
+        let letters = chunk.chars().filter(|c| c.is_alphabetic());
+        if chunk.len() > 2 && letters.clone().all(|c| c.is_uppercase()) && letters.count() > 2 {
+            self.tag("CAPS");
         }
         for c in chunk.chars() {
-            if c.is_alphanumeric() || c == '\'' || c == '’' {
-                if c == '\'' || c == '’' {
-                    // Elision: "n'est" → "n" + "est".
-                    if !word.is_empty() {
-                        emit_word(
-                            &word,
-                            &mut prev,
-                            &mut negated,
-                            &mut intensified,
-                            &mut valence,
-                            &mut f,
-                        );
-                        word.clear();
-                    }
-                } else {
-                    word.push(c);
-                }
+            if c == '\'' || c == '’' {
+                // Elision: "n'est" → "n" + "est".
+                self.flush_word();
                 continue;
             }
-            if !word.is_empty() {
-                emit_word(
-                    &word,
-                    &mut prev,
-                    &mut negated,
-                    &mut intensified,
-                    &mut valence,
-                    &mut f,
-                );
-                word.clear();
+            if c.is_alphanumeric() {
+                self.word.push(c);
+                continue;
             }
+            self.flush_word();
             match c {
-                '!' => f(tag("!", buckets)),
-                '?' => f(tag("?", buckets)),
-                '.' | ';' | ',' | ':' => negated = 0,
-                c if POSITIVE_EMOJI.contains(&c) => f(tag("EMOJI+", buckets)),
-                c if NEGATIVE_EMOJI.contains(&c) => f(tag("EMOJI-", buckets)),
+                '!' => self.tag("!"),
+                '?' => self.tag("?"),
+                '.' | ';' | ',' | ':' => self.negated = 0,
+                c if POSITIVE_EMOJI.contains(&c) => self.tag("EMOJI+"),
+                c if NEGATIVE_EMOJI.contains(&c) => self.tag("EMOJI-"),
                 c if !c.is_ascii() => {
                     let mut b = [0u8; 4];
-                    f(word_bucket(c.encode_utf8(&mut b), buckets));
+                    (self.f)(word_bucket(c.encode_utf8(&mut b), self.buckets));
                 }
                 _ => {}
             }
         }
-        if !word.is_empty() {
-            emit_word(
-                &word,
-                &mut prev,
-                &mut negated,
-                &mut intensified,
-                &mut valence,
-                &mut f,
-            );
-            word.clear();
-        }
+        self.flush_word();
     }
-    let bin = match valence {
+}
+
+/// Calls `f` with every feature bucket of `text`. `lang` (ISO 639-1 or empty) adds
+/// language-specific copies of the word features.
+pub fn features(text: &str, lang: &str, buckets: u32, f: impl FnMut(u32)) {
+    let mut scan = Scan {
+        lang,
+        buckets,
+        f,
+        words: &WORDS,
+        word: String::with_capacity(32),
+        squeezed: String::with_capacity(32),
+        normalized: String::with_capacity(32),
+        key: String::with_capacity(32),
+        prev: String::from("<s>"),
+        negated: 0,
+        intensified: false,
+        valence: 0.0,
+    };
+    for chunk in text.split_whitespace() {
+        scan.chunk(chunk);
+    }
+    let bin = match scan.valence {
         v if v <= -3.0 => "SUM--",
         v if v < -0.5 => "SUM-",
         v if v <= 0.5 => "SUM0",
         v if v < 3.0 => "SUM+",
         _ => "SUM++",
     };
-    f(tag(bin, buckets));
-    f(tag("BIAS", buckets));
+    scan.tag(bin);
+    scan.tag("BIAS");
 }
 
 /// Scores the sentiment of `text`, written in `lang` (ISO 639-1, `und` or empty when unknown),
