@@ -71,29 +71,47 @@ impl ThresholdState {
             self.seen.remove(&old);
             self.negative.remove(&old);
         }
-        let cooled = self
-            .last_fired
-            .is_none_or(|t| event_ms >= t + rule.cooldown_seconds as i64 * 1000);
-        if !cooled {
-            return None;
-        }
-        let start = event_ms - window_ms;
-        let in_window = || {
-            self.entries
-                .range((start, String::new())..=(event_ms, char::MAX.to_string()))
+        // The windows the new mention can complete end at its own time or, when it arrived
+        // late, at any later mention within one window of it. The earliest end that reaches the
+        // threshold fires.
+        let ends: Vec<i64> = if event_ms == self.watermark {
+            vec![event_ms]
+        } else {
+            let mut ends: Vec<i64> = self
+                .entries
+                .range((event_ms, String::new())..=(event_ms + window_ms, char::MAX.to_string()))
+                .map(|(t, _)| *t)
+                .collect();
+            ends.dedup();
+            ends
         };
-        let count = in_window().count() as u64;
-        if count < rule.min_count as u64 {
-            return None;
+        let cooldown_ms = rule.cooldown_seconds as i64 * 1000;
+        for end in ends {
+            if self
+                .last_fired
+                .is_some_and(|t| end < t + cooldown_ms && end >= t - cooldown_ms)
+            {
+                continue;
+            }
+            let start = end - window_ms;
+            let in_window = || {
+                self.entries
+                    .range((start, String::new())..=(end, char::MAX.to_string()))
+            };
+            let count = in_window().count() as u64;
+            if count < rule.min_count as u64 {
+                continue;
+            }
+            self.last_fired = Some(end);
+            return Some(Firing {
+                window_start_ms: start,
+                window_end_ms: end,
+                count,
+                negative_count: in_window().filter(|(_, id)| self.negative.contains(id)).count() as u64,
+                samples: in_window().rev().take(5).map(|(_, id)| id.clone()).collect(),
+            });
         }
-        self.last_fired = Some(event_ms);
-        Some(Firing {
-            window_start_ms: start,
-            window_end_ms: event_ms,
-            count,
-            negative_count: in_window().filter(|(_, id)| self.negative.contains(id)).count() as u64,
-            samples: in_window().rev().take(5).map(|(_, id)| id.clone()).collect(),
-        })
+        None
     }
 }
 
@@ -142,6 +160,17 @@ mod tests {
         }
         // Late data older than the window and the lateness allowance is ignored.
         assert!(s.observe(&RULE, "late", 0, false).is_none());
+    }
+
+    #[test]
+    fn a_late_mention_completes_a_window_that_ends_later() {
+        let mut s = ThresholdState::default();
+        assert!(s.observe(&RULE, "b", 100_000, false).is_none());
+        assert!(s.observe(&RULE, "c", 110_000, false).is_none());
+        let f = s
+            .observe(&RULE, "a", 60_000, false)
+            .expect("[50 s, 110 s] holds three");
+        assert_eq!((f.window_end_ms, f.count), (110_000, 3));
     }
 
     #[test]

@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[(
     include_str!("../../deploy/clickhouse/0001_mentions_and_alerts.sql"),
 )];
 
+/// Longest wait for sending one chunk of an insert.
+const INSERT_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// Longest wait for the server to confirm an insert.
+const INSERT_END_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A client for Vigie's database.
 #[derive(Clone)]
 pub struct ClickHouse {
@@ -73,7 +78,13 @@ impl ClickHouse {
             what: format!("insert of {} rows into {table}", rows.len()),
             source,
         };
-        let mut insert = self.client.insert::<T>(table).await.map_err(wrap)?;
+        // A stuck server must fail the attempt (to be retried) rather than hang the stage.
+        let mut insert = self
+            .client
+            .insert::<T>(table)
+            .await
+            .map_err(wrap)?
+            .with_timeouts(Some(INSERT_SEND_TIMEOUT), Some(INSERT_END_TIMEOUT));
         for row in rows {
             insert.write(row).await.map_err(wrap)?;
         }

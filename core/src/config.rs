@@ -200,7 +200,30 @@ impl Config {
                 message: e.to_string(),
             })?;
         config.fill_stage_defaults();
+        config.check().map_err(|message| ConfigError::Invalid {
+            origin: origin.clone(),
+            message,
+        })?;
         Ok(config)
+    }
+
+    /// Values the types allow but Vigie cannot run with.
+    fn check(&self) -> Result<(), String> {
+        for (name, value) in [
+            ("enrich.batch_size", self.enrich.batch_size),
+            ("alerting.batch_size", self.alerting.batch_size),
+            ("ingest.max_batch_items", self.ingest.max_batch_items),
+            ("ingest.max_body_bytes", self.ingest.max_body_bytes),
+            ("ingest.max_text_chars", self.ingest.max_text_chars),
+        ] {
+            if value == 0 {
+                return Err(format!("{name} must be at least 1"));
+            }
+        }
+        if self.kafka.partitions < 1 || self.kafka.replication_factor < 1 {
+            return Err("kafka.partitions and kafka.replication_factor must be at least 1".into());
+        }
+        Ok(())
     }
 
     fn fill_stage_defaults(&mut self) {
@@ -292,6 +315,16 @@ mod tests {
         let err = Config::load(Some(&path)).unwrap_err().to_string();
         assert!(err.contains("brokerz"), "{err}");
         assert!(err.contains("bad.toml"), "{err}");
+    }
+
+    #[test]
+    fn zero_batch_sizes_are_refused() {
+        let dir = std::env::temp_dir().join(format!("vigie-config-zero-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("zero.toml");
+        std::fs::write(&path, "[enrich]\nbatch_size = 0\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("enrich.batch_size"), "{err}");
     }
 
     #[test]

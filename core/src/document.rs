@@ -195,8 +195,13 @@ impl Document {
         let mut out = Vec::new();
         for start in tokens.iter().filter(|t| word_at(0, t)) {
             let complete = (1..w.words.len()).all(|i| {
+                // Tokens are in position order: find the (one or two, for tags) at `p`.
                 let p = start.position + i as u32;
-                tokens.iter().any(|t| t.position == p && word_at(i, t))
+                let first = tokens.partition_point(|t| t.position < p);
+                tokens[first..]
+                    .iter()
+                    .take_while(|t| t.position == p)
+                    .any(|t| word_at(i, t))
             });
             if complete {
                 out.push((start.position, start.position + last as u32));
@@ -206,8 +211,8 @@ impl Document {
     }
 }
 
-/// "https://www.news.example.com/a" → ["news.example.com", "example.com", "com"]; the bare
-/// top-level domain is kept out.
+/// "https://www.news.example.com/a" → ["news.example.com", "example.com"]: every parent
+/// domain, the bare top-level domain left out.
 pub fn site_suffixes(url: &str) -> Vec<String> {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");

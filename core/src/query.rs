@@ -436,12 +436,16 @@ fn words_query(raw: &str, scope: Scope, exact: bool, at: usize) -> Result<Query,
         return err(at, format!("{raw:?} has no letters or digits to match"));
     }
     if let Some(s) = sigil {
-        // A tag or handle is one token: "#coca-cola" is the tag "coca_cola" as platforms write it.
+        // A tag or handle is one token of letters, digits and '_', exactly as the tokenizer
+        // reads them in mentions; anything else could never match.
+        if let Some(bad) = rest.chars().find(|c| !(c.is_alphanumeric() || *c == '_')) {
+            return err(
+                at,
+                format!("{s}{rest}: a hashtag or handle has only letters, digits and '_' (found {bad:?})"),
+            );
+        }
         let tag = if exact { rest.to_string() } else { normalize(rest) };
-        words = vec![format!(
-            "{s}{}",
-            tag.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '_')
-        )];
+        words = vec![format!("{s}{tag}")];
     }
     if prefix && (words.len() != 1 || words[0].chars().filter(|c| c.is_alphanumeric()).count() < 2) {
         return err(
@@ -528,6 +532,14 @@ fn parse_abbreviated(s: &str) -> Option<u64> {
 }
 
 impl Query {
+    /// A field filter (`lang`, `source`, … as in `name:value`), checked like the query syntax.
+    pub fn field(name: &str, value: &str) -> Result<Query, QueryError> {
+        match Field::from_name(name) {
+            Some(field) => field_value(field, value, 0),
+            None => err(0, format!("unknown filter {name:?}")),
+        }
+    }
+
     /// Parses and checks a query.
     pub fn parse(input: &str) -> Result<Query, QueryError> {
         if input.len() > MAX_QUERY_BYTES {
@@ -740,6 +752,10 @@ mod tests {
             .contains("only excludes"));
         assert!(Query::parse("NOT a OR NOT b").is_err());
         assert!(Query::parse("a*b").is_err());
+        assert!(Query::parse("#coca-cola")
+            .unwrap_err()
+            .message
+            .contains("hashtag"));
     }
 
     #[test]

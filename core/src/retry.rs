@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 pub struct Abandoned(pub String);
 
 /// Runs `op` until it succeeds, backing off from 100 ms to 10 s between attempts and counting
-/// each failure on `metrics` as `error_type`. Gives up only when `cancel` fires.
+/// each failure on `metrics` as `error_type`. Gives up only when `cancel` fires, even in the
+/// middle of an attempt.
 pub async fn until_ok<T, E, F, Fut>(
     what: &str,
     metrics: &crate::metrics::StageMetrics,
@@ -27,7 +28,11 @@ where
 {
     let mut delay = Duration::from_millis(100);
     loop {
-        match op().await {
+        let attempt = tokio::select! {
+            r = op() => r,
+            _ = cancel.cancelled() => return Err(Abandoned(what.to_string())),
+        };
+        match attempt {
             Ok(v) => return Ok(v),
             Err(e) => {
                 metrics.error(error_type);

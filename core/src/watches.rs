@@ -102,12 +102,30 @@ impl WatchRegistry {
                 Ok(())
             }
             Some(bytes) => {
-                let watch = Watch::decode(bytes).map_err(|e| WatchError {
-                    watch: key.to_string(),
-                    field: String::new(),
-                    reason: format!("undecodable watch record: {e}"),
-                })?;
-                self.upsert(watch)
+                // An invalid record removes the key's previous version, so every instance —
+                // running or restarted — ends up with the same watches.
+                let result = Watch::decode(bytes)
+                    .map_err(|e| WatchError {
+                        watch: key.to_string(),
+                        field: String::new(),
+                        reason: format!("undecodable watch record: {e}"),
+                    })
+                    .and_then(|watch| {
+                        let own = topics::watch_key(&watch.tenant, &watch.id);
+                        if own == key {
+                            self.upsert(watch)
+                        } else {
+                            Err(WatchError {
+                                watch: key.to_string(),
+                                field: "tenant/id".into(),
+                                reason: format!("the record's watch is {own}, not its key {key}"),
+                            })
+                        }
+                    });
+                if result.is_err() {
+                    self.remove(key);
+                }
+                result
             }
         }
     }
@@ -164,8 +182,7 @@ pub fn validate(watch: &Watch) -> Result<Query, WatchError> {
         for (field, name, values) in groups {
             let mut alternatives = Vec::new();
             for v in values {
-                let q = Query::parse(&format!("{name}:{v}"))
-                    .map_err(|e| fail(field, format!("{v:?}: {}", e.message)))?;
+                let q = Query::field(name, v).map_err(|e| fail(field, format!("{v:?}: {}", e.message)))?;
                 alternatives.push(q);
             }
             match alternatives.len() {
@@ -238,9 +255,17 @@ pub async fn materialise(
                 message: "did not catch up with the watches topic within 60 s".into(),
             });
         }
-        let batch = reader
-            .next_batch(1_000, Duration::from_millis(20), &cancel)
-            .await?;
+        // Bounded by the deadline: a partition whose end cannot be reached must fail start-up
+        // with a reason, not hang it.
+        let batch = match tokio::time::timeout_at(
+            deadline,
+            reader.next_batch(1_000, Duration::from_millis(20), &cancel),
+        )
+        .await
+        {
+            Ok(batch) => batch?,
+            Err(_) => continue,
+        };
         if cancel.is_cancelled() {
             break;
         }

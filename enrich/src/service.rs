@@ -62,7 +62,7 @@ fn reject(record: &InRecord, reason: &str) -> OutRecord {
     deadletter::record(
         STAGE,
         &origin,
-        "",
+        &record.key_str(),
         &error,
         record.payload.as_deref().unwrap_or_default(),
     )
@@ -98,7 +98,9 @@ pub async fn run(deps: EnrichDeps, cancel: CancellationToken) -> anyhow::Result<
     );
     let scorer = Scorer;
     run_consumer(subscriber, &metrics, batching, &cancel, |batch, drain| {
-        let output = process_batch(&scorer, &deps.registry, &batch);
+        // Scoring is CPU work: let the runtime move other tasks (watch updates, metrics) off
+        // this worker meanwhile.
+        let output = tokio::task::block_in_place(|| process_batch(&scorer, &deps.registry, &batch));
         let (publisher, clickhouse, metrics) = (&publisher, deps.clickhouse.as_ref(), &metrics);
         async move {
             write(publisher, clickhouse, &output, metrics, &drain).await?;

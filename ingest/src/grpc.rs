@@ -41,6 +41,11 @@ fn to_status(e: IngestError) -> Status {
     }
 }
 
+/// Most rejected items described in a status's details.
+const MAX_DETAILED: usize = 100;
+/// Most mentions accepted on one client stream.
+const MAX_STREAM_ITEMS: u32 = 1_000_000;
+
 /// Turns a response with rejected items into INVALID_ARGUMENT, keeping the details.
 fn finish(r: PublishResponse) -> Result<Response<PublishResponse>, Status> {
     if r.rejected == 0 {
@@ -60,10 +65,21 @@ fn finish(r: PublishResponse) -> Result<Response<PublishResponse>, Status> {
         r.accepted,
         reasons.join("; ")
     );
+    // Details travel in trailers (typically limited to 16 KiB): carry the counts and the
+    // rejected items only, at most MAX_DETAILED of them.
+    let details = PublishResponse {
+        results: r
+            .results
+            .into_iter()
+            .filter(|x| x.status == "rejected")
+            .take(MAX_DETAILED)
+            .collect(),
+        ..r
+    };
     Err(Status::with_details(
         tonic::Code::InvalidArgument,
         message,
-        r.encode_to_vec().into(),
+        details.encode_to_vec().into(),
     ))
 }
 
@@ -92,6 +108,11 @@ impl IngestService for GrpcIngest {
             let next = stream.next().await;
             let done = next.is_none();
             if let Some(m) = next {
+                if offset as usize + pending.len() >= MAX_STREAM_ITEMS as usize {
+                    return Err(Status::resource_exhausted(format!(
+                        "more than {MAX_STREAM_ITEMS} mentions on one stream; open a new stream"
+                    )));
+                }
                 pending.push(m?);
             }
             if pending.len() >= chunk || (done && !pending.is_empty()) {
@@ -183,7 +204,8 @@ mod tests {
             .unwrap_err();
         let details = PublishResponse::decode(err.details()).unwrap();
         assert_eq!((details.accepted, details.rejected), (24, 1));
-        assert_eq!(details.results[22].field, "items[22].text");
+        assert_eq!(details.results.len(), 1, "details carry the rejected items only");
+        assert_eq!(details.results[0].field, "items[22].text");
         assert_eq!(bus.snapshot(vigie_core::topics::MENTIONS_RAW).len(), 2 + 24);
     }
 }

@@ -247,7 +247,14 @@ impl KafkaSubscriber {
         let deadline = tokio::time::Instant::now() + linger;
         while out.len() < max {
             match tokio::time::timeout_at(deadline, self.consumer.recv()).await {
-                Ok(m) => out.push(self.owned(m)?),
+                Ok(Ok(m)) => out.push(self.owned(Ok(m))?),
+                // Never drop what was already received: the consumer's position is past it, so
+                // losing it here would skip it at the next commit. Return it; the error, if it
+                // persists, comes back on the next call.
+                Ok(Err(e)) => {
+                    tracing::warn!(topic = %self.topic, "while filling a batch: {e}");
+                    break;
+                }
                 Err(_) => break,
             }
         }

@@ -9,6 +9,9 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+/// Longest a publisher waits for room in a full topic.
+pub const FULL_WAIT: Duration = Duration::from_secs(30);
+
 /// In-process bus; clones share the same topics.
 #[derive(Clone)]
 pub struct MemoryBus {
@@ -87,32 +90,36 @@ impl MemoryBus {
         f(topics.entry(topic.to_string()).or_insert_with(Topic::new))
     }
 
-    /// Appends records, waiting while the topic is full.
+    /// Appends records, waiting while the topic is full (at most [`FULL_WAIT`], then failing:
+    /// a consumer that stopped must not hang its publishers forever).
     pub async fn publish(&self, topic: &str, records: Vec<OutRecord>) -> Result<(), BusError> {
         let capacity = self.inner.capacity;
         for record in records {
+            let deadline = tokio::time::Instant::now() + FULL_WAIT;
             loop {
-                let full = self.with_topic(topic, |t| {
+                let trimmed = self.with_topic(topic, |t| t.trimmed.clone());
+                // Register for the wake-up before checking, so a trim in between is not missed.
+                let notified = trimmed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                let appended = self.with_topic(topic, |t| {
                     if !t.groups.is_empty() && t.records.len() >= capacity {
-                        Some(t.trimmed.clone())
-                    } else {
-                        t.records
-                            .push_back((Some(record.key.clone().into_bytes()), record.payload.clone()));
-                        t.appended.notify_waiters();
-                        t.trim(capacity);
-                        None
+                        return false;
                     }
+                    t.records
+                        .push_back((Some(record.key.clone().into_bytes()), record.payload.clone()));
+                    t.appended.notify_waiters();
+                    t.trim(capacity);
+                    true
                 });
-                match full {
-                    Some(trimmed) => {
-                        let notified = trimmed.notified();
-                        // Re-check after registering to avoid missing a wake-up.
-                        tokio::select! {
-                            _ = notified => {}
-                            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
-                        }
-                    }
-                    None => break,
+                if appended {
+                    break;
+                }
+                if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                    return Err(BusError::Publish {
+                        topic: topic.to_string(),
+                        message: format!("topic full ({capacity} records not consumed) for {FULL_WAIT:?}"),
+                    });
                 }
             }
         }
@@ -177,9 +184,14 @@ impl MemorySubscriber {
         cancel: &CancellationToken,
     ) -> Vec<InRecord> {
         let deadline = tokio::time::Instant::now() + linger;
+        let appended = self.bus.with_topic(&self.topic, |t| t.appended.clone());
         let mut out = Vec::new();
         loop {
-            let (appended, taken) = self.bus.with_topic(&self.topic, |t| {
+            // Register for the wake-up before reading, so an append in between is not missed.
+            let notified = appended.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            self.bus.with_topic(&self.topic, |t| {
                 if self.position < t.base {
                     self.position = t.base;
                 }
@@ -195,19 +207,14 @@ impl MemorySubscriber {
                     });
                 }
                 self.position += take as i64;
-                (t.appended.clone(), take)
             });
             if out.len() >= max {
                 return out;
             }
-            let notified = appended.notified();
             if out.is_empty() {
-                if taken == 0 {
-                    tokio::select! {
-                        _ = notified => {}
-                        _ = cancel.cancelled() => return out,
-                        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-                    }
+                tokio::select! {
+                    _ = notified => {}
+                    _ = cancel.cancelled() => return out,
                 }
             } else {
                 tokio::select! {
