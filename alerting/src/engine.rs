@@ -21,6 +21,17 @@ fn severity(name: &str) -> Severity {
     }
 }
 
+/// "90 s", "10 min", "2 h".
+fn human_duration(seconds: u32) -> String {
+    if seconds % 3600 == 0 {
+        format!("{} h", seconds / 3600)
+    } else if seconds % 60 == 0 {
+        format!("{} min", seconds / 60)
+    } else {
+        format!("{seconds} s")
+    }
+}
+
 impl Engine {
     /// Feeds one enriched mention; returns the alerts it raised. `now_ms` stamps `raised_at`.
     pub fn observe(&mut self, mention: &EnrichedMention, watches: &WatchSet, now_ms: i64) -> Vec<Alert> {
@@ -56,9 +67,9 @@ impl Engine {
                     window_start_ms: f.window_start_ms,
                     window_end_ms: f.window_end_ms,
                     summary: format!(
-                        "{} matching mentions in {} min for watch \"{}\" (threshold {}; {} negative)",
+                        "{} matching mentions in {} for watch \"{}\" (threshold {}; {} negative)",
                         f.count,
-                        t.window_seconds / 60,
+                        human_duration(t.window_seconds),
                         watch.watch.name,
                         t.min_count,
                         f.negative_count

@@ -249,6 +249,25 @@ impl Matcher {
         if self.entries.is_empty() {
             return Vec::new();
         }
+        let mut out: Vec<String> = self
+            .candidates(tenant, doc)
+            .into_iter()
+            .filter_map(|id| self.entries.get(&id))
+            .filter(|e| e.tenant == tenant && e.query.matches(doc))
+            .map(|e| e.key.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Number of candidate queries the presearcher yields for `doc` (for tests and tuning).
+    pub fn candidate_count(&self, tenant: &str, doc: &Document) -> usize {
+        self.candidates(tenant, doc).len()
+    }
+
+    /// Ids of the queries of `tenant` that `doc` may match: those indexed under one of its keys,
+    /// and those verified for every mention.
+    fn candidates(&self, tenant: &str, doc: &Document) -> Vec<u32> {
         let tenant_hash = hash_str(0, tenant);
         let mut candidates: Vec<u32> = Vec::new();
         for k in document_keys(doc) {
@@ -261,29 +280,7 @@ impl Matcher {
         }
         candidates.sort_unstable();
         candidates.dedup();
-        let mut out: Vec<String> = candidates
-            .into_iter()
-            .filter_map(|id| self.entries.get(&id))
-            .filter(|e| e.tenant == tenant && e.query.matches(doc))
-            .map(|e| e.key.clone())
-            .collect();
-        out.sort();
-        out
-    }
-
-    /// Number of candidate queries the presearcher yields for `doc` (for tests and tuning).
-    pub fn candidate_count(&self, tenant: &str, doc: &Document) -> usize {
-        let tenant_hash = hash_str(0, tenant);
-        let mut candidates: Vec<u32> = document_keys(doc)
-            .into_iter()
-            .filter_map(|k| self.index.get(&combine(tenant_hash, k)))
-            .flatten()
-            .copied()
-            .collect();
-        candidates.extend(self.always.get(tenant).into_iter().flatten());
-        candidates.sort_unstable();
-        candidates.dedup();
-        candidates.len()
+        candidates
     }
 }
 

@@ -410,7 +410,12 @@ fn word_query(raw: &str, at: usize) -> Result<Query, QueryError> {
             return field_value(field, value, at);
         }
         match name {
-            "title" => return words_query(value, Scope::Title, false, at),
+            "title" => {
+                return match value.strip_prefix('=') {
+                    Some(exact) if !exact.is_empty() => words_query(exact, Scope::Title, true, at),
+                    _ => words_query(value, Scope::Title, false, at),
+                }
+            }
             "followers" => return followers(value, at),
             _ => {}
         }

@@ -31,11 +31,25 @@ pub fn normalize(s: &str) -> String {
     out
 }
 
+/// Combining diacritical marks (as in decomposed "e\u{301}cole"): part of a word, dropped by
+/// normalisation.
+pub fn is_combining_mark(c: char) -> bool {
+    ('\u{0300}'..='\u{036F}').contains(&c)
+}
+
 /// [`normalize`] appending to `out` (lets hot loops reuse one buffer).
 pub fn normalize_into(s: &str, out: &mut String) {
     for c in s.chars() {
         if c.is_ascii() {
             out.push(c.to_ascii_lowercase());
+            continue;
+        }
+        if is_combining_mark(c) {
+            continue;
+        }
+        if c == 'İ' {
+            // Turkish dotted capital I lower-cases to "i" + a combining dot: fold to "i".
+            out.push('i');
             continue;
         }
         for l in c.to_lowercase() {
@@ -55,7 +69,7 @@ pub fn tokenize(text: &str) -> Vec<Token> {
     let mut tokens = Vec::new();
     let mut position = 0u32;
     let mut chars = text.char_indices().peekable();
-    let word_char = |c: char| c.is_alphanumeric();
+    let word_char = |c: char| c.is_alphanumeric() || is_combining_mark(c);
     while let Some((start, c)) = chars.next() {
         let sigil = (c == '#' || c == '@')
             && chars
@@ -145,6 +159,11 @@ mod tests {
         assert_eq!(t[0].position, t[1].position);
         assert_eq!(t[2].position, 1);
         assert_eq!(t[0].raw, "#a");
+    }
+
+    #[test]
+    fn decomposed_accents_and_dotted_i_fold_like_composed_ones() {
+        assert_eq!(words("e\u{301}cole İSTANBUL"), ["ecole", "istanbul"]);
     }
 
     #[test]

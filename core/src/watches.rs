@@ -20,13 +20,11 @@ use tokio_util::sync::CancellationToken;
 /// Protobuf type name carried in the schema header of watch records.
 pub const SCHEMA: &str = "vigie.v1.Watch";
 
-/// A watch whose query has been parsed.
+/// A validated watch (its parsed query lives in the matcher).
 #[derive(Debug)]
 pub struct CompiledWatch {
     /// The definition as published.
     pub watch: Watch,
-    /// Its parsed query, with the watch's filters folded in.
-    pub query: Query,
     /// "<tenant>/<id>", the form used in `matched_watches`.
     pub key: String,
 }
@@ -79,10 +77,9 @@ impl WatchRegistry {
 
     /// Adds or replaces a watch (checked with [`validate`]).
     pub fn upsert(&self, watch: Watch) -> Result<(), WatchError> {
-        let compiled = compile(watch)?;
+        let (compiled, query) = compile(watch)?;
         let mut set = self.current.write().unwrap_or_else(|p| p.into_inner());
-        set.matcher
-            .insert(&compiled.key, &compiled.watch.tenant, compiled.query.clone());
+        set.matcher.insert(&compiled.key, &compiled.watch.tenant, query);
         set.watches.insert(compiled.key.clone(), Arc::new(compiled));
         Ok(())
     }
@@ -143,10 +140,10 @@ pub struct WatchError {
     pub reason: String,
 }
 
-fn compile(watch: Watch) -> Result<CompiledWatch, WatchError> {
+fn compile(watch: Watch) -> Result<(CompiledWatch, Query), WatchError> {
     let key = topics::watch_key(&watch.tenant, &watch.id);
     let query = validate(&watch)?;
-    Ok(CompiledWatch { watch, query, key })
+    Ok((CompiledWatch { watch, key }, query))
 }
 
 /// Checks a watch and returns its parsed query.

@@ -2,8 +2,9 @@
 //!
 //! Status codes: 200 when every item was accepted (or a duplicate); 400 when any item was
 //! rejected (the body lists each item's outcome; accepted items were published); 413 when the
-//! body or the item count is over the limit; 503 when the broker did not acknowledge (nothing
-//! was acknowledged; retrying is safe).
+//! body or the item count is over the limit; 503 when the broker did not acknowledge every
+//! record (some may have been stored; retrying the whole request is safe, as mention ids make
+//! it idempotent).
 
 use crate::body::split;
 use crate::ingestor::{IngestError, Ingestor, Item, Submitted};

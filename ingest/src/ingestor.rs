@@ -68,7 +68,7 @@ pub enum IngestError {
         /// The limit.
         limit: usize,
     },
-    /// The broker did not acknowledge; nothing in the request was acknowledged.
+    /// The broker did not acknowledge every record; the request may be retried whole.
     #[error("broker unavailable, retry later: {0}")]
     Unavailable(#[from] BusError),
 }

@@ -44,7 +44,20 @@ pub async fn serve(
             tonic::transport::server::TcpIncoming::from(grpc_listener),
             async move { grpc_cancel.cancelled().await },
         );
-    let (h, g) = tokio::join!(http, grpc);
+    // In-flight requests get the shutdown grace period to finish; a client holding a stream
+    // open past it does not keep the process alive.
+    let servers = async { tokio::join!(http, grpc) };
+    let deadline = async {
+        cancel.cancelled().await;
+        tokio::time::sleep(vigie_core::stage::SHUTDOWN_GRACE).await;
+    };
+    let (h, g) = tokio::select! {
+        results = servers => results,
+        _ = deadline => {
+            tracing::warn!("ingest: requests still in flight after the grace period; stopping anyway");
+            return Ok(());
+        }
+    };
     h.map_err(|e| anyhow::anyhow!("HTTP server: {e}"))?;
     g.map_err(|e| anyhow::anyhow!("gRPC server: {e}"))?;
     tracing::info!("ingest: stopped");
