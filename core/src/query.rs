@@ -495,7 +495,16 @@ fn field_value(field: Field, value: &str, at: usize) -> Result<Query, QueryError
             crate::model::source_name(crate::model::parse_source(&v).unwrap_or_default()).to_string()
         }
         Field::Kind => crate::model::kind_name(crate::model::parse_kind(&v).unwrap_or_default()).to_string(),
-        Field::Site => v.trim_start_matches("www.").to_string(),
+        // The same reduction as the mention's URL: host only, lower case, without "www.".
+        Field::Site => match crate::document::site_suffixes(value.trim()).into_iter().next() {
+            Some(host) => host,
+            None => {
+                return err(
+                    at,
+                    format!("{value:?} is not a valid value for site: ({})", field.expected()),
+                )
+            }
+        },
         _ => v,
     };
     Ok(Query::Field(field, v))
@@ -724,6 +733,7 @@ mod tests {
         assert!(q("acme country:fr source:news kind:article visibility:public"));
         assert!(q("acme site:lemonde.fr"));
         assert!(!q("acme site:monde.fr"));
+        assert!(q("acme site:https://www.LeMonde.fr/eco"));
         assert!(q("acme author:jean_dupont"));
         assert!(q("acme author:@Jean_Dupont"));
         assert!(q("title:rappel acme"));
