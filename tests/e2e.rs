@@ -302,10 +302,16 @@ fn read_topic(topic: &str) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut done = std::collections::HashSet::new();
     let start = Instant::now();
-    while done.len() < ends.len() && start.elapsed() < Duration::from_secs(60) {
-        match consumer.poll(Duration::from_millis(500)) {
+    // Tansu's high watermark can lag the last record batch (seen after producer restarts), so
+    // reaching it is not the end: keep reading until nothing more arrives for two seconds.
+    let mut last_record = Instant::now();
+    while (done.len() < ends.len() || last_record.elapsed() < Duration::from_secs(2))
+        && start.elapsed() < Duration::from_secs(60)
+    {
+        match consumer.poll(Duration::from_millis(200)) {
             Some(Ok(m)) => {
                 out.push(m.payload().unwrap_or_default().to_vec());
+                last_record = Instant::now();
                 if m.offset() + 1 >= ends[&m.partition()] {
                     done.insert(m.partition());
                 }
@@ -503,23 +509,19 @@ metrics_listen = "127.0.0.1:{m2}"
     });
     let enrich = current.expect("enrich restarted");
     assert_tenant_complete(&database, &t2, accepted, rejected, 200);
-    // Proof that the crash forced a redelivery: some mention was published twice on the
-    // enriched topic. (Completeness is asserted where it is promised: ClickHouse, above.)
+    // Every accepted mention was enriched and published at least once, and the crash forced a
+    // redelivery: some mention was published twice.
     let enriched = enriched_ids_for(&t2);
     let distinct = enriched.iter().collect::<std::collections::HashSet<_>>().len();
     eprintln!(
-        "phase 2: {accepted} accepted; {} enriched records read back for them, {distinct} distinct \
-         ({} redelivered after the crash)",
+        "phase 2: {accepted} accepted; {} enriched records published for them ({} redelivered after the crash)",
         enriched.len(),
         enriched.len() - distinct
     );
-    if (distinct as u64) < accepted {
-        // Seen only on Tansu right after a broker start; reported, not hidden.
-        eprintln!(
-            "note: the enriched topic read back {} fewer distinct mentions than ClickHouse holds",
-            accepted - distinct as u64
-        );
-    }
+    assert_eq!(
+        distinct as u64, accepted,
+        "every accepted mention on the enriched topic"
+    );
     assert!(
         enriched.len() > distinct,
         "the crash before commit must have caused a redelivery"
