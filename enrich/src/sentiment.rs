@@ -8,7 +8,7 @@
 //! P(positive) − P(negative); the label is the most probable class.
 
 use crate::model::features::{char_ngrams, hash_bytes, pair_bucket, word_bucket, FnvBuild};
-use crate::model::linear::{softmax, LinearModel};
+use crate::model::linear::LinearModel;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 use vigie_core::proto::SentimentLabel;
@@ -448,13 +448,8 @@ pub fn score_buckets(features: &[u32]) -> Sentiment {
 }
 
 fn from_buckets(model: &LinearModel, features: &[u32]) -> Sentiment {
-    let mut acc = [0i32; 3];
-    for &b in features {
-        model.add(b, &mut acc);
-    }
     let mut p = [0f32; 3];
-    model.finish(&acc, features.len(), &mut p);
-    softmax(&mut p);
+    model.probabilities(features, &mut p);
     let best = (0..3).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap_or(1);
     Sentiment {
         score: (p[2] - p[0]).clamp(-1.0, 1.0),

@@ -3,7 +3,7 @@
 //! offensive-language tweets (OLID via TweetEval), the Davidson hate/offensive tweets and the
 //! French and English MLMA hostility data. Returns P(toxic) in [0, 1].
 
-use crate::model::linear::{softmax, LinearModel};
+use crate::model::linear::LinearModel;
 use crate::sentiment;
 use std::sync::LazyLock;
 
@@ -27,29 +27,18 @@ pub fn buckets() -> u32 {
 
 /// P(toxic) of precomputed [`sentiment::features`] buckets (computed with [`buckets`]).
 pub fn toxicity_buckets(features: &[u32]) -> f32 {
-    let model = &*MODEL;
-    let mut acc = [0i32; 2];
-    for &b in features {
-        model.add(b, &mut acc);
-    }
     let mut p = [0f32; 2];
-    model.finish(&acc, features.len(), &mut p);
-    softmax(&mut p);
+    MODEL.probabilities(features, &mut p);
     p[1]
 }
 
 /// P(toxic) with `model` (training and evaluation of candidate models).
 pub fn toxicity_with(model: &LinearModel, text: &str, lang: &str) -> f32 {
     let lang = if lang == "und" { "" } else { lang };
-    let mut acc = [0i32; 2];
-    let mut n = 0;
-    sentiment::features(text, lang, model.buckets, |b| {
-        model.add(b, &mut acc);
-        n += 1;
-    });
+    let mut buckets = Vec::with_capacity(160);
+    sentiment::features(text, lang, model.buckets, |b| buckets.push(b));
     let mut p = [0f32; 2];
-    model.finish(&acc, n, &mut p);
-    softmax(&mut p);
+    model.probabilities(&buckets, &mut p);
     p[1]
 }
 

@@ -54,6 +54,18 @@ impl LinearModel {
         }
     }
 
+    /// Class probabilities for a list of feature buckets, written to `out` (one per class):
+    /// accumulate, scale, add biases, softmax.
+    pub fn probabilities(&self, buckets: &[u32], out: &mut [f32]) {
+        let mut acc = [0i32; 16];
+        let acc = &mut acc[..self.classes.len().min(16)];
+        for &b in buckets {
+            self.add(b, acc);
+        }
+        self.finish(acc, buckets.len(), out);
+        softmax(out);
+    }
+
     /// Serialises the model.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(16 + self.weights.len() * 2);
