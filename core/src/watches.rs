@@ -271,6 +271,20 @@ pub async fn materialise(
             positions.insert(r.partition, r.offset);
         }
     }
+    // Some brokers (Tansu) report a high watermark that lags the last batch: past it, keep
+    // reading until the topic has been quiet for a moment.
+    while !cancel.is_cancelled() {
+        let quiet = Duration::from_millis(300);
+        match tokio::time::timeout(
+            quiet,
+            reader.next_batch(1_000, Duration::from_millis(20), &cancel),
+        )
+        .await
+        {
+            Ok(Ok(batch)) if !batch.is_empty() => batch.iter().for_each(|r| apply_logged(&registry, r)),
+            _ => break,
+        }
+    }
     tracing::info!("watches materialised: {} known", registry.read().len());
     Ok(tokio::spawn(async move {
         loop {
