@@ -3,7 +3,7 @@
 
 use crate::threshold::ThresholdState;
 use std::collections::HashMap;
-use vigie_core::clickhouse::severity_name;
+use vigie_core::clickhouse::{parse_severity, severity_name};
 use vigie_core::proto::{rule, Alert, AlertState, EnrichedMention, Evidence, SentimentLabel, Severity};
 use vigie_core::watches::WatchSet;
 
@@ -11,14 +11,6 @@ use vigie_core::watches::WatchSet;
 #[derive(Debug, Default)]
 pub struct Engine {
     thresholds: HashMap<(String, String), ThresholdState>,
-}
-
-fn severity(name: &str) -> Severity {
-    match name {
-        "info" => Severity::Info,
-        "critical" => Severity::Critical,
-        _ => Severity::Warning,
-    }
 }
 
 /// "90 s", "10 min", "2 h".
@@ -50,7 +42,8 @@ impl Engine {
                 let Some(f) = state.observe(t, &m.id, m.created_at_ms, negative) else {
                     continue;
                 };
-                let sev = severity(&r.severity);
+                // Validated with the watch; warning is only a fallback for records from older versions.
+                let sev = parse_severity(&r.severity).unwrap_or(Severity::Warning);
                 vigie_core::metrics::alert_raised("threshold", severity_name(sev));
                 alerts.push(Alert {
                     id: format!(

@@ -326,6 +326,13 @@ pub struct AlertRow {
     pub version: u64,
 }
 
+/// The severity named `name` ("info", "warning", "critical"), if any.
+pub fn parse_severity(name: &str) -> Option<Severity> {
+    [Severity::Info, Severity::Warning, Severity::Critical]
+        .into_iter()
+        .find(|s| severity_name(*s) == name)
+}
+
 /// Name of a severity ("info", "warning", "critical").
 pub fn severity_name(s: Severity) -> &'static str {
     match s {

@@ -94,19 +94,12 @@ impl Document {
         Self::build("", text, Vec::new(), 0)
     }
 
-    /// A document for a mention whose detected language is `language`.
+    /// A document for a mention whose language (as resolved by the scoring stage, `und` or
+    /// empty when unknown) is `language`.
     pub fn from_mention(m: &Mention, language: &str) -> Self {
         let mut fields = Vec::with_capacity(10);
-        let lang = if language.is_empty() || language == "und" {
-            if m.language_hint.is_empty() {
-                "und".to_string()
-            } else {
-                m.language_hint.to_ascii_lowercase()
-            }
-        } else {
-            language.to_string()
-        };
-        fields.push((Field::Lang, lang));
+        let lang = if language.is_empty() { "und" } else { language };
+        fields.push((Field::Lang, lang.to_string()));
         if !m.country.is_empty() {
             fields.push((Field::Country, m.country.to_ascii_lowercase()));
         }

@@ -42,11 +42,6 @@ impl WatchSet {
         self.watches.get(key)
     }
 
-    /// Every watch, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<CompiledWatch>> {
-        self.watches.values()
-    }
-
     /// The matcher over every watch's query.
     pub fn matcher(&self) -> &Matcher {
         &self.matcher
@@ -200,7 +195,7 @@ pub fn validate(watch: &Watch) -> Result<Query, WatchError> {
         if r.name.is_empty() || !names.insert(r.name.clone()) {
             return Err(fail(&field, "a rule needs a name unique within its watch".into()));
         }
-        if !matches!(r.severity.as_str(), "info" | "warning" | "critical") {
+        if crate::clickhouse::parse_severity(&r.severity).is_none() {
             return Err(fail(
                 &format!("{field}.severity"),
                 format!("{:?}: expected info, warning or critical", r.severity),
