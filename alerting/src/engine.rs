@@ -1,87 +1,434 @@
-//! The alerting engine: routes each enriched mention to the rules of the watches it matched and
-//! turns rule firings into alerts with deterministic ids.
+//! The alerting engine: routes each enriched mention to the rules of the watches it matched,
+//! keeps every rule's detector and alert book, moves each tenant's event-time clock, applies
+//! operators' commands, and exports its state as checkpoint pieces.
+//!
+//! Pure stage logic: no clock (wall time is passed in, only to stamp `raised_at`), no transport.
+//! The same engine runs the service, `vigie standalone` and `vigie backtest`.
 
-use crate::threshold::ThresholdState;
+use crate::book::{AlertBook, RuleContext, SilenceRule};
+use crate::detector::{Observed, Signal, LATENESS_MS};
+use crate::rules::Detector;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use vigie_core::clickhouse::{parse_severity, severity_name};
-use vigie_core::proto::{rule, Alert, AlertState, EnrichedMention, Evidence, SentimentLabel, Severity};
-use vigie_core::watches::WatchSet;
+use vigie_core::proto::{alert_command, rule::Kind, Alert, AlertCommand, EnrichedMention, Rule};
+use vigie_core::rules::type_name;
+use vigie_core::watches::{CompiledWatch, WatchSet};
 
-/// Rule state per (watch key, rule name).
-#[derive(Debug, Default)]
-pub struct Engine {
-    thresholds: HashMap<(String, String), ThresholdState>,
+/// Unanswered questions stay open (and answerable) this long.
+const UNANSWERED_OPEN_MS: i64 = 7 * 86_400_000;
+/// Event time between two sweeps of a tenant's rules (closing windows, deadlines, expiry).
+const SWEEP_MS: i64 = 60_000;
+
+/// Where a record sits in its input: (partition, offset). A state piece remembers the last
+/// position it applied, so a redelivered record never counts twice after a restore.
+pub type Position = (i32, i64);
+
+fn applied(record: Option<Position>, piece: Option<Position>) -> bool {
+    matches!((record, piece), (Some((p, o)), Some((pp, oo))) if p == pp && o <= oo)
 }
 
-/// "90 s", "10 min", "2 h".
-fn human_duration(seconds: u32) -> String {
-    if seconds % 3600 == 0 {
-        format!("{} h", seconds / 3600)
-    } else if seconds % 60 == 0 {
-        format!("{} min", seconds / 60)
-    } else {
-        format!("{seconds} s")
+/// One rule's state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RuleSlot {
+    name: String,
+    /// Hash of the rule definition the detector was built for; a changed rule starts afresh.
+    fingerprint: u64,
+    detector: Detector,
+    book: AlertBook,
+}
+
+/// The state of one watch's rules.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct WatchState {
+    /// `updated_at_ms` of the definition the slots follow.
+    definition_ms: i64,
+    rules: Vec<RuleSlot>,
+    position: Option<Position>,
+    #[serde(skip)]
+    dirty: bool,
+}
+
+/// The state of one tenant: its event-time clock, silences and watches.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct TenantState {
+    watermark_ms: i64,
+    swept_ms: i64,
+    silences: Vec<SilenceRule>,
+    position: Option<Position>,
+    #[serde(skip)]
+    watches: HashMap<String, WatchState>,
+    /// Question native id → watches with an `unanswered` rule waiting for it.
+    #[serde(skip)]
+    questions: HashMap<String, Vec<String>>,
+    #[serde(skip)]
+    dirty: bool,
+}
+
+/// Counters the service turns into metrics.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct EngineStats {
+    /// Mentions ignored because they came later than the lateness allowance.
+    pub late: u64,
+    /// Records skipped because the restored state had already applied them.
+    pub replayed: u64,
+}
+
+/// The engine's whole state.
+#[derive(Debug, Default)]
+pub struct Engine {
+    tenants: HashMap<String, TenantState>,
+    stats: EngineStats,
+    signals: Vec<Signal>,
+}
+
+impl TenantState {
+    /// Rebuilds the reply index from the questions that still wait.
+    fn reindex_questions(&mut self) {
+        self.questions.clear();
+        for (id, ws) in &self.watches {
+            for slot in &ws.rules {
+                if let Detector::Unanswered(u) = &slot.detector {
+                    for q in u.waiting() {
+                        self.questions.entry(q.clone()).or_default().push(id.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn fingerprint(rule: &Rule) -> u64 {
+    use prost::Message;
+    crate::rules::volume::stable_hash(&format!("{:?}", rule.encode_to_vec()))
+}
+
+impl WatchState {
+    /// Aligns the slots with the watch's current rules: same name and definition keep their
+    /// state; anything else starts afresh.
+    fn follow(&mut self, watch: &CompiledWatch) {
+        if self.definition_ms == watch.watch.updated_at_ms && self.rules.len() == watch.watch.rules.len() {
+            return;
+        }
+        let mut old = std::mem::take(&mut self.rules);
+        for r in &watch.watch.rules {
+            let Some(kind) = &r.kind else { continue };
+            let fp = fingerprint(r);
+            let slot = match old.iter().position(|s| s.name == r.name && s.fingerprint == fp) {
+                Some(i) => old.swap_remove(i),
+                None => RuleSlot {
+                    name: r.name.clone(),
+                    fingerprint: fp,
+                    detector: Detector::new(kind),
+                    book: AlertBook::default(),
+                },
+            };
+            self.rules.push(slot);
+        }
+        self.definition_ms = watch.watch.updated_at_ms;
+        self.dirty = true;
+    }
+}
+
+fn context<'a>(
+    watch: &'a CompiledWatch,
+    rule: &'a Rule,
+    kind: &Kind,
+    silences: &'a [SilenceRule],
+    now_ms: i64,
+) -> RuleContext<'a> {
+    RuleContext {
+        tenant: &watch.watch.tenant,
+        watch_id: &watch.watch.id,
+        watch_name: &watch.watch.name,
+        rule: &rule.name,
+        rule_type: type_name(kind),
+        severity: &rule.severity,
+        cooldown_ms: rule.cooldown_seconds as i64 * 1000,
+        episodic: Detector::episodic(kind),
+        silences,
+        now_ms,
+    }
+}
+
+/// Applies `signals` to `book`, draining them.
+fn settle(book: &mut AlertBook, ctx: &RuleContext, signals: &mut Vec<Signal>, out: &mut Vec<Alert>) {
+    for s in signals.drain(..) {
+        book.apply(ctx, s, out);
     }
 }
 
 impl Engine {
-    /// Feeds one enriched mention; returns the alerts it raised. `now_ms` stamps `raised_at`.
-    pub fn observe(&mut self, mention: &EnrichedMention, watches: &WatchSet, now_ms: i64) -> Vec<Alert> {
-        let Some(m) = &mention.mention else {
-            return Vec::new();
-        };
-        let negative = mention.sentiment_label == SentimentLabel::Negative as i32;
-        let mut alerts = Vec::new();
-        for key in &mention.matched_watches {
-            let Some(watch) = watches.get(key) else { continue };
-            for r in &watch.watch.rules {
-                let Some(rule::Kind::Threshold(t)) = &r.kind else {
-                    continue;
-                };
-                let state = self.thresholds.entry((key.clone(), r.name.clone())).or_default();
-                let Some(f) = state.observe(t, &m.id, m.created_at_ms, negative) else {
-                    continue;
-                };
-                // Validated with the watch; warning is only a fallback for records from older versions.
-                let sev = parse_severity(&r.severity).unwrap_or(Severity::Warning);
-                vigie_core::metrics::alert_raised("threshold", severity_name(sev));
-                alerts.push(Alert {
-                    id: format!(
-                        "{}:{}:{}:{}",
-                        watch.watch.tenant, watch.watch.id, r.name, f.window_end_ms
-                    ),
-                    tenant: watch.watch.tenant.clone(),
-                    watch_id: watch.watch.id.clone(),
-                    watch_name: watch.watch.name.clone(),
-                    rule: r.name.clone(),
-                    rule_type: "threshold".into(),
-                    severity: sev as i32,
-                    state: AlertState::Firing as i32,
-                    window_start_ms: f.window_start_ms,
-                    window_end_ms: f.window_end_ms,
-                    summary: format!(
-                        "{} matching mentions in {} for watch \"{}\" (threshold {}; {} negative)",
-                        f.count,
-                        human_duration(t.window_seconds),
-                        watch.watch.name,
-                        t.min_count,
-                        f.negative_count
-                    ),
-                    evidence: Some(Evidence {
-                        count: f.count,
-                        baseline: t.min_count as f64,
-                        sample_mention_ids: f.samples,
-                        negative_count: f.negative_count,
-                    }),
-                    raised_at_ms: now_ms,
-                });
-            }
-        }
-        alerts
+    /// Counters since start.
+    pub fn stats(&self) -> EngineStats {
+        self.stats
     }
 
-    /// Drops the state of rules whose watch no longer exists.
-    pub fn retain_known(&mut self, watches: &WatchSet) {
-        self.thresholds.retain(|(key, _), _| watches.get(key).is_some());
+    /// Newest event time seen for `tenant`.
+    pub fn watermark(&self, tenant: &str) -> Option<i64> {
+        self.tenants.get(tenant).map(|t| t.watermark_ms)
+    }
+
+    /// Feeds one enriched mention read at `position` (None when not from a partitioned input);
+    /// alert state changes are appended to `out`. `now_ms` only stamps `raised_at`.
+    pub fn observe(
+        &mut self,
+        e: &EnrichedMention,
+        position: Option<Position>,
+        watches: &WatchSet,
+        now_ms: i64,
+        out: &mut Vec<Alert>,
+    ) {
+        let Some(o) = Observed::new(e) else { return };
+        let tenant_name = o.mention.tenant.as_str();
+        if !self.tenants.contains_key(tenant_name) {
+            self.tenants.insert(tenant_name.to_string(), TenantState::default());
+        }
+        let Some(t) = self.tenants.get_mut(tenant_name) else { return };
+        let tenant_done = applied(position, t.position);
+        if !tenant_done && t.watermark_ms > 0 && o.at() < t.watermark_ms - LATENESS_MS {
+            self.stats.late += 1;
+            return;
+        }
+        if tenant_done {
+            self.stats.replayed += 1;
+        }
+        let signals = &mut self.signals;
+        for key in &e.matched_watches {
+            let Some(watch) = watches.get(key) else { continue };
+            if watch.watch.rules.is_empty() || watch.watch.tenant != tenant_name {
+                continue;
+            }
+            let ws = t.watches.entry(watch.watch.id.clone()).or_default();
+            if applied(position, ws.position) {
+                continue;
+            }
+            ws.follow(watch);
+            for (rule, slot) in watch.watch.rules.iter().zip(ws.rules.iter_mut()) {
+                let Some(kind) = &rule.kind else { continue };
+                slot.detector.observe(kind, &o, signals);
+                if let Detector::Unanswered(u) = &slot.detector {
+                    if u.waits_for(&o.mention.native_id) {
+                        let waiting = t.questions.entry(o.mention.native_id.clone()).or_default();
+                        if !waiting.contains(&watch.watch.id) {
+                            waiting.push(watch.watch.id.clone());
+                        }
+                    }
+                }
+                if !signals.is_empty() {
+                    let ctx = context(watch, rule, kind, &t.silences, now_ms);
+                    settle(&mut slot.book, &ctx, signals, out);
+                }
+            }
+            ws.position = position.or(ws.position);
+            ws.dirty = true;
+        }
+        if !o.mention.parent_id.is_empty() {
+            let parent = o.mention.parent_id.as_str();
+            let native = parent.rsplit(':').next().unwrap_or(parent);
+            let waiting = t.questions.get(parent).or_else(|| t.questions.get(native)).cloned();
+            for watch_id in waiting.unwrap_or_default() {
+                let key = vigie_core::topics::watch_key(tenant_name, &watch_id);
+                let (Some(watch), Some(ws)) = (watches.get(&key), t.watches.get_mut(&watch_id)) else {
+                    continue;
+                };
+                if applied(position, ws.position) {
+                    continue;
+                }
+                ws.follow(watch);
+                for (rule, slot) in watch.watch.rules.iter().zip(ws.rules.iter_mut()) {
+                    let (Some(Kind::Unanswered(r)), Detector::Unanswered(u)) = (&rule.kind, &mut slot.detector)
+                    else {
+                        continue;
+                    };
+                    u.on_reply(r, &o, signals);
+                    if let Some(kind) = &rule.kind {
+                        let ctx = context(watch, rule, kind, &t.silences, now_ms);
+                        settle(&mut slot.book, &ctx, signals, out);
+                    }
+                }
+                ws.position = position.or(ws.position);
+                ws.dirty = true;
+            }
+        }
+        if tenant_done {
+            return;
+        }
+        t.watermark_ms = t.watermark_ms.max(o.at());
+        t.position = position.or(t.position);
+        t.dirty = true;
+        if t.watermark_ms >= t.swept_ms + SWEEP_MS {
+            Self::sweep(tenant_name, t, signals, watches, now_ms, out);
+        }
+    }
+
+    /// Moves every rule of the tenant to its watermark: closes windows, checks deadlines,
+    /// expires old episodes, drops the state of deleted watches.
+    fn sweep(
+        tenant_name: &str,
+        t: &mut TenantState,
+        signals: &mut Vec<Signal>,
+        watches: &WatchSet,
+        now_ms: i64,
+        out: &mut Vec<Alert>,
+    ) {
+        let watermark = t.watermark_ms;
+        t.swept_ms = watermark - watermark.rem_euclid(SWEEP_MS);
+        t.watches
+            .retain(|id, _| watches.get(&vigie_core::topics::watch_key(tenant_name, id)).is_some());
+        for (id, ws) in t.watches.iter_mut() {
+            let Some(watch) = watches.get(&vigie_core::topics::watch_key(tenant_name, id)) else {
+                continue;
+            };
+            ws.follow(watch);
+            for (rule, slot) in watch.watch.rules.iter().zip(ws.rules.iter_mut()) {
+                let Some(kind) = &rule.kind else { continue };
+                slot.detector.advance(kind, watermark, signals);
+                let ctx = context(watch, rule, kind, &t.silences, now_ms);
+                settle(&mut slot.book, &ctx, signals, out);
+                let keep_open = if matches!(kind, Kind::Unanswered(_)) { UNANSWERED_OPEN_MS } else { 0 };
+                slot.book.expire(&ctx, watermark, keep_open, out);
+            }
+            ws.dirty = true;
+        }
+        t.silences.retain(|s| s.ends_at_ms + 86_400_000 >= watermark);
+        t.reindex_questions();
+        t.dirty = true;
+    }
+
+    /// Moves `tenant`'s clock to `to_ms` without a mention (a silent tenant, or the end of a
+    /// replay), running a sweep.
+    pub fn advance(&mut self, tenant: &str, to_ms: i64, watches: &WatchSet, now_ms: i64, out: &mut Vec<Alert>) {
+        let Some(t) = self.tenants.get_mut(tenant) else { return };
+        if to_ms <= t.watermark_ms {
+            return;
+        }
+        t.watermark_ms = to_ms;
+        Self::sweep(tenant, t, &mut self.signals, watches, now_ms, out);
+    }
+
+    /// Tenants known to the engine.
+    pub fn tenants(&self) -> Vec<String> {
+        self.tenants.keys().cloned().collect()
+    }
+
+    /// Applies an operator's command; state changes are appended to `out`. Returns a
+    /// description of what was wrong when the command names nothing that exists.
+    pub fn command(
+        &mut self,
+        cmd: &AlertCommand,
+        watches: &WatchSet,
+        now_ms: i64,
+        out: &mut Vec<Alert>,
+    ) -> Result<(), String> {
+        let t = self.tenants.entry(cmd.tenant.clone()).or_default();
+        let at = t.watermark_ms.max(1);
+        match &cmd.action {
+            None => Err("no action".into()),
+            Some(alert_command::Action::Silence(s)) => {
+                if s.ends_at_ms <= s.starts_at_ms {
+                    return Err(format!("silence {}: ends_at must be after starts_at", s.id));
+                }
+                t.silences.retain(|x| x.id != s.id);
+                t.silences.push(SilenceRule {
+                    id: s.id.clone(),
+                    watch_id: s.watch_id.clone(),
+                    rule: s.rule.clone(),
+                    starts_at_ms: s.starts_at_ms,
+                    ends_at_ms: s.ends_at_ms,
+                });
+                t.dirty = true;
+                Ok(())
+            }
+            Some(alert_command::Action::ExpireSilence(id)) => {
+                let s = t
+                    .silences
+                    .iter_mut()
+                    .find(|s| s.id == *id)
+                    .ok_or_else(|| format!("no silence {id:?} for tenant {}", cmd.tenant))?;
+                s.ends_at_ms = s.ends_at_ms.min(at.max(now_ms.min(s.ends_at_ms)));
+                t.dirty = true;
+                Ok(())
+            }
+            Some(alert_command::Action::Acknowledge(id)) | Some(alert_command::Action::Resolve(id)) => {
+                let ack = matches!(cmd.action, Some(alert_command::Action::Acknowledge(_)));
+                for (watch_id, ws) in t.watches.iter_mut() {
+                    let key = vigie_core::topics::watch_key(&cmd.tenant, watch_id);
+                    let Some(watch) = watches.get(&key) else { continue };
+                    for (rule, slot) in watch.watch.rules.iter().zip(ws.rules.iter_mut()) {
+                        let Some(kind) = &rule.kind else { continue };
+                        if !slot.book.open_ids().any(|x| x == id) {
+                            continue;
+                        }
+                        let ctx = context(watch, rule, kind, &t.silences, now_ms);
+                        let changed = if ack {
+                            slot.book.acknowledge(&ctx, id, &cmd.actor, at, out)
+                        } else {
+                            slot.book.resolve(&ctx, id, &cmd.actor, at, out)
+                        };
+                        ws.dirty |= changed;
+                        return Ok(());
+                    }
+                }
+                Err(format!("no open alert {id:?} for tenant {}", cmd.tenant))
+            }
+        }
+    }
+
+    /// Serialised pieces changed since the last call: ("<tenant>" or "<tenant>/<watch id>",
+    /// JSON). Watch pieces come before their tenant's piece.
+    pub fn take_checkpoint(&mut self) -> Vec<(String, Vec<u8>)> {
+        let mut pieces = Vec::new();
+        for (name, t) in self.tenants.iter_mut() {
+            for (id, ws) in t.watches.iter_mut().filter(|(_, w)| w.dirty) {
+                ws.dirty = false;
+                if let Ok(bytes) = serde_json::to_vec(ws) {
+                    pieces.push((vigie_core::topics::watch_key(name, id), bytes));
+                }
+            }
+            if t.dirty {
+                t.dirty = false;
+                if let Ok(bytes) = serde_json::to_vec(t) {
+                    pieces.push((name.clone(), bytes));
+                }
+            }
+        }
+        pieces
+    }
+
+    /// Restores one checkpoint piece (as produced by [`Engine::take_checkpoint`]).
+    pub fn restore(&mut self, key: &str, bytes: &[u8]) -> Result<(), String> {
+        match key.split_once('/') {
+            Some((tenant, watch)) => {
+                let ws: WatchState =
+                    serde_json::from_slice(bytes).map_err(|e| format!("checkpoint piece {key}: {e}"))?;
+                self.tenants
+                    .entry(tenant.to_string())
+                    .or_default()
+                    .watches
+                    .insert(watch.to_string(), ws);
+            }
+            None => {
+                let restored: TenantState =
+                    serde_json::from_slice(bytes).map_err(|e| format!("checkpoint piece {key}: {e}"))?;
+                let t = self.tenants.entry(key.to_string()).or_default();
+                t.watermark_ms = restored.watermark_ms;
+                t.swept_ms = restored.swept_ms;
+                t.silences = restored.silences;
+                t.position = restored.position;
+            }
+        }
+        Ok(())
+    }
+
+    /// Rebuilds what checkpoints do not hold (the reply index) after restoring pieces.
+    pub fn restored(&mut self) {
+        for t in self.tenants.values_mut() {
+            t.reindex_questions();
+        }
+    }
+
+    /// Drops all state (before restoring from a checkpoint after a rebalance).
+    pub fn clear(&mut self) {
+        self.tenants.clear();
     }
 }

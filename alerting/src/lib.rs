@@ -1,9 +1,21 @@
-//! The alerting service: windowed detectors over enriched mentions that raise alerts.
+//! The alerting service: stateful, event-time detectors over enriched mentions that raise,
+//! group, silence and resolve alerts, and survive restarts.
 //!
-//! [`engine::Engine`] is pure stage logic — enriched mentions in, alerts out, in event time —
-//! and knows nothing about transport. [`service::run`] drives it over any bus and writes alerts
-//! to `vigie.alerts` and ClickHouse before committing its input.
+//! - [`detector`]: what detectors share; [`rules`]: one detector per rule type;
+//!   [`baseline`] and [`series`]: the learned seasonal baseline and event-time buckets.
+//! - [`book`]: the alert lifecycle (ids, cooldowns, silences, acknowledgement, resolution).
+//! - [`engine`]: routes mentions to rules, moves each tenant's clock, exports checkpoints. Pure
+//!   stage logic, shared by the service, `vigie standalone` and `vigie backtest`.
+//! - [`service`]: drives the engine over any bus, checkpoints its state to
+//!   `vigie.alerting.state` and writes alerts to `vigie.alerts` and ClickHouse.
+//! - [`notify`]: webhook and Slack receivers fed from `vigie.alerts`, each on its own.
 
+pub mod baseline;
+pub mod book;
+pub mod detector;
 pub mod engine;
+pub mod rules;
+pub mod series;
 pub mod service;
-pub mod threshold;
+#[cfg(test)]
+pub mod testkit;

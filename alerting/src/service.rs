@@ -1,17 +1,26 @@
-//! The alerting service loop, independent of transport: consume enriched mentions, run the
-//! engine, publish alerts to `vigie.alerts`, insert them into ClickHouse, log them, and commit
-//! only once the alerts are durable. Undecodable records are dead-lettered.
+//! The alerting service loop, independent of transport: consume enriched mentions and operators'
+//! commands (one subscription, so the member owning a tenant's mentions also gets its commands),
+//! run the engine, publish alert state changes to `vigie.alerts`, insert them into ClickHouse,
+//! checkpoint the engine's changed state to `vigie.alerting.state`, and only then commit.
+//!
+//! State survives restarts and rebalances by checkpoint, not by rebuild from ClickHouse: the
+//! checkpoint holds exactly what the detectors need (open windows, baselines, open alerts,
+//! pending questions) including the input position each piece has applied, so a redelivered
+//! record is never counted twice, and a new owner of a partition resumes exactly where the old
+//! one committed. Rebuilding from ClickHouse aggregates could not restore open alerts, episode
+//! memories or pending questions, and would depend on ClickHouse being up to start alerting.
 
 use crate::engine::Engine;
 use prost::Message;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use vigie_core::bus::{Bus, InRecord, OutRecord};
+use vigie_core::bus::{Bus, InRecord, OutRecord, Publisher};
 use vigie_core::clickhouse::{AlertRow, ClickHouse};
 use vigie_core::config::StageConfig;
 use vigie_core::metrics::StageMetrics;
 use vigie_core::model::FieldError;
-use vigie_core::proto::{Alert, EnrichedMention};
+use vigie_core::proto::{Alert, AlertCommand, EnrichedMention};
 use vigie_core::retry::until_ok;
 use vigie_core::stage::{run_consumer, Batching};
 use vigie_core::watches::WatchRegistry;
@@ -19,6 +28,10 @@ use vigie_core::{deadletter, topics};
 
 /// Protobuf type name carried in the schema header of alerts.
 pub const SCHEMA: &str = "vigie.v1.Alert";
+/// Protobuf type name of alert commands.
+pub const COMMAND_SCHEMA: &str = "vigie.v1.AlertCommand";
+/// Schema header of checkpoint pieces (JSON of the engine's state, versioned with the crate).
+pub const CHECKPOINT_SCHEMA: &str = "vigie.alerting.state+json";
 const STAGE: &str = "alerting";
 
 /// What the alerting loop runs over.
@@ -33,150 +46,170 @@ pub struct AlertingDeps {
     pub config: StageConfig,
 }
 
-/// Runs the engine over a batch: alerts raised and dead letters for unreadable records.
-pub fn process_batch(
-    engine: &mut Engine,
-    registry: &WatchRegistry,
-    batch: &[InRecord],
-) -> (Vec<Alert>, Vec<OutRecord>) {
+/// What one batch produced.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    /// Alert state changes, in order.
+    pub alerts: Vec<Alert>,
+    /// Dead letters for unreadable records and commands that name nothing.
+    pub rejected: Vec<OutRecord>,
+}
+
+/// Runs the engine over a batch of enriched mentions and commands.
+pub fn process_batch(engine: &mut Engine, registry: &WatchRegistry, batch: &[InRecord]) -> BatchOutcome {
     let watches = registry.read();
     let now = vigie_core::now_ms();
-    let mut alerts = Vec::new();
-    let mut rejected = Vec::new();
+    let mut out = BatchOutcome::default();
     for record in batch {
         let payload = record.payload.as_deref().unwrap_or_default();
-        match EnrichedMention::decode(payload) {
-            Ok(e) => alerts.extend(engine.observe(&e, &watches, now)),
-            Err(e) => {
-                let origin = format!("{}[{}]@{}", record.topic, record.partition, record.offset);
-                let error = FieldError::new("", format!("undecodable vigie.v1.EnrichedMention: {e}"));
-                rejected.push(deadletter::record(
-                    STAGE,
-                    &origin,
-                    &record.key_str(),
-                    &error,
-                    payload,
-                ));
+        let origin = || format!("{}[{}]@{}", record.topic, record.partition, record.offset);
+        let error = if record.topic == topics::ALERT_COMMANDS {
+            match AlertCommand::decode(payload) {
+                Ok(cmd) => engine
+                    .command(&cmd, &watches, now, &mut out.alerts)
+                    .err()
+                    .map(|reason| FieldError::new("action", reason)),
+                Err(e) => Some(FieldError::new("", format!("undecodable vigie.v1.AlertCommand: {e}"))),
             }
+        } else {
+            match EnrichedMention::decode(payload) {
+                Ok(e) => {
+                    engine.observe(&e, Some((record.partition, record.offset)), &watches, now, &mut out.alerts);
+                    None
+                }
+                Err(e) => Some(FieldError::new("", format!("undecodable vigie.v1.EnrichedMention: {e}"))),
+            }
+        };
+        if let Some(error) = error {
+            out.rejected
+                .push(deadletter::record(STAGE, &origin(), &record.key_str(), &error, payload));
         }
     }
-    (alerts, rejected)
+    out
+}
+
+/// Replaces the engine's state with the latest checkpoint on `vigie.alerting.state`; returns
+/// the number of pieces restored.
+pub async fn restore(bus: &Bus, engine: &Mutex<Engine>, cancel: &CancellationToken) -> anyhow::Result<usize> {
+    let mut reader = bus.read_from_start(topics::ALERTING_STATE)?;
+    let mut pieces: std::collections::HashMap<String, Option<Vec<u8>>> = Default::default();
+    vigie_core::bus::catch_up(&mut reader, topics::ALERTING_STATE, cancel, |r| {
+        pieces.insert(r.key_str(), r.payload.clone());
+    })
+    .await?;
+    let mut engine = engine.lock().unwrap_or_else(|p| p.into_inner());
+    engine.clear();
+    let mut restored = 0;
+    for (key, bytes) in &pieces {
+        let Some(bytes) = bytes else { continue };
+        match engine.restore(key, bytes) {
+            Ok(()) => restored += 1,
+            Err(e) => tracing::warn!("alerting: skipping unreadable checkpoint piece: {e}"),
+        }
+    }
+    engine.restored();
+    Ok(restored)
+}
+
+/// Publishes a batch's outputs in the order that keeps them safe: dead letters and alerts first,
+/// then ClickHouse rows, then the checkpoint that says they were produced.
+async fn write_outputs(
+    publisher: &Publisher,
+    clickhouse: Option<&ClickHouse>,
+    metrics: &StageMetrics,
+    drain: &CancellationToken,
+    outcome: BatchOutcome,
+    checkpoint: Vec<(String, Vec<u8>)>,
+) -> Result<usize, vigie_core::retry::Abandoned> {
+    let BatchOutcome { alerts, rejected } = outcome;
+    until_ok("publish dead letters", metrics, "deadletter", drain, || {
+        publisher.publish(topics::DEADLETTER, rejected.clone())
+    })
+    .await?;
+    metrics.deadlettered(rejected.len());
+    let records: Vec<OutRecord> = alerts
+        .iter()
+        .map(|a| OutRecord::message(a.tenant.clone(), SCHEMA, a.encode_to_vec()))
+        .collect();
+    until_ok("publish alerts", metrics, "publish", drain, || {
+        publisher.publish(topics::ALERTS, records.clone())
+    })
+    .await?;
+    if let Some(ch) = clickhouse {
+        let rows: Vec<AlertRow> = alerts.iter().map(AlertRow::from_alert).collect();
+        until_ok("insert alerts", metrics, "clickhouse", drain, || ch.insert("alerts", &rows)).await?;
+    }
+    let pieces: Vec<OutRecord> = checkpoint
+        .into_iter()
+        .map(|(key, bytes)| OutRecord::message(key, CHECKPOINT_SCHEMA, bytes))
+        .collect();
+    until_ok("checkpoint state", metrics, "checkpoint", drain, || {
+        publisher.publish(topics::ALERTING_STATE, pieces.clone())
+    })
+    .await?;
+    for a in &alerts {
+        let state = vigie_core::clickhouse::state_name(a.state());
+        tracing::warn!(alert = %a.id, tenant = %a.tenant, watch = %a.watch_id, rule = %a.rule, state, "ALERT {}", a.summary);
+    }
+    Ok(alerts.len())
 }
 
 /// Runs the alerting loop until `cancel`.
 pub async fn run(deps: AlertingDeps, cancel: CancellationToken) -> anyhow::Result<()> {
     let metrics = StageMetrics::new(STAGE);
-    let subscriber = deps
-        .bus
-        .subscribe(topics::MENTIONS_ENRICHED, &deps.config.group_id, STAGE)?;
+    let subscriber = deps.bus.subscribe_many(
+        &[topics::MENTIONS_ENRICHED, topics::ALERT_COMMANDS],
+        &deps.config.group_id,
+        STAGE,
+    )?;
     let publisher = deps.bus.publisher()?;
     let batching = Batching {
         max: deps.config.batch_size,
         linger: Duration::from_millis(deps.config.batch_linger_ms),
     };
     tracing::info!(
-        "alerting: consuming {} as group {}",
+        "alerting: consuming {} and {} as group {}",
         topics::MENTIONS_ENRICHED,
+        topics::ALERT_COMMANDS,
         deps.config.group_id
     );
-    let mut engine = Engine::default();
-    let mut batches = 0u64;
-    run_consumer(subscriber, &metrics, batching, &cancel, |batch, drain| {
-        let (alerts, rejected) = process_batch(&mut engine, &deps.registry, &batch);
-        batches += 1;
-        if batches % 1_000 == 0 {
-            engine.retain_known(&deps.registry.read());
-        }
-        let (publisher, clickhouse, metrics) = (&publisher, deps.clickhouse.as_ref(), &metrics);
+    let engine = Arc::new(Mutex::new(Engine::default()));
+    // Restore before the first batch and again after every new assignment: partitions (and the
+    // tenants on them) may have moved here from another member, whose checkpoints are current.
+    let mut restored_for: Option<u64> = None;
+    run_consumer(subscriber, &metrics, batching, &cancel, |batch, drain, assignments| {
+        let must_restore = restored_for != Some(assignments);
+        restored_for = Some(assignments);
+        let (engine, bus, registry) = (engine.clone(), deps.bus.clone(), deps.registry.clone());
+        let (publisher, clickhouse, metrics, cancel) = (&publisher, deps.clickhouse.as_ref(), &metrics, &cancel);
         async move {
-            until_ok("publish dead letters", metrics, "deadletter", &drain, || {
-                publisher.publish(topics::DEADLETTER, rejected.clone())
-            })
-            .await?;
-            metrics.deadlettered(rejected.len());
-            let records: Vec<OutRecord> = alerts
-                .iter()
-                .map(|a| OutRecord::message(a.tenant.clone(), SCHEMA, a.encode_to_vec()))
-                .collect();
-            until_ok("publish alerts", metrics, "publish", &drain, || {
-                publisher.publish(topics::ALERTS, records.clone())
-            })
-            .await?;
-            if let Some(ch) = clickhouse {
-                let rows: Vec<AlertRow> = alerts.iter().map(AlertRow::from_alert).collect();
-                until_ok("insert alerts", metrics, "clickhouse", &drain, || ch.insert("alerts", &rows)).await?;
+            if must_restore {
+                loop {
+                    match restore(&bus, &engine, cancel).await {
+                        Ok(n) => {
+                            tracing::info!("alerting: restored {n} checkpoint pieces");
+                            break;
+                        }
+                        Err(e) if !drain.is_cancelled() => {
+                            metrics.error("restore");
+                            tracing::warn!("alerting: cannot restore state: {e}; retrying");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                        Err(e) => return Err(vigie_core::retry::Abandoned(format!("restore state: {e}"))),
+                    }
+                }
             }
-            for a in &alerts {
-                tracing::warn!(alert = %a.id, tenant = %a.tenant, watch = %a.watch_id, rule = %a.rule, "ALERT {}", a.summary);
-            }
-            Ok((batch, alerts.len()))
+            let (outcome, checkpoint) = {
+                let mut engine = engine.lock().unwrap_or_else(|p| p.into_inner());
+                let outcome = tokio::task::block_in_place(|| process_batch(&mut engine, &registry, &batch));
+                (outcome, engine.take_checkpoint())
+            };
+            let sent = write_outputs(publisher, clickhouse, metrics, &drain, outcome, checkpoint).await?;
+            Ok((batch, sent))
         }
     })
     .await;
     publisher.flush().await;
     tracing::info!("alerting: stopped");
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use vigie_core::bus::memory::MemoryBus;
-    use vigie_core::bus::Publisher;
-    use vigie_core::proto::Mention;
-    use vigie_core::watches::parse_file;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_burst_raises_one_alert_even_when_redelivered() {
-        let bus = MemoryBus::default();
-        let publisher = Publisher::Memory(bus.clone());
-        let registry = WatchRegistry::default();
-        let file = "[[watch]]\ntenant = \"acme\"\nid = \"w\"\nquery = \"acme\"\n[[watch.rule]]\nname = \"burst\"\ntype = \"threshold\"\nmin_count = 5\nwindow = \"10m\"\n";
-        registry.upsert(parse_file(file, "t").unwrap().remove(0)).unwrap();
-        let records: Vec<OutRecord> = (0..8)
-            .map(|i| {
-                let e = EnrichedMention {
-                    mention: Some(Mention {
-                        id: format!("acme:x:{i}"),
-                        tenant: "acme".into(),
-                        created_at_ms: 1_000_000 + i * 1000,
-                        ..Default::default()
-                    }),
-                    matched_watches: vec!["acme/w".into()],
-                    ..Default::default()
-                };
-                OutRecord::message("acme", SCHEMA, e.encode_to_vec())
-            })
-            .collect();
-        // The same eight mentions twice, as after an upstream restart.
-        publisher
-            .publish(topics::MENTIONS_ENRICHED, records.clone())
-            .await
-            .unwrap();
-        publisher
-            .publish(topics::MENTIONS_ENRICHED, records)
-            .await
-            .unwrap();
-        let cancel = CancellationToken::new();
-        let deps = AlertingDeps {
-            bus: Bus::Memory(bus.clone()),
-            clickhouse: None,
-            registry,
-            config: StageConfig {
-                group_id: "g".into(),
-                batch_linger_ms: 5,
-                batch_size: 3,
-                ..Default::default()
-            },
-        };
-        let task = tokio::spawn(run(deps, cancel.clone()));
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        cancel.cancel();
-        task.await.unwrap().unwrap();
-        let alerts = bus.snapshot(topics::ALERTS);
-        assert_eq!(alerts.len(), 1);
-        let a = Alert::decode(alerts[0].payload.as_deref().unwrap()).unwrap();
-        assert_eq!(a.id, "acme:w:burst:1004000");
-        assert_eq!(a.evidence.unwrap().count, 5);
-    }
 }

@@ -21,11 +21,18 @@ pub struct ClickHouseError {
 }
 
 /// Migrations, in order: (version, name, SQL). Embedded so the binary carries its schema.
-pub const MIGRATIONS: &[(u32, &str, &str)] = &[(
-    1,
-    "0001_mentions_and_alerts",
-    include_str!("../../deploy/clickhouse/0001_mentions_and_alerts.sql"),
-)];
+pub const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (
+        1,
+        "0001_mentions_and_alerts",
+        include_str!("../../deploy/clickhouse/0001_mentions_and_alerts.sql"),
+    ),
+    (
+        2,
+        "0002_alert_lifecycle",
+        include_str!("../../deploy/clickhouse/0002_alert_lifecycle.sql"),
+    ),
+];
 
 /// Longest wait for sending one chunk of an insert.
 const INSERT_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -324,6 +331,17 @@ pub struct AlertRow {
     pub summary: String,
     pub raised_at: u32,
     pub version: u64,
+    pub fired_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub group_key: String,
+    pub silenced_by: String,
+    pub actor: String,
+    pub score: f64,
+    pub neutral_count: u64,
+    pub positive_count: u64,
+    /// "term:count" pairs.
+    pub top_terms: Vec<String>,
+    pub path: Vec<String>,
 }
 
 /// The severity named `name` ("info", "warning", "critical"), if any.
@@ -374,7 +392,17 @@ impl AlertRow {
             sample_mention_ids: ev.sample_mention_ids,
             summary: a.summary.clone(),
             raised_at: secs(a.raised_at_ms),
-            version: a.raised_at_ms.max(0) as u64,
+            version: a.version,
+            fired_at_ms: a.fired_at_ms,
+            updated_at_ms: a.updated_at_ms,
+            group_key: a.group_key.clone(),
+            silenced_by: a.silenced_by.clone(),
+            actor: a.actor.clone(),
+            score: ev.score,
+            neutral_count: ev.neutral_count,
+            positive_count: ev.positive_count,
+            top_terms: ev.top_terms.iter().map(|t| format!("{}:{}", t.term, t.count)).collect(),
+            path: ev.path,
         }
     }
 }
@@ -389,7 +417,7 @@ mod tests {
             let statements = split_statements(sql);
             assert!(!statements.is_empty(), "{name}");
             for s in &statements {
-                assert!(s.starts_with("CREATE"), "{name}: {s}");
+                assert!(s.starts_with("CREATE") || s.starts_with("ALTER"), "{name}: {s}");
                 assert!(!s.contains(';'), "{name}: {s}");
             }
         }

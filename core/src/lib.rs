@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod model;
 pub mod query;
 pub mod retry;
+pub mod rules;
 pub mod shutdown;
 pub mod stage;
 pub mod text;

@@ -28,8 +28,10 @@ pub struct Batching {
     pub linger: Duration,
 }
 
-/// Runs `handle` on batches from `subscriber` until `cancel`. `handle` gets the batch and a
-/// token to give up retries on; it returns the number of records it handed on, or
+/// Runs `handle` on batches from `subscriber` until `cancel`. `handle` gets the batch, a token
+/// to give up retries on, and the subscription's assignment count (see
+/// [`Subscriber::assignments`]: a change means partitions, and the state that follows them,
+/// may have moved); it returns the number of records it handed on, or
 /// [`Abandoned`] when its writes were given up (the loop then stops without committing).
 pub async fn run_consumer<F, Fut>(
     mut subscriber: Subscriber,
@@ -38,7 +40,7 @@ pub async fn run_consumer<F, Fut>(
     cancel: &CancellationToken,
     mut handle: F,
 ) where
-    F: FnMut(Vec<InRecord>, CancellationToken) -> Fut,
+    F: FnMut(Vec<InRecord>, CancellationToken, u64) -> Fut,
     Fut: Future<Output = Result<(Vec<InRecord>, usize), Abandoned>>,
 {
     let drain = crate::shutdown::with_grace(cancel, SHUTDOWN_GRACE);
@@ -62,7 +64,8 @@ pub async fn run_consumer<F, Fut>(
         let started = Instant::now();
         metrics.received(batch.len());
         metrics.batch(batch.len());
-        let batch = match handle(batch, drain.clone()).await {
+        let assignments = subscriber.assignments();
+        let batch = match handle(batch, drain.clone(), assignments).await {
             Ok((batch, sent)) => {
                 metrics.sent(sent);
                 batch

@@ -13,16 +13,24 @@ pub const MENTIONS_RAW: &str = "vigie.mentions.raw";
 pub const MENTIONS_ENRICHED: &str = "vigie.mentions.enriched";
 /// Alerts raised by alerting.
 pub const ALERTS: &str = "vigie.alerts";
+/// Operators' acknowledgements, resolutions and silences, keyed by tenant like the mentions so the
+/// alerting instance that owns a tenant's mentions also receives its commands.
+pub const ALERT_COMMANDS: &str = "vigie.alerts.commands";
+/// Alerting state checkpoints (compacted), keyed "<tenant>" and "<tenant>/<watch id>": what a
+/// restarted or rebalanced alerting instance resumes from.
+pub const ALERTING_STATE: &str = "vigie.alerting.state";
 /// Watch definitions (compacted): the source of truth, materialised by every service.
 pub const WATCHES: &str = "vigie.watches";
 /// Input refused by any stage, with the reason and the original bytes.
 pub const DEADLETTER: &str = "vigie.deadletter";
 
 /// Every topic with whether it is compacted, in creation order.
-pub const ALL: [(&str, bool); 5] = [
+pub const ALL: [(&str, bool); 7] = [
     (MENTIONS_RAW, false),
     (MENTIONS_ENRICHED, false),
     (ALERTS, false),
+    (ALERT_COMMANDS, false),
+    (ALERTING_STATE, true),
     (WATCHES, true),
     (DEADLETTER, false),
 ];

@@ -7,7 +7,8 @@
 
 use crate::bus::{Bus, BusError, OutRecord, Publisher};
 use crate::matcher::Matcher;
-use crate::proto::{rule, Rule, ThresholdRule, Watch, WatchFilters};
+use crate::proto::{Watch, WatchFilters};
+use crate::rules::RuleToml;
 use crate::query::Query;
 use crate::topics;
 use prost::Message;
@@ -195,23 +196,7 @@ pub fn validate(watch: &Watch) -> Result<Query, WatchError> {
         if r.name.is_empty() || !names.insert(r.name.clone()) {
             return Err(fail(&field, "a rule needs a name unique within its watch".into()));
         }
-        if crate::clickhouse::parse_severity(&r.severity).is_none() {
-            return Err(fail(
-                &format!("{field}.severity"),
-                format!("{:?}: expected info, warning or critical", r.severity),
-            ));
-        }
-        match &r.kind {
-            Some(rule::Kind::Threshold(t)) => {
-                if t.min_count == 0 {
-                    return Err(fail(&format!("{field}.min_count"), "must be at least 1".into()));
-                }
-                if t.window_seconds == 0 {
-                    return Err(fail(&format!("{field}.window"), "must be positive".into()));
-                }
-            }
-            None => return Err(fail(&format!("{field}.type"), "is required".into())),
-        }
+        crate::rules::validate(r).map_err(|e| fail(&format!("{field}.{}", e.field), e.reason))?;
     }
     Ok(query)
 }
@@ -233,53 +218,7 @@ pub async fn materialise(
     cancel: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, BusError> {
     let mut reader = bus.read_from_start(topics::WATCHES)?;
-    let ends = reader.end_offsets().await?;
-    let mut positions: HashMap<i32, i64> = HashMap::new();
-    let caught_up = |positions: &HashMap<i32, i64>| {
-        ends.iter()
-            .all(|(p, end)| *end == 0 || positions.get(p).map(|pos| pos + 1 >= *end).unwrap_or(false))
-    };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !caught_up(&positions) {
-        if tokio::time::Instant::now() > deadline {
-            return Err(BusError::Consume {
-                topic: topics::WATCHES.into(),
-                message: "did not catch up with the watches topic within 60 s".into(),
-            });
-        }
-        // Bounded by the deadline: a partition whose end cannot be reached must fail start-up
-        // with a reason, not hang it.
-        let batch = match tokio::time::timeout_at(
-            deadline,
-            reader.next_batch(1_000, Duration::from_millis(20), &cancel),
-        )
-        .await
-        {
-            Ok(batch) => batch?,
-            Err(_) => continue,
-        };
-        if cancel.is_cancelled() {
-            break;
-        }
-        for r in &batch {
-            apply_logged(&registry, r);
-            positions.insert(r.partition, r.offset);
-        }
-    }
-    // Some brokers (Tansu) report a high watermark that lags the last batch: past it, keep
-    // reading until the topic has been quiet for a moment.
-    while !cancel.is_cancelled() {
-        let quiet = Duration::from_millis(300);
-        match tokio::time::timeout(
-            quiet,
-            reader.next_batch(1_000, Duration::from_millis(20), &cancel),
-        )
-        .await
-        {
-            Ok(Ok(batch)) if !batch.is_empty() => batch.iter().for_each(|r| apply_logged(&registry, r)),
-            _ => break,
-        }
-    }
+    crate::bus::catch_up(&mut reader, topics::WATCHES, &cancel, |r| apply_logged(&registry, r)).await?;
     tracing::info!("watches materialised: {} known", registry.read().len());
     Ok(tokio::spawn(async move {
         loop {
@@ -331,40 +270,10 @@ struct WatchToml {
     rule: Vec<RuleToml>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RuleToml {
-    name: String,
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default = "default_severity")]
-    severity: String,
-    min_count: Option<u32>,
-    window: Option<String>,
-    cooldown: Option<String>,
-}
+pub use crate::rules::parse_duration_secs;
 
 fn default_tenant() -> String {
     "default".into()
-}
-
-fn default_severity() -> String {
-    "warning".into()
-}
-
-/// Parses a duration like `90s`, `10m`, `2h` or `1d` into seconds.
-pub fn parse_duration_secs(s: &str) -> Option<u32> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
-    let n: u32 = num.parse().ok()?;
-    let mult = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ => return None,
-    };
-    n.checked_mul(mult)
 }
 
 /// Reads a TOML watches file into validated watch definitions.
@@ -394,39 +303,10 @@ pub fn parse_file(text: &str, origin: &str) -> Result<Vec<Watch>, WatchError> {
                 .into_iter()
                 .enumerate()
                 .map(|(i, r)| {
-                    let fail = |field: &str, reason: String| WatchError {
+                    r.into_rule().map_err(|e| WatchError {
                         watch: key.clone(),
-                        field: format!("rule[{i}].{field}"),
-                        reason,
-                    };
-                    let secs = |field: &str, v: &Option<String>, default: u32| match v {
-                        None => Ok(default),
-                        Some(s) => parse_duration_secs(s).ok_or_else(|| {
-                            fail(
-                                field,
-                                format!("{s:?}: expected a duration like 90s, 10m, 2h or 1d"),
-                            )
-                        }),
-                    };
-                    let kind = match r.kind.as_str() {
-                        "threshold" => rule::Kind::Threshold(ThresholdRule {
-                            min_count: r
-                                .min_count
-                                .ok_or_else(|| fail("min_count", "is required for threshold rules".into()))?,
-                            window_seconds: secs("window", &r.window, 600)?,
-                            cooldown_seconds: secs("cooldown", &r.cooldown, 1_800)?,
-                        }),
-                        other => {
-                            return Err(fail(
-                                "type",
-                                format!("unknown rule type {other:?}; expected threshold"),
-                            ))
-                        }
-                    };
-                    Ok(Rule {
-                        name: r.name,
-                        severity: r.severity,
-                        kind: Some(kind),
+                        field: format!("rule[{i}].{}", e.field),
+                        reason: e.reason,
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -474,11 +354,11 @@ cooldown = "1h"
     fn the_file_format_parses_and_validates() {
         let watches = parse_file(FILE, "test").unwrap();
         assert_eq!(watches.len(), 1);
-        let Some(rule::Kind::Threshold(t)) = &watches[0].rules[0].kind else {
+        let Some(crate::proto::rule::Kind::Threshold(t)) = &watches[0].rules[0].kind else {
             panic!()
         };
         assert_eq!(
-            (t.min_count, t.window_seconds, t.cooldown_seconds),
+            (t.min_count, t.window_seconds, watches[0].rules[0].cooldown_seconds),
             (5, 600, 3600)
         );
         let bad = FILE.replace("acme AND (malade", "acme AND (malade (");

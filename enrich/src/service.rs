@@ -97,7 +97,7 @@ pub async fn run(deps: EnrichDeps, cancel: CancellationToken) -> anyhow::Result<
         deps.config.group_id
     );
     let scorer = Scorer;
-    run_consumer(subscriber, &metrics, batching, &cancel, |batch, drain| {
+    run_consumer(subscriber, &metrics, batching, &cancel, |batch, drain, _assignments| {
         // Scoring is CPU work: let the runtime move other tasks (watch updates, metrics) off
         // this worker meanwhile.
         let output = tokio::task::block_in_place(|| process_batch(&scorer, &deps.registry, &batch));

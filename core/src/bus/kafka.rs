@@ -19,6 +19,8 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::statistics::Statistics;
 use rdkafka::{Message, Offset, TopicPartitionList};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -62,13 +64,16 @@ impl KafkaBus {
         })
     }
 
-    /// A consumer in `group` subscribed to `topic`, committing only when told to.
+    /// A consumer in `group` subscribed to `topics`, committing only when told to. Topics keyed
+    /// alike with equal partition counts are assigned partition by partition to the same member
+    /// (range assignment), so one member sees all of a tenant's records across them.
     pub fn subscribe(
         &self,
-        topic: &str,
+        topics: &[&str],
         group: &str,
         stage: &'static str,
     ) -> Result<KafkaSubscriber, BusError> {
+        let topic = topics.join(",");
         let consumer: StreamConsumer<LagContext> = self
             .base(stage)
             .set("group.id", group)
@@ -76,13 +81,15 @@ impl KafkaBus {
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", "10000")
+            .set("partition.assignment.strategy", "range")
             .set("statistics.interval.ms", "5000")
             .create_with_context(LagContext {
                 metrics: StageMetrics::new(stage),
+                assignments: Arc::new(AtomicU64::new(0)),
             })
             .map_err(|e| BusError::Setup(format!("cannot create consumer for {topic}: {e}")))?;
-        consumer.subscribe(&[topic]).map_err(|e| BusError::Consume {
-            topic: topic.to_string(),
+        consumer.subscribe(topics).map_err(|e| BusError::Consume {
+            topic: topic.clone(),
             message: format!("subscribe as group {group}: {e}"),
         })?;
         Ok(KafkaSubscriber {
@@ -101,6 +108,7 @@ impl KafkaBus {
             .set("auto.offset.reset", "earliest")
             .create_with_context(LagContext {
                 metrics: StageMetrics::new("reader"),
+                assignments: Arc::new(AtomicU64::new(0)),
             })
             .map_err(|e| BusError::Setup(format!("cannot create reader for {topic}: {e}")))?;
         let metadata = tokio::task::block_in_place(|| consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT))
@@ -296,6 +304,12 @@ impl KafkaSubscriber {
         })
     }
 
+    /// How many partition assignments this member received so far: a change means a rebalance
+    /// may have moved partitions (and their state) here.
+    pub fn assignments(&self) -> u64 {
+        self.consumer.context().assignments.load(Ordering::SeqCst)
+    }
+
     /// High watermark of every partition of the topic.
     pub async fn end_offsets(&self) -> Result<HashMap<i32, i64>, BusError> {
         let err = |e: KafkaError| BusError::Consume {
@@ -325,6 +339,8 @@ impl KafkaSubscriber {
 /// Consumer context that reports consumer lag from librdkafka statistics and logs rebalances.
 pub struct LagContext {
     metrics: StageMetrics,
+    /// Number of partition assignments received (rebalances that gave this member partitions).
+    assignments: Arc<AtomicU64>,
 }
 
 impl ClientContext for LagContext {
@@ -347,11 +363,14 @@ impl ConsumerContext for LagContext {
                 "partitions revoked: {}",
                 tpl.count()
             ),
-            Rebalance::Assign(tpl) => tracing::info!(
-                stage = self.metrics.stage(),
-                "partitions assigned: {}",
-                tpl.count()
-            ),
+            Rebalance::Assign(tpl) => {
+                self.assignments.fetch_add(1, Ordering::SeqCst);
+                tracing::info!(
+                    stage = self.metrics.stage(),
+                    "partitions assigned: {}",
+                    tpl.count()
+                )
+            }
             Rebalance::Error(e) => tracing::warn!(stage = self.metrics.stage(), "rebalance error: {e}"),
         }
     }

@@ -21,6 +21,8 @@ pub struct MemoryBus {
 struct Inner {
     topics: Mutex<HashMap<String, Topic>>,
     capacity: usize,
+    /// Woken on every append to any topic (subscribers may follow several topics).
+    appended: Notify,
 }
 
 struct Topic {
@@ -31,7 +33,6 @@ struct Topic {
     groups: HashMap<String, i64>,
     /// Number of live readers without a group: while any exists, nothing is trimmed.
     readers: usize,
-    appended: Arc<Notify>,
     trimmed: Arc<Notify>,
 }
 
@@ -42,7 +43,6 @@ impl Topic {
             records: VecDeque::new(),
             groups: HashMap::new(),
             readers: 0,
-            appended: Arc::new(Notify::new()),
             trimmed: Arc::new(Notify::new()),
         }
     }
@@ -81,6 +81,7 @@ impl MemoryBus {
             inner: Arc::new(Inner {
                 topics: Mutex::new(HashMap::new()),
                 capacity: capacity.max(1),
+                appended: Notify::new(),
             }),
         }
     }
@@ -108,11 +109,11 @@ impl MemoryBus {
                     }
                     t.records
                         .push_back((Some(record.key.clone().into_bytes()), record.payload.clone()));
-                    t.appended.notify_waiters();
                     t.trim(capacity);
                     true
                 });
                 if appended {
+                    self.inner.appended.notify_waiters();
                     break;
                 }
                 if tokio::time::timeout_at(deadline, notified).await.is_err() {
@@ -129,18 +130,28 @@ impl MemoryBus {
     /// Subscribes as `group` (resuming at its committed position) or as a group-less reader from
     /// the beginning of what the topic still holds.
     pub fn subscribe(&self, topic: &str, group: Option<&str>) -> MemorySubscriber {
-        let position = self.with_topic(topic, |t| match group {
-            Some(g) => *t.groups.entry(g.to_string()).or_insert(t.base),
-            None => {
-                t.readers += 1;
-                t.base
-            }
-        });
+        self.subscribe_many(&[topic], group)
+    }
+
+    /// Like [`MemoryBus::subscribe`], following several topics at once.
+    pub fn subscribe_many(&self, topics: &[&str], group: Option<&str>) -> MemorySubscriber {
+        let cursors = topics
+            .iter()
+            .map(|topic| {
+                let position = self.with_topic(topic, |t| match group {
+                    Some(g) => *t.groups.entry(g.to_string()).or_insert(t.base),
+                    None => {
+                        t.readers += 1;
+                        t.base
+                    }
+                });
+                (topic.to_string(), position)
+            })
+            .collect();
         MemorySubscriber {
             bus: self.clone(),
-            topic: topic.to_string(),
+            cursors,
             group: group.map(str::to_string),
-            position,
         }
     }
 
@@ -167,12 +178,12 @@ impl MemoryBus {
     }
 }
 
-/// A subscription to an in-process topic.
+/// A subscription to one or more in-process topics.
 pub struct MemorySubscriber {
     bus: MemoryBus,
-    topic: String,
+    /// (topic, next position) per followed topic.
+    cursors: Vec<(String, i64)>,
     group: Option<String>,
-    position: i64,
 }
 
 impl MemorySubscriber {
@@ -184,30 +195,32 @@ impl MemorySubscriber {
         cancel: &CancellationToken,
     ) -> Vec<InRecord> {
         let deadline = tokio::time::Instant::now() + linger;
-        let appended = self.bus.with_topic(&self.topic, |t| t.appended.clone());
+        let bus = self.bus.clone();
         let mut out = Vec::new();
         loop {
             // Register for the wake-up before reading, so an append in between is not missed.
-            let notified = appended.notified();
+            let notified = bus.inner.appended.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            self.bus.with_topic(&self.topic, |t| {
-                if self.position < t.base {
-                    self.position = t.base;
-                }
-                let start = (self.position - t.base) as usize;
-                let take = t.records.len().saturating_sub(start).min(max - out.len());
-                for (i, (k, p)) in t.records.iter().skip(start).take(take).enumerate() {
-                    out.push(InRecord {
-                        topic: self.topic.clone(),
-                        partition: 0,
-                        offset: self.position + i as i64,
-                        key: k.clone(),
-                        payload: p.clone(),
-                    });
-                }
-                self.position += take as i64;
-            });
+            for (topic, position) in self.cursors.iter_mut() {
+                bus.with_topic(topic, |t| {
+                    if *position < t.base {
+                        *position = t.base;
+                    }
+                    let start = (*position - t.base) as usize;
+                    let take = t.records.len().saturating_sub(start).min(max - out.len());
+                    for (i, (k, p)) in t.records.iter().skip(start).take(take).enumerate() {
+                        out.push(InRecord {
+                            topic: topic.clone(),
+                            partition: 0,
+                            offset: *position + i as i64,
+                            key: k.clone(),
+                            payload: p.clone(),
+                        });
+                    }
+                    *position += take as i64;
+                });
+            }
             if out.len() >= max {
                 return out;
             }
@@ -229,19 +242,22 @@ impl MemorySubscriber {
     pub fn commit(&mut self, next: &HashMap<(String, i32), i64>) {
         let Some(group) = &self.group else { return };
         let capacity = self.bus.inner.capacity;
-        self.bus.with_topic(&self.topic, |t| {
-            if let Some(&pos) = next.get(&(self.topic.clone(), 0)) {
-                let committed = t.groups.entry(group.clone()).or_insert(0);
-                *committed = (*committed).max(pos);
-            }
-            t.trim(capacity);
-            t.trimmed.notify_waiters();
-        });
+        for (topic, _) in &self.cursors {
+            self.bus.with_topic(topic, |t| {
+                if let Some(&pos) = next.get(&(topic.clone(), 0)) {
+                    let committed = t.groups.entry(group.clone()).or_insert(0);
+                    *committed = (*committed).max(pos);
+                }
+                t.trim(capacity);
+                t.trimmed.notify_waiters();
+            });
+        }
     }
 
-    /// The topic's end offset, as partition 0.
+    /// The (first) topic's end offset, as partition 0.
     pub fn end_offsets(&self) -> HashMap<i32, i64> {
-        HashMap::from([(0, self.bus.with_topic(&self.topic, |t| t.end()))])
+        let topic = self.cursors.first().map(|(t, _)| t.as_str()).unwrap_or_default();
+        HashMap::from([(0, self.bus.with_topic(topic, |t| t.end()))])
     }
 }
 
@@ -249,10 +265,12 @@ impl Drop for MemorySubscriber {
     fn drop(&mut self) {
         if self.group.is_none() {
             let capacity = self.bus.inner.capacity;
-            self.bus.with_topic(&self.topic, |t| {
-                t.readers = t.readers.saturating_sub(1);
-                t.trim(capacity);
-            });
+            for (topic, _) in &self.cursors {
+                self.bus.with_topic(topic, |t| {
+                    t.readers = t.readers.saturating_sub(1);
+                    t.trim(capacity);
+                });
+            }
         }
     }
 }

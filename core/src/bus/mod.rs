@@ -46,6 +46,59 @@ pub enum BusError {
     Setup(String),
 }
 
+/// Reads `reader` (a group-less reader from the start) until it reached the end every partition
+/// had when called, handing each record to `apply`; fails after 60 s. Some brokers (Tansu)
+/// report a high watermark that lags the last batch: past it, reading goes on until the topic
+/// has been quiet for 300 ms.
+pub async fn catch_up(
+    reader: &mut Subscriber,
+    topic: &str,
+    cancel: &CancellationToken,
+    mut apply: impl FnMut(&InRecord),
+) -> Result<(), BusError> {
+    let ends = reader.end_offsets().await?;
+    let mut positions: HashMap<i32, i64> = HashMap::new();
+    let caught_up = |positions: &HashMap<i32, i64>| {
+        ends.iter()
+            .all(|(p, end)| *end == 0 || positions.get(p).map(|pos| pos + 1 >= *end).unwrap_or(false))
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !caught_up(&positions) {
+        if tokio::time::Instant::now() > deadline {
+            return Err(BusError::Consume {
+                topic: topic.into(),
+                message: "did not catch up with the topic within 60 s".into(),
+            });
+        }
+        // Bounded by the deadline: a partition whose end cannot be reached must fail start-up
+        // with a reason, not hang it.
+        let batch = match tokio::time::timeout_at(
+            deadline,
+            reader.next_batch(1_000, Duration::from_millis(20), cancel),
+        )
+        .await
+        {
+            Ok(batch) => batch?,
+            Err(_) => continue,
+        };
+        if cancel.is_cancelled() {
+            return Ok(());
+        }
+        for r in &batch {
+            apply(r);
+            positions.insert(r.partition, r.offset);
+        }
+    }
+    while !cancel.is_cancelled() {
+        let quiet = Duration::from_millis(300);
+        match tokio::time::timeout(quiet, reader.next_batch(1_000, Duration::from_millis(20), cancel)).await {
+            Ok(Ok(batch)) if !batch.is_empty() => batch.iter().for_each(&mut apply),
+            _ => break,
+        }
+    }
+    Ok(())
+}
+
 /// A record to publish.
 #[derive(Debug, Clone)]
 pub struct OutRecord {
@@ -114,9 +167,20 @@ impl Bus {
     /// Joins consumer group `group` on `topic`, resuming from the group's committed positions
     /// (or from the beginning for a new group). `stage` labels the lag metric.
     pub fn subscribe(&self, topic: &str, group: &str, stage: &'static str) -> Result<Subscriber, BusError> {
+        self.subscribe_many(&[topic], group, stage)
+    }
+
+    /// Like [`Bus::subscribe`] over several topics keyed alike (e.g. a stage's input and its
+    /// commands): one member owns the same partitions of each.
+    pub fn subscribe_many(
+        &self,
+        topics: &[&str],
+        group: &str,
+        stage: &'static str,
+    ) -> Result<Subscriber, BusError> {
         Ok(match self {
-            Bus::Memory(bus) => Subscriber::Memory(bus.subscribe(topic, Some(group))),
-            Bus::Kafka(bus) => Subscriber::Kafka(bus.subscribe(topic, group, stage)?),
+            Bus::Memory(bus) => Subscriber::Memory(bus.subscribe_many(topics, Some(group))),
+            Bus::Kafka(bus) => Subscriber::Kafka(bus.subscribe(topics, group, stage)?),
         })
     }
 
@@ -186,6 +250,15 @@ impl Subscriber {
         match self {
             Subscriber::Memory(s) => Ok(s.next_batch(max, linger, cancel).await),
             Subscriber::Kafka(s) => s.next_batch(max, linger, cancel).await,
+        }
+    }
+
+    /// How many partition assignments this subscription received (always 0 in memory, where
+    /// one subscriber owns everything): a change means partitions may have moved here.
+    pub fn assignments(&self) -> u64 {
+        match self {
+            Subscriber::Memory(_) => 0,
+            Subscriber::Kafka(s) => s.assignments(),
         }
     }
 

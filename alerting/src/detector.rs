@@ -1,0 +1,204 @@
+//! What every detector shares: the mention as detectors see it, what they report ([`Signal`]),
+//! and the evidence they attach. Detectors are pure state machines over event time; they never
+//! read a clock and never decide about alert ids, cooldowns or notifications (see [`crate::book`]).
+
+use serde::{Deserialize, Serialize};
+use vigie_core::proto::{EnrichedMention, Evidence, Kind, Mention, SentimentLabel, Source, TermCount, Visibility};
+
+/// How far behind a tenant's newest event time a mention may arrive and still count. Older
+/// mentions are ignored by every detector, so replaying history gives the same alerts as living
+/// through it as long as data was never later than this.
+pub const LATENESS_MS: i64 = 10 * 60 * 1000;
+
+/// The audience a mention reached, in the order a story escalates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Stage {
+    /// Private channels and direct messages ("dark social").
+    Private,
+    /// Public posts, comments and reviews.
+    Public,
+    /// Press articles and blogs.
+    Press,
+}
+
+impl Stage {
+    /// Name used in evidence paths.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Private => "private",
+            Stage::Public => "public",
+            Stage::Press => "press",
+        }
+    }
+}
+
+/// One enriched mention as the detectors read it.
+#[derive(Debug, Clone, Copy)]
+pub struct Observed<'a> {
+    /// The raw mention.
+    pub mention: &'a Mention,
+    /// Its enrichment.
+    pub enriched: &'a EnrichedMention,
+}
+
+impl<'a> Observed<'a> {
+    /// The mention inside an enriched record, if any.
+    pub fn new(enriched: &'a EnrichedMention) -> Option<Self> {
+        enriched.mention.as_ref().map(|mention| Self { mention, enriched })
+    }
+
+    /// Event time, ms.
+    pub fn at(&self) -> i64 {
+        self.mention.created_at_ms
+    }
+
+    /// Whether the scoring stage labelled it negative.
+    pub fn negative(&self) -> bool {
+        self.enriched.sentiment_label == SentimentLabel::Negative as i32
+    }
+
+    /// The audience it reached.
+    pub fn stage(&self) -> Stage {
+        let source = self.mention.source;
+        let kind = self.mention.kind;
+        if self.mention.visibility == Visibility::Private as i32
+            || kind == Kind::DirectMessage as i32
+            || [Source::Whatsapp, Source::Messenger, Source::Telegram, Source::Email]
+                .iter()
+                .any(|s| *s as i32 == source)
+        {
+            Stage::Private
+        } else if source == Source::News as i32 || source == Source::Blog as i32 || kind == Kind::Article as i32 {
+            Stage::Press
+        } else {
+            Stage::Public
+        }
+    }
+
+    /// Source name ("x", "news"...).
+    pub fn source_name(&self) -> &'static str {
+        vigie_core::model::source_name(Source::try_from(self.mention.source).unwrap_or(Source::Unspecified))
+    }
+}
+
+/// Sentiment breakdown of a set of mentions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sentiments {
+    /// Negative mentions.
+    pub negative: u64,
+    /// Neutral (or unlabelled) mentions.
+    pub neutral: u64,
+    /// Positive mentions.
+    pub positive: u64,
+}
+
+impl Sentiments {
+    /// Counts one mention.
+    pub fn add(&mut self, label: i32) {
+        if label == SentimentLabel::Negative as i32 {
+            self.negative += 1;
+        } else if label == SentimentLabel::Positive as i32 {
+            self.positive += 1;
+        } else {
+            self.neutral += 1;
+        }
+    }
+}
+
+/// Evidence as detectors build it (serialisable, for checkpoints); becomes [`Evidence`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceData {
+    /// Mentions (or stories) counted.
+    pub count: u64,
+    /// What was expected.
+    pub baseline: f64,
+    /// Distance from the baseline in the detector's unit.
+    pub score: f64,
+    /// A few mention ids, newest first.
+    pub samples: Vec<String>,
+    /// Sentiment breakdown.
+    pub sentiments: Sentiments,
+    /// Most frequent terms.
+    pub top_terms: Vec<(String, u64)>,
+    /// Audiences reached, in order (escalation).
+    pub path: Vec<String>,
+}
+
+impl EvidenceData {
+    /// The contract form.
+    pub fn to_proto(&self) -> Evidence {
+        Evidence {
+            count: self.count,
+            baseline: self.baseline,
+            sample_mention_ids: self.samples.clone(),
+            negative_count: self.sentiments.negative,
+            neutral_count: self.sentiments.neutral,
+            positive_count: self.sentiments.positive,
+            top_terms: self
+                .top_terms
+                .iter()
+                .map(|(term, count)| TermCount {
+                    term: term.clone(),
+                    count: *count,
+                })
+                .collect(),
+            score: self.score,
+            path: self.path.clone(),
+        }
+    }
+}
+
+/// A detector's finding that its condition holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Firing {
+    /// What distinguishes this occurrence from others of the same rule: a window or bucket start
+    /// for condition rules, a mention, term, story or question for episodic ones. Part of the
+    /// alert id, so it must depend on the data only.
+    pub episode: String,
+    /// Event time at which the condition was first seen to hold.
+    pub at_ms: i64,
+    /// Event-time span the evidence covers.
+    pub window_start_ms: i64,
+    /// End of that span.
+    pub window_end_ms: i64,
+    /// What the detector saw.
+    pub evidence: EvidenceData,
+    /// One human sentence.
+    pub summary: String,
+}
+
+/// What a detector reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Signal {
+    /// The condition holds (a new occurrence, or an update of the open one).
+    Fire(Firing),
+    /// The condition cleared at event time `at_ms`: for `episode` only, or for the rule's open
+    /// alert when `None`.
+    Clear {
+        /// Which occurrence cleared (episodic rules).
+        episode: Option<String>,
+        /// Event time.
+        at_ms: i64,
+        /// Why, for the resolved alert's summary.
+        note: String,
+    },
+}
+
+/// Up to `n` most frequent entries, ties broken by name so output is deterministic.
+pub fn top_n(counts: impl IntoIterator<Item = (String, u64)>, n: usize) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(n);
+    v
+}
+
+/// "90 s", "10 min", "2 h".
+pub fn human_duration(seconds: i64) -> String {
+    if seconds % 3600 == 0 {
+        format!("{} h", seconds / 3600)
+    } else if seconds % 60 == 0 {
+        format!("{} min", seconds / 60)
+    } else {
+        format!("{seconds} s")
+    }
+}

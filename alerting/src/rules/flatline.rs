@@ -1,0 +1,134 @@
+//! The `flatline` rule: a watch (or one of its sources) that normally has traffic goes silent —
+//! usually a broken collector or expired credentials, not a crisis, but it blinds every other
+//! rule. Fires when a window closes empty while the baseline expected at least `min_expected`;
+//! clears at the next mention.
+
+use crate::baseline::Baseline;
+use crate::detector::{EvidenceData, Firing, Observed, Signal};
+use crate::series::Buckets;
+use serde::{Deserialize, Serialize};
+use vigie_core::proto::FlatlineRule;
+
+/// State of one `flatline` rule of one watch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FlatlineState {
+    buckets: Buckets<u64>,
+    baseline: Baseline,
+    silent: bool,
+}
+
+impl FlatlineState {
+    /// Fresh state for `rule`.
+    pub fn new(rule: &FlatlineRule) -> Self {
+        let size = rule.window_seconds as i64 * 1000;
+        Self {
+            buckets: Buckets::new(size),
+            baseline: Baseline::new(size),
+            silent: false,
+        }
+    }
+
+    /// Counts one matching mention (of the rule's source, if any); traffic clears a flatline.
+    pub fn observe(&mut self, rule: &FlatlineRule, o: &Observed, out: &mut Vec<Signal>) {
+        if !rule.source.is_empty() && o.source_name() != rule.source {
+            return;
+        }
+        if let Some((_, n)) = self.buckets.slot(o.at()) {
+            *n += 1;
+        }
+        if self.silent {
+            self.silent = false;
+            out.push(Signal::Clear {
+                episode: None,
+                at_ms: o.at(),
+                note: "traffic is back".into(),
+            });
+        }
+    }
+
+    /// Closes windows the watermark left behind; an empty one that should not be fires.
+    pub fn advance(&mut self, rule: &FlatlineRule, watermark: i64, out: &mut Vec<Signal>) {
+        let (baseline, silent) = (&mut self.baseline, &mut self.silent);
+        let size = self.buckets.size_ms();
+        self.buckets.close_until(watermark, |start, n| {
+            if let Some(e) = baseline.expect(start) {
+                if n == 0 && e.expected >= rule.min_expected {
+                    *silent = true;
+                    let what = if rule.source.is_empty() {
+                        "no mention".to_string()
+                    } else {
+                        format!("no {} mention", rule.source)
+                    };
+                    out.push(Signal::Fire(Firing {
+                        episode: start.to_string(),
+                        at_ms: start + size,
+                        window_start_ms: start,
+                        window_end_ms: start + size,
+                        summary: format!(
+                            "{what} for {} while {:.0} were expected: check the collectors",
+                            crate::detector::human_duration(size / 1000),
+                            e.expected
+                        ),
+                        evidence: EvidenceData {
+                            count: 0,
+                            baseline: e.expected,
+                            score: -e.expected / e.spread,
+                            ..Default::default()
+                        },
+                    }));
+                }
+            }
+            baseline.learn(start, n as f64);
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{cleared, firings, m, with_observed, MIN};
+
+    #[test]
+    fn silence_after_steady_traffic_fires_and_traffic_clears_it() {
+        let rule = FlatlineRule {
+            window_seconds: 3600,
+            min_expected: 5.0,
+            source: String::new(),
+        };
+        let mut s = FlatlineState::new(&rule);
+        let mut out = Vec::new();
+        // Ten hours of 12 mentions an hour.
+        for i in 0..120 {
+            let e = m(&format!("a{i}"), i * 5 * MIN).build();
+            out.extend(with_observed(&e, |o, out| s.observe(&rule, o, out)));
+            s.advance(&rule, i * 5 * MIN, &mut out);
+        }
+        assert!(out.is_empty(), "{out:?}");
+        // Then nothing for three hours: the watermark moves on through other watches' traffic.
+        s.advance(&rule, 13 * 60 * MIN, &mut out);
+        let f = firings(&out);
+        assert_eq!(f.len(), 2, "two empty hours closed: {out:?}");
+        assert_eq!(f[0].window_start_ms, 10 * 60 * MIN);
+        out.clear();
+        let e = m("back", 13 * 60 * MIN).build();
+        out.extend(with_observed(&e, |o, out| s.observe(&rule, o, out)));
+        assert!(cleared(&out));
+    }
+
+    #[test]
+    fn a_sparse_watch_never_flatlines() {
+        let rule = FlatlineRule {
+            window_seconds: 3600,
+            min_expected: 5.0,
+            source: String::new(),
+        };
+        let mut s = FlatlineState::new(&rule);
+        let mut out = Vec::new();
+        for i in 0..48 {
+            let e = m(&format!("a{i}"), i * 60 * MIN).build();
+            out.extend(with_observed(&e, |o, out| s.observe(&rule, o, out)));
+        }
+        s.advance(&rule, 60 * 60 * MIN, &mut out);
+        assert!(firings(&out).is_empty(), "one an hour never expects five");
+    }
+}
