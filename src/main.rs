@@ -1,5 +1,6 @@
 //! `vigie`: one subcommand per service, plus the standalone mode and admin commands.
 
+mod backtest;
 mod eval;
 mod score;
 mod standalone;
@@ -52,10 +53,58 @@ enum Command {
     Train(eval::TrainArgs),
     /// Accuracy and macro-F1 on the development data, next to baselines.
     Eval(eval::EvalArgs),
+    /// Replay history through the alerting engine; alerts as JSON lines.
+    Backtest(backtest::BacktestArgs),
+    /// Acknowledge, resolve or silence alerts (commands to the alerting service).
+    Alert {
+        #[command(subcommand)]
+        action: AlertAction,
+    },
     /// Manage watch definitions.
     Watches {
         #[command(subcommand)]
         action: WatchesAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AlertAction {
+    /// Acknowledge a firing alert (no more repeat notifications; it still resolves by itself).
+    Ack {
+        /// Alert id.
+        id: String,
+        /// Who acknowledges.
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
+    /// Resolve an open alert by hand.
+    Resolve {
+        /// Alert id.
+        id: String,
+        /// Who resolves.
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
+    /// Mute notifications of a tenant's alerts (optionally one watch, one rule) for a while.
+    Silence {
+        /// Tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Watch id (all watches when absent).
+        #[arg(long, default_value = "")]
+        watch: String,
+        /// Rule name (all rules when absent).
+        #[arg(long, default_value = "")]
+        rule: String,
+        /// How long, e.g. 2h.
+        #[arg(long = "for")]
+        duration: String,
+        /// Why.
+        #[arg(long, default_value = "")]
+        comment: String,
+        /// Who.
+        #[arg(long, default_value = "cli")]
+        actor: String,
     },
 }
 
@@ -100,6 +149,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Alerting => run_alerting(config).await,
         Command::Standalone(args) => standalone::run(config, args).await,
         Command::Score(args) => score::run(args),
+        Command::Backtest(args) => backtest::run(args),
+        Command::Alert { action } => send_alert_command(&config, action).await,
         Command::Train(args) => eval::run_train(args),
         Command::Eval(args) => eval::run_eval(args),
         Command::Migrate { clickhouse_only } => {
@@ -209,5 +260,67 @@ async fn run_alerting(config: Config) -> anyhow::Result<()> {
     };
     vigie_alerting::service::run(deps, cancel).await?;
     let _ = metrics.await;
+    Ok(())
+}
+
+/// The tenant of an alert id ("<tenant>:<watch>:<rule>:<episode>").
+fn tenant_of(id: &str) -> anyhow::Result<String> {
+    match id.split_once(':') {
+        Some((tenant, rest)) if !tenant.is_empty() && !rest.is_empty() => Ok(tenant.to_string()),
+        _ => anyhow::bail!("alert id {id:?}: expected <tenant>:<watch>:<rule>:<episode>"),
+    }
+}
+
+async fn send_alert_command(config: &Config, action: AlertAction) -> anyhow::Result<()> {
+    use vigie_core::proto::{alert_command::Action, AlertCommand, Silence};
+    let cmd = match action {
+        AlertAction::Ack { id, actor } => AlertCommand {
+            tenant: tenant_of(&id)?,
+            actor,
+            action: Some(Action::Acknowledge(id)),
+        },
+        AlertAction::Resolve { id, actor } => AlertCommand {
+            tenant: tenant_of(&id)?,
+            actor,
+            action: Some(Action::Resolve(id)),
+        },
+        AlertAction::Silence {
+            tenant,
+            watch,
+            rule,
+            duration,
+            comment,
+            actor,
+        } => {
+            let secs = watches::parse_duration_secs(&duration)
+                .with_context(|| format!("--for {duration:?}: expected a duration like 30m or 2h"))?;
+            let now = vigie_core::now_ms();
+            AlertCommand {
+                tenant: tenant.clone(),
+                actor: actor.clone(),
+                action: Some(Action::Silence(Silence {
+                    id: format!("{tenant}:{watch}:{rule}:{now}"),
+                    tenant,
+                    watch_id: watch,
+                    rule,
+                    starts_at_ms: now,
+                    ends_at_ms: now + secs as i64 * 1000,
+                    comment,
+                    created_by: actor,
+                })),
+            }
+        }
+    };
+    use prost::Message;
+    let record = vigie_core::bus::OutRecord::message(
+        cmd.tenant.clone(),
+        vigie_alerting::service::COMMAND_SCHEMA,
+        cmd.encode_to_vec(),
+    );
+    kafka(config)
+        .publisher()?
+        .publish(vigie_core::topics::ALERT_COMMANDS, vec![record])
+        .await?;
+    println!("sent to {}", vigie_core::topics::ALERT_COMMANDS);
     Ok(())
 }
