@@ -188,13 +188,15 @@ async fn print_topic<T: Message + Default>(
 pub fn alert_line(a: &Alert) -> String {
     let severity = vigie_core::clickhouse::severity_name(a.severity());
     let ev = a.evidence.clone().unwrap_or_default();
+    let state = vigie_core::clickhouse::state_name(a.state());
     format!(
-        "ALERT [{}] {}/{} rule={} at {} — {} (samples: {})",
+        "ALERT [{}] {}/{} rule={} {} at {} — {} (samples: {})",
         severity.to_uppercase(),
         a.tenant,
         a.watch_id,
         a.rule,
-        format_rfc3339_ms(a.window_end_ms),
+        state,
+        format_rfc3339_ms(a.updated_at_ms),
         a.summary,
         ev.sample_mention_ids.join(", ")
     )

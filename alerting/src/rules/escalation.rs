@@ -105,7 +105,7 @@ impl EscalationState {
                     "{} escalated {} in {}",
                     if key == "watch" { "the topic".to_string() } else { key.replace(':', " ") },
                     path.join(" → "),
-                    crate::detector::human_duration(((end - start) / 1000).max(1))
+                    crate::detector::human_duration(((end - start) / 60_000).max(1) * 60)
                 ),
                 evidence: EvidenceData {
                     count: chain.len() as u64,

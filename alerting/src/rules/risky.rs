@@ -15,7 +15,10 @@ pub fn reason(rule: &RiskyMentionRule, o: &Observed) -> Option<String> {
     if toxicity >= rule.min_toxicity {
         return Some(format!("toxic (toxicity {toxicity:.2})"));
     }
-    if !o.negative() {
+    // A star rating is the customer's own verdict: it overrides the sentiment model.
+    let rating = o.mention.rating;
+    let negative = if rating > 0.0 { rating <= 2.0 } else { o.negative() };
+    if !negative {
         return None;
     }
     let author = o.mention.author.clone().unwrap_or_default();
@@ -32,7 +35,11 @@ pub fn reason(rule: &RiskyMentionRule, o: &Observed) -> Option<String> {
         }
         let review = o.mention.kind == Kind::Review as i32 || o.mention.source == Source::Review as i32;
         if review {
-            return Some("negative review".into());
+            return Some(if rating > 0.0 {
+                format!("{rating:.0}-star review")
+            } else {
+                "negative review".into()
+            });
         }
     }
     None
@@ -97,6 +104,7 @@ mod tests {
         assert!(fires(m("a", 0).negative().source(vigie_core::proto::Source::News))
             .unwrap()
             .contains("press"));
-        assert!(fires(m("a", 0).negative().rating(1.0)).unwrap().contains("review"));
+        assert!(fires(m("a", 0).rating(1.0)).unwrap().contains("1-star review"));
+        assert!(fires(m("a", 0).negative().rating(4.0)).is_none(), "the stars say otherwise");
     }
 }
