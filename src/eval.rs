@@ -26,6 +26,9 @@ pub struct EvalArgs {
     /// The development data directory.
     #[arg(long, default_value = "../shared/data")]
     data: PathBuf,
+    /// Only the volume-spike evaluation on the labelled tweet-volume series (NAB scoring).
+    #[arg(long)]
+    volume: bool,
 }
 
 /// Trains every model and writes it under `args.out`.
@@ -254,6 +257,9 @@ fn label_name(label: vigie_core::proto::SentimentLabel) -> &'static str {
 /// Prints the evaluation tables.
 pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     let data = &args.data;
+    if args.volume {
+        return crate::volume_eval::run(&data.join("volume"));
+    }
     println!("# Vigie evaluation on the development data ({})", data.display());
     println!("Texts/s are single-thread wall-clock rates inside this run; use the benches for speed.");
 

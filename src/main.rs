@@ -2,6 +2,8 @@
 
 mod backtest;
 mod eval;
+mod nab;
+mod volume_eval;
 mod score;
 mod standalone;
 
