@@ -213,3 +213,143 @@ pub async fn run(deps: AlertingDeps, cancel: CancellationToken) -> anyhow::Resul
     tracing::info!("alerting: stopped");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{m, MIN};
+    use vigie_core::bus::memory::MemoryBus;
+    use vigie_core::proto::{alert_command, AlertState};
+    use vigie_core::watches::parse_file;
+
+    const WATCHES: &str = "[[watch]]\ntenant = \"acme\"\nid = \"w\"\nquery = \"acme\"\n\
+        [[watch.rule]]\nname = \"burst\"\ntype = \"threshold\"\nmin_count = 5\nwindow = \"10m\"\n\
+        [[watch.rule]]\nname = \"risky\"\ntype = \"risky_mention\"\n";
+
+    fn registry() -> WatchRegistry {
+        let registry = WatchRegistry::default();
+        for w in parse_file(WATCHES, "t").unwrap() {
+            registry.upsert(w).unwrap();
+        }
+        registry
+    }
+
+    /// A burst of eight mentions a minute apart, two of them toxic, then quiet traffic.
+    fn stream() -> Vec<OutRecord> {
+        let mut out = Vec::new();
+        for i in 0..40 {
+            let at = if i < 8 { i * MIN } else { (i - 8) * 10 * MIN + 20 * MIN };
+            let mut e = m(&format!("m{i}"), at);
+            if i == 3 || i == 6 {
+                e = e.risk(0.95, &[]);
+            }
+            out.push(OutRecord::message("acme", SCHEMA, e.build().encode_to_vec()));
+        }
+        out
+    }
+
+    async fn run_for(bus: &MemoryBus, registry: WatchRegistry, until: impl Fn(&MemoryBus) -> bool) {
+        let cancel = CancellationToken::new();
+        let deps = AlertingDeps {
+            bus: Bus::Memory(bus.clone()),
+            clickhouse: None,
+            registry,
+            config: StageConfig {
+                group_id: "g".into(),
+                batch_linger_ms: 2,
+                batch_size: 3,
+                ..Default::default()
+            },
+        };
+        let task = tokio::spawn(run(deps, cancel.clone()));
+        for _ in 0..200 {
+            if until(bus) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        cancel.cancel();
+        task.await.unwrap().unwrap();
+    }
+
+    fn alerts(bus: &MemoryBus) -> Vec<(String, u64, i32)> {
+        bus.snapshot(topics::ALERTS)
+            .iter()
+            .map(|r| Alert::decode(r.payload.as_deref().unwrap()).unwrap())
+            .map(|a| (a.id, a.version, a.state))
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_restart_mid_stream_resumes_from_the_checkpoint_without_loss_or_repeat() {
+        // Reference: one uninterrupted run, with the whole stream delivered twice (as after an
+        // upstream restart): redelivered mentions count once.
+        let reference = MemoryBus::default();
+        let p = Publisher::Memory(reference.clone());
+        p.publish(topics::MENTIONS_ENRICHED, stream()).await.unwrap();
+        p.publish(topics::MENTIONS_ENRICHED, stream()).await.unwrap();
+        run_for(&reference, registry(), |b| b.pending(topics::MENTIONS_ENRICHED, "g") == 0).await;
+        let expected = alerts(&reference);
+        let firing = expected.iter().filter(|a| a.2 == AlertState::Firing as i32).count();
+        assert_eq!(firing, 3, "one burst and two risky mentions: {expected:?}");
+        assert!(expected.iter().any(|a| a.2 == AlertState::Resolved as i32));
+
+        // Interrupted: the instance stops in the middle of the burst (after six of its eight
+        // mentions); a fresh instance (empty memory) takes over the rest.
+        let bus = MemoryBus::default();
+        let p = Publisher::Memory(bus.clone());
+        let all = stream();
+        p.publish(topics::MENTIONS_ENRICHED, all[..6].to_vec()).await.unwrap();
+        run_for(&bus, registry(), |b| b.pending(topics::MENTIONS_ENRICHED, "g") == 0).await;
+        assert_eq!(alerts(&bus).len(), 2, "the burst and the first toxic mention so far: {:?}", alerts(&bus));
+        p.publish(topics::MENTIONS_ENRICHED, all[6..].to_vec()).await.unwrap();
+        p.publish(topics::MENTIONS_ENRICHED, stream()).await.unwrap();
+        run_for(&bus, registry(), |b| b.pending(topics::MENTIONS_ENRICHED, "g") == 0).await;
+        assert_eq!(alerts(&bus), expected);
+        assert!(!bus.snapshot(topics::ALERTING_STATE).is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn operators_acknowledge_and_resolve_and_bad_commands_are_dead_lettered() {
+        let bus = MemoryBus::default();
+        let p = Publisher::Memory(bus.clone());
+        p.publish(topics::MENTIONS_ENRICHED, stream()[..8].to_vec()).await.unwrap();
+        run_for(&bus, registry(), |b| b.pending(topics::MENTIONS_ENRICHED, "g") == 0).await;
+        let burst = alerts(&bus).into_iter().find(|a| a.0.contains(":burst:")).unwrap().0;
+        let cmd = |action| {
+            let c = AlertCommand {
+                tenant: "acme".into(),
+                actor: "ops".into(),
+                action: Some(action),
+            };
+            OutRecord::message("acme", COMMAND_SCHEMA, c.encode_to_vec())
+        };
+        p.publish(
+            topics::ALERT_COMMANDS,
+            vec![
+                cmd(alert_command::Action::Acknowledge(burst.clone())),
+                cmd(alert_command::Action::Acknowledge(burst.clone())),
+                cmd(alert_command::Action::Resolve(burst.clone())),
+                cmd(alert_command::Action::Resolve("acme:nope".into())),
+            ],
+        )
+        .await
+        .unwrap();
+        run_for(&bus, registry(), |b| b.pending(topics::ALERT_COMMANDS, "g") == 0).await;
+        let states: Vec<(u64, i32)> = alerts(&bus)
+            .into_iter()
+            .filter(|a| a.0 == burst)
+            .map(|a| (a.1, a.2))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                (1, AlertState::Firing as i32),
+                (2, AlertState::Acknowledged as i32),
+                (3, AlertState::Resolved as i32)
+            ]
+        );
+        let dead = bus.snapshot(topics::DEADLETTER);
+        assert_eq!(dead.len(), 1, "the command naming no alert");
+    }
+}
