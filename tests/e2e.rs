@@ -445,8 +445,8 @@ metrics_listen = "127.0.0.1:{m2}"
     stack.run(&["watches", "publish", watches.to_str().unwrap()]);
     assert_eq!(
         clickhouse(&database, "SELECT count() FROM schema_migrations"),
-        "1",
-        "migrations applied once"
+        vigie_core::clickhouse::MIGRATIONS.len().to_string(),
+        "each migration applied once"
     );
 
     let ingest = stack.spawn("ingest");
