@@ -10,7 +10,8 @@ use prost::Message;
 use std::hint::black_box;
 use vigie_alerting::engine::Engine;
 use vigie_core::proto::{
-    rule, Author, EnrichedMention, Mention, RiskyMentionRule, Rule, SentimentLabel, Source, VolumeSpikeRule, Watch,
+    rule, Author, EnrichedMention, Mention, RiskyMentionRule, Rule, SentimentLabel, Source, VolumeSpikeRule,
+    Watch,
 };
 use vigie_core::watches::WatchRegistry;
 
@@ -80,7 +81,9 @@ fn records(start_ms: i64) -> Vec<Vec<u8>> {
                         followers: (n % 3000) as u64,
                         ..Default::default()
                     }),
-                    text: format!("brand{a} brand{b} customer service is a joke, still waiting for my refund"),
+                    text: format!(
+                        "brand{a} brand{b} customer service is a joke, still waiting for my refund"
+                    ),
                     created_at_ms: start_ms + 2 * n as i64,
                     ..Default::default()
                 }),

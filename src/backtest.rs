@@ -82,7 +82,8 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<()> {
     let alerts = match (&args.mentions, &args.counts) {
         (Some(mentions), _) => replay_mentions(mentions, args.watches.as_deref())?,
         (None, Some(counts)) => {
-            let text = std::fs::read_to_string(counts).with_context(|| format!("cannot read {}", counts.display()))?;
+            let text = std::fs::read_to_string(counts)
+                .with_context(|| format!("cannot read {}", counts.display()))?;
             let rule = VolumeSpikeRule {
                 bucket_seconds: duration(&args.bucket, "--bucket")?,
                 sensitivity: args.sensitivity,
@@ -103,11 +104,15 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<()> {
 }
 
 fn duration(s: &str, flag: &str) -> anyhow::Result<u32> {
-    watches::parse_duration_secs(s).with_context(|| format!("{flag} {s:?}: expected a duration like 5m or 1h"))
+    watches::parse_duration_secs(s)
+        .with_context(|| format!("{flag} {s:?}: expected a duration like 5m or 1h"))
 }
 
 /// Replays JSONL mentions through the scoring stage and the engine; returns every alert change.
-pub fn replay_mentions(path: &std::path::Path, watches_file: Option<&std::path::Path>) -> anyhow::Result<Vec<Alert>> {
+pub fn replay_mentions(
+    path: &std::path::Path,
+    watches_file: Option<&std::path::Path>,
+) -> anyhow::Result<Vec<Alert>> {
     let registry = WatchRegistry::default();
     let Some(watches_file) = watches_file else {
         bail!("--mentions needs --watches FILE: rules live with watches");
@@ -173,7 +178,11 @@ pub fn read_counts(text: &str) -> anyhow::Result<Vec<(i64, f64)>> {
 
 /// Feeds a count series to one `volume_spike` rule; returns every alert change. Each point is
 /// a whole bucket starting at its timestamp.
-pub fn replay_counts(text: &str, rule: &VolumeSpikeRule, cooldown_seconds: u32) -> anyhow::Result<Vec<Alert>> {
+pub fn replay_counts(
+    text: &str,
+    rule: &VolumeSpikeRule,
+    cooldown_seconds: u32,
+) -> anyhow::Result<Vec<Alert>> {
     vigie_core::rules::validate(&vigie_core::proto::Rule {
         name: "volume".into(),
         severity: "warning".into(),

@@ -3,9 +3,9 @@
 mod backtest;
 mod eval;
 mod nab;
-mod volume_eval;
 mod score;
 mod standalone;
+mod volume_eval;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};

@@ -61,7 +61,12 @@ pub struct FileScore {
 }
 
 /// Scores detections (row indices) against windows (inclusive row ranges) in a series of `rows`.
-pub fn score_file(rows: usize, detections: &[usize], windows: &[(usize, usize)], profile: Profile) -> FileScore {
+pub fn score_file(
+    rows: usize,
+    detections: &[usize],
+    windows: &[(usize, usize)],
+    profile: Profile,
+) -> FileScore {
     let max_tp = scaled_sigmoid(-1.0);
     let start = probation(rows);
     let mut detections: Vec<usize> = detections.iter().copied().filter(|d| *d >= start).collect();
@@ -139,7 +144,11 @@ mod tests {
         let far = score_file(10_000, &[1600], &windows, STANDARD);
         assert!((far.fp_score + 0.11).abs() < 1e-12);
         let after = score_file(10_000, &[2000, 2401], &windows, STANDARD);
-        assert!(after.fp_score < 0.0 && after.fp_score > -0.01, "{}", after.fp_score);
+        assert!(
+            after.fp_score < 0.0 && after.fp_score > -0.01,
+            "{}",
+            after.fp_score
+        );
         // The probation period (first 15 %) is not scored.
         assert_eq!(score_file(10_000, &[100], &windows, STANDARD).false_positives, 0);
     }

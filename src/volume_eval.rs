@@ -40,20 +40,28 @@ fn score(series: &Series, sensitivity: f64) -> anyhow::Result<FileScore> {
         .filter(|a| a.state() == AlertState::Firing)
         .filter_map(|a| row_of(&series.times, a.fired_at_ms))
         .collect();
-    Ok(nab::score_file(series.times.len(), &detections, &series.windows, nab::STANDARD))
+    Ok(nab::score_file(
+        series.times.len(),
+        &detections,
+        &series.windows,
+        nab::STANDARD,
+    ))
 }
 
 fn load(dir: &Path) -> anyhow::Result<Vec<Series>> {
     let labels = dir.join("anomaly_windows.json");
-    let text = std::fs::read_to_string(&labels).with_context(|| format!("cannot read {}", labels.display()))?;
-    let json: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("in {}", labels.display()))?;
+    let text =
+        std::fs::read_to_string(&labels).with_context(|| format!("cannot read {}", labels.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("in {}", labels.display()))?;
     let Some(files) = json.as_object() else {
         anyhow::bail!("{}: expected an object of file → windows", labels.display());
     };
     let mut out = Vec::new();
     for (name, windows) in files {
         let path = dir.join(name);
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let times: Vec<i64> = read_counts(&text)?.into_iter().map(|(t, _)| t).collect();
         let mut rows = Vec::new();
         for w in windows.as_array().into_iter().flatten() {
@@ -80,7 +88,10 @@ fn load(dir: &Path) -> anyhow::Result<Vec<Series>> {
 pub fn run(dir: &Path) -> anyhow::Result<()> {
     let series = load(dir)?;
     let default = vigie_core::rules::DEFAULT_SENSITIVITY;
-    println!("## Volume spikes: {} labelled series, NAB standard profile", series.len());
+    println!(
+        "## Volume spikes: {} labelled series, NAB standard profile",
+        series.len()
+    );
     println!("Detector: volume_spike, 5-min buckets, sensitivity {default}, min_count 20, cooldown 6 h.");
     println!("| series | windows caught | first detection (min after window start; position 0 = start, 1 = end) | alerts outside windows | raw |");
     println!("|---|---|---|---|---|");
@@ -110,7 +121,10 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
         );
         files.push(f);
     }
-    println!("\nNAB score (standard profile, 0 = never fires, 100 = perfect): **{:.1}**", nab::normalised(&files, nab::STANDARD));
+    println!(
+        "\nNAB score (standard profile, 0 = never fires, 100 = perfect): **{:.1}**",
+        nab::normalised(&files, nab::STANDARD)
+    );
     // Leave one series out: choose the sensitivity on four series, score the fifth with it.
     println!("\nLeave-one-series-out (sensitivity chosen on the other four from {GRID:?}):");
     let mut held_out = Vec::new();
@@ -138,6 +152,9 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
         );
         held_out.push(f);
     }
-    println!("Leave-one-series-out NAB score: **{:.1}**", nab::normalised(&held_out, nab::STANDARD));
+    println!(
+        "Leave-one-series-out NAB score: **{:.1}**",
+        nab::normalised(&held_out, nab::STANDARD)
+    );
     Ok(())
 }

@@ -33,7 +33,10 @@ fn the_bundled_sample_raises_the_documented_alerts() {
     // The food-safety story is caught at 17:55, from private messages and the first public posts,
     // before the press articles (18:30 and later in the sample); the brand's volume spike two
     // minutes later, against a baseline learned over the day.
-    assert!(has("[CRITICAL] verdier/food-safety rule=burst", "17:55:25"), "{stdout}");
+    assert!(
+        has("[CRITICAL] verdier/food-safety rule=burst", "17:55:25"),
+        "{stdout}"
+    );
     assert!(has("verdier/brand rule=spike", "17:57:35"), "{stdout}");
     assert!(has("verdier/brand rule=volume", "18:08:28"), "{stdout}");
     // The first press article is both a risky mention (410k followers) and the third stage of
@@ -41,8 +44,13 @@ fn the_bundled_sample_raises_the_documented_alerts() {
     assert!(has("verdier/brand rule=risky", "18:30:32"), "{stdout}");
     assert!(has("verdier/brand rule=risky", "18:35:37"), "{stdout}");
     assert!(has("verdier/food-safety rule=overflow", "18:30:32"), "{stdout}");
-    assert!(fired.iter().any(|a| a.contains("private:messenger → public:instagram → press:news")));
+    assert!(fired
+        .iter()
+        .any(|a| a.contains("private:messenger → public:instagram → press:news")));
     // Every alert that fired also resolved once its condition cleared (or it aged out).
-    let resolved = stdout.lines().filter(|l| l.starts_with("ALERT") && l.contains(" resolved at ")).count();
+    let resolved = stdout
+        .lines()
+        .filter(|l| l.starts_with("ALERT") && l.contains(" resolved at "))
+        .count();
     assert!(resolved >= 5, "{stdout}");
 }

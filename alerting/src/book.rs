@@ -136,7 +136,11 @@ impl AlertBook {
     }
 
     fn fire(&mut self, ctx: &RuleContext, f: Firing, out: &mut Vec<Alert>) {
-        if let Some(open) = self.open.iter_mut().find(|a| a.episode == f.episode || !ctx.episodic) {
+        if let Some(open) = self
+            .open
+            .iter_mut()
+            .find(|a| a.episode == f.episode || !ctx.episodic)
+        {
             // The same alert again: keep the strongest evidence, emit nothing.
             if f.evidence.count > open.evidence.count {
                 open.evidence = f.evidence;
@@ -147,7 +151,11 @@ impl AlertBook {
         if self.fired.iter().any(|(e, _)| *e == f.episode) {
             return;
         }
-        if !ctx.episodic && self.last_resolved_ms.is_some_and(|t| f.at_ms < t + ctx.cooldown_ms) {
+        if !ctx.episodic
+            && self
+                .last_resolved_ms
+                .is_some_and(|t| f.at_ms < t + ctx.cooldown_ms)
+        {
             return;
         }
         let silenced_by = ctx
@@ -176,7 +184,15 @@ impl AlertBook {
         self.open.push(alert);
     }
 
-    fn resolve_at(&mut self, ctx: &RuleContext, i: usize, at: i64, note: &str, actor: &str, out: &mut Vec<Alert>) {
+    fn resolve_at(
+        &mut self,
+        ctx: &RuleContext,
+        i: usize,
+        at: i64,
+        note: &str,
+        actor: &str,
+        out: &mut Vec<Alert>,
+    ) {
         let mut a = self.open.remove(i);
         a.version += 1;
         a.updated_at_ms = at.max(a.fired_at_ms);
@@ -192,7 +208,11 @@ impl AlertBook {
     pub fn expire(&mut self, ctx: &RuleContext, watermark: i64, keep_open_ms: i64, out: &mut Vec<Alert>) {
         if ctx.episodic {
             let open_for = ctx.cooldown_ms.max(EPISODIC_MIN_OPEN_MS).max(keep_open_ms);
-            while let Some(i) = self.open.iter().position(|a| a.fired_at_ms + open_for <= watermark) {
+            while let Some(i) = self
+                .open
+                .iter()
+                .position(|a| a.fired_at_ms + open_for <= watermark)
+            {
                 let at = self.open[i].fired_at_ms + open_for;
                 self.resolve_at(ctx, i, at, "no longer current", "", out);
             }
@@ -205,7 +225,14 @@ impl AlertBook {
     }
 
     /// Acknowledges the open alert `id`; true when it changed.
-    pub fn acknowledge(&mut self, ctx: &RuleContext, id: &str, actor: &str, at: i64, out: &mut Vec<Alert>) -> bool {
+    pub fn acknowledge(
+        &mut self,
+        ctx: &RuleContext,
+        id: &str,
+        actor: &str,
+        at: i64,
+        out: &mut Vec<Alert>,
+    ) -> bool {
         let Some(a) = self.open.iter_mut().find(|a| a.id == id && !a.acknowledged) else {
             return false;
         };
@@ -218,7 +245,14 @@ impl AlertBook {
     }
 
     /// Resolves the open alert `id` by hand; true when it changed.
-    pub fn resolve(&mut self, ctx: &RuleContext, id: &str, actor: &str, at: i64, out: &mut Vec<Alert>) -> bool {
+    pub fn resolve(
+        &mut self,
+        ctx: &RuleContext,
+        id: &str,
+        actor: &str,
+        at: i64,
+        out: &mut Vec<Alert>,
+    ) -> bool {
         let Some(i) = self.open.iter().position(|a| a.id == id) else {
             return false;
         };

@@ -3,7 +3,9 @@
 //! read a clock and never decide about alert ids, cooldowns or notifications (see [`crate::book`]).
 
 use serde::{Deserialize, Serialize};
-use vigie_core::proto::{EnrichedMention, Evidence, Kind, Mention, SentimentLabel, Source, TermCount, Visibility};
+use vigie_core::proto::{
+    EnrichedMention, Evidence, Kind, Mention, SentimentLabel, Source, TermCount, Visibility,
+};
 
 /// How far behind a tenant's newest event time a mention may arrive and still count. Older
 /// mentions are ignored by every detector, so replaying history gives the same alerts as living
@@ -44,7 +46,10 @@ pub struct Observed<'a> {
 impl<'a> Observed<'a> {
     /// The mention inside an enriched record, if any.
     pub fn new(enriched: &'a EnrichedMention) -> Option<Self> {
-        enriched.mention.as_ref().map(|mention| Self { mention, enriched })
+        enriched
+            .mention
+            .as_ref()
+            .map(|mention| Self { mention, enriched })
     }
 
     /// Event time, ms.
@@ -63,12 +68,20 @@ impl<'a> Observed<'a> {
         let kind = self.mention.kind;
         if self.mention.visibility == Visibility::Private as i32
             || kind == Kind::DirectMessage as i32
-            || [Source::Whatsapp, Source::Messenger, Source::Telegram, Source::Email]
-                .iter()
-                .any(|s| *s as i32 == source)
+            || [
+                Source::Whatsapp,
+                Source::Messenger,
+                Source::Telegram,
+                Source::Email,
+            ]
+            .iter()
+            .any(|s| *s as i32 == source)
         {
             Stage::Private
-        } else if source == Source::News as i32 || source == Source::Blog as i32 || kind == Kind::Article as i32 {
+        } else if source == Source::News as i32
+            || source == Source::Blog as i32
+            || kind == Kind::Article as i32
+        {
             Stage::Press
         } else {
             Stage::Public

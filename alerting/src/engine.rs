@@ -181,9 +181,12 @@ impl Engine {
         let Some(o) = Observed::new(e) else { return };
         let tenant_name = o.mention.tenant.as_str();
         if !self.tenants.contains_key(tenant_name) {
-            self.tenants.insert(tenant_name.to_string(), TenantState::default());
+            self.tenants
+                .insert(tenant_name.to_string(), TenantState::default());
         }
-        let Some(t) = self.tenants.get_mut(tenant_name) else { return };
+        let Some(t) = self.tenants.get_mut(tenant_name) else {
+            return;
+        };
         let tenant_done = applied(position, t.position);
         if !tenant_done && t.watermark_ms > 0 && o.at() < t.watermark_ms - LATENESS_MS {
             self.stats.late += 1;
@@ -225,7 +228,11 @@ impl Engine {
         if !o.mention.parent_id.is_empty() {
             let parent = o.mention.parent_id.as_str();
             let native = parent.rsplit(':').next().unwrap_or(parent);
-            let waiting = t.questions.get(parent).or_else(|| t.questions.get(native)).cloned();
+            let waiting = t
+                .questions
+                .get(parent)
+                .or_else(|| t.questions.get(native))
+                .cloned();
             for watch_id in waiting.unwrap_or_default() {
                 let key = vigie_core::topics::watch_key(tenant_name, &watch_id);
                 let (Some(watch), Some(ws)) = (watches.get(&key), t.watches.get_mut(&watch_id)) else {
@@ -236,7 +243,8 @@ impl Engine {
                 }
                 ws.follow(watch);
                 for (rule, slot) in watch.watch.rules.iter().zip(ws.rules.iter_mut()) {
-                    let (Some(Kind::Unanswered(r)), Detector::Unanswered(u)) = (&rule.kind, &mut slot.detector)
+                    let (Some(Kind::Unanswered(r)), Detector::Unanswered(u)) =
+                        (&rule.kind, &mut slot.detector)
                     else {
                         continue;
                     };
@@ -273,8 +281,11 @@ impl Engine {
     ) {
         let watermark = t.watermark_ms;
         t.swept_ms = watermark - watermark.rem_euclid(SWEEP_MS);
-        t.watches
-            .retain(|id, _| watches.get(&vigie_core::topics::watch_key(tenant_name, id)).is_some());
+        t.watches.retain(|id, _| {
+            watches
+                .get(&vigie_core::topics::watch_key(tenant_name, id))
+                .is_some()
+        });
         for (id, ws) in t.watches.iter_mut() {
             let Some(watch) = watches.get(&vigie_core::topics::watch_key(tenant_name, id)) else {
                 continue;
@@ -285,7 +296,11 @@ impl Engine {
                 slot.detector.advance(kind, watermark, signals);
                 let ctx = context(watch, rule, kind, &t.silences, now_ms);
                 settle(&mut slot.book, &ctx, signals, out);
-                let keep_open = if matches!(kind, Kind::Unanswered(_)) { UNANSWERED_OPEN_MS } else { 0 };
+                let keep_open = if matches!(kind, Kind::Unanswered(_)) {
+                    UNANSWERED_OPEN_MS
+                } else {
+                    0
+                };
                 slot.book.expire(&ctx, watermark, keep_open, out);
             }
             ws.dirty = true;
@@ -297,8 +312,17 @@ impl Engine {
 
     /// Moves `tenant`'s clock to `to_ms` without a mention (a silent tenant, or the end of a
     /// replay), running a sweep.
-    pub fn advance(&mut self, tenant: &str, to_ms: i64, watches: &WatchSet, now_ms: i64, out: &mut Vec<Alert>) {
-        let Some(t) = self.tenants.get_mut(tenant) else { return };
+    pub fn advance(
+        &mut self,
+        tenant: &str,
+        to_ms: i64,
+        watches: &WatchSet,
+        now_ms: i64,
+        out: &mut Vec<Alert>,
+    ) {
+        let Some(t) = self.tenants.get_mut(tenant) else {
+            return;
+        };
         if to_ms <= t.watermark_ms {
             return;
         }

@@ -69,20 +69,37 @@ pub fn process_batch(engine: &mut Engine, registry: &WatchRegistry, batch: &[InR
                     .command(&cmd, &watches, now, &mut out.alerts)
                     .err()
                     .map(|reason| FieldError::new("action", reason)),
-                Err(e) => Some(FieldError::new("", format!("undecodable vigie.v1.AlertCommand: {e}"))),
+                Err(e) => Some(FieldError::new(
+                    "",
+                    format!("undecodable vigie.v1.AlertCommand: {e}"),
+                )),
             }
         } else {
             match EnrichedMention::decode(payload) {
                 Ok(e) => {
-                    engine.observe(&e, Some((record.partition, record.offset)), &watches, now, &mut out.alerts);
+                    engine.observe(
+                        &e,
+                        Some((record.partition, record.offset)),
+                        &watches,
+                        now,
+                        &mut out.alerts,
+                    );
                     None
                 }
-                Err(e) => Some(FieldError::new("", format!("undecodable vigie.v1.EnrichedMention: {e}"))),
+                Err(e) => Some(FieldError::new(
+                    "",
+                    format!("undecodable vigie.v1.EnrichedMention: {e}"),
+                )),
             }
         };
         if let Some(error) = error {
-            out.rejected
-                .push(deadletter::record(STAGE, &origin(), &record.key_str(), &error, payload));
+            out.rejected.push(deadletter::record(
+                STAGE,
+                &origin(),
+                &record.key_str(),
+                &error,
+                payload,
+            ));
         }
     }
     out
@@ -137,7 +154,10 @@ async fn write_outputs(
     .await?;
     if let Some(ch) = clickhouse {
         let rows: Vec<AlertRow> = alerts.iter().map(AlertRow::from_alert).collect();
-        until_ok("insert alerts", metrics, "clickhouse", drain, || ch.insert("alerts", &rows)).await?;
+        until_ok("insert alerts", metrics, "clickhouse", drain, || {
+            ch.insert("alerts", &rows)
+        })
+        .await?;
     }
     let pieces: Vec<OutRecord> = checkpoint
         .into_iter()
@@ -177,37 +197,47 @@ pub async fn run(deps: AlertingDeps, cancel: CancellationToken) -> anyhow::Resul
     // Restore before the first batch and again after every new assignment: partitions (and the
     // tenants on them) may have moved here from another member, whose checkpoints are current.
     let mut restored_for: Option<u64> = None;
-    run_consumer(subscriber, &metrics, batching, &cancel, |batch, drain, assignments| {
-        let must_restore = restored_for != Some(assignments);
-        restored_for = Some(assignments);
-        let (engine, bus, registry) = (engine.clone(), deps.bus.clone(), deps.registry.clone());
-        let (publisher, clickhouse, metrics, cancel) = (&publisher, deps.clickhouse.as_ref(), &metrics, &cancel);
-        async move {
-            if must_restore {
-                loop {
-                    match restore(&bus, &engine, cancel).await {
-                        Ok(n) => {
-                            tracing::info!("alerting: restored {n} checkpoint pieces");
-                            break;
+    run_consumer(
+        subscriber,
+        &metrics,
+        batching,
+        &cancel,
+        |batch, drain, assignments| {
+            let must_restore = restored_for != Some(assignments);
+            restored_for = Some(assignments);
+            let (engine, bus, registry) = (engine.clone(), deps.bus.clone(), deps.registry.clone());
+            let (publisher, clickhouse, metrics, cancel) =
+                (&publisher, deps.clickhouse.as_ref(), &metrics, &cancel);
+            async move {
+                if must_restore {
+                    loop {
+                        match restore(&bus, &engine, cancel).await {
+                            Ok(n) => {
+                                tracing::info!("alerting: restored {n} checkpoint pieces");
+                                break;
+                            }
+                            Err(e) if !drain.is_cancelled() => {
+                                metrics.error("restore");
+                                tracing::warn!("alerting: cannot restore state: {e}; retrying");
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                            }
+                            Err(e) => {
+                                return Err(vigie_core::retry::Abandoned(format!("restore state: {e}")))
+                            }
                         }
-                        Err(e) if !drain.is_cancelled() => {
-                            metrics.error("restore");
-                            tracing::warn!("alerting: cannot restore state: {e}; retrying");
-                            tokio::time::sleep(Duration::from_secs(1)).await;
-                        }
-                        Err(e) => return Err(vigie_core::retry::Abandoned(format!("restore state: {e}"))),
                     }
                 }
+                let (outcome, checkpoint) = {
+                    let mut engine = engine.lock().unwrap_or_else(|p| p.into_inner());
+                    let outcome =
+                        tokio::task::block_in_place(|| process_batch(&mut engine, &registry, &batch));
+                    (outcome, engine.take_checkpoint())
+                };
+                let sent = write_outputs(publisher, clickhouse, metrics, &drain, outcome, checkpoint).await?;
+                Ok((batch, sent))
             }
-            let (outcome, checkpoint) = {
-                let mut engine = engine.lock().unwrap_or_else(|p| p.into_inner());
-                let outcome = tokio::task::block_in_place(|| process_batch(&mut engine, &registry, &batch));
-                (outcome, engine.take_checkpoint())
-            };
-            let sent = write_outputs(publisher, clickhouse, metrics, &drain, outcome, checkpoint).await?;
-            Ok((batch, sent))
-        }
-    })
+        },
+    )
     .await;
     publisher.flush().await;
     tracing::info!("alerting: stopped");
@@ -238,7 +268,11 @@ mod tests {
     fn stream() -> Vec<OutRecord> {
         let mut out = Vec::new();
         for i in 0..40 {
-            let at = if i < 8 { i * MIN } else { (i - 8) * 10 * MIN + 20 * MIN };
+            let at = if i < 8 {
+                i * MIN
+            } else {
+                (i - 8) * 10 * MIN + 20 * MIN
+            };
             let mut e = m(&format!("m{i}"), at);
             if i == 3 || i == 6 {
                 e = e.risk(0.95, &[]);
@@ -288,9 +322,15 @@ mod tests {
         let p = Publisher::Memory(reference.clone());
         p.publish(topics::MENTIONS_ENRICHED, stream()).await.unwrap();
         p.publish(topics::MENTIONS_ENRICHED, stream()).await.unwrap();
-        run_for(&reference, registry(), |b| b.pending(topics::MENTIONS_ENRICHED, "g") == 0).await;
+        run_for(&reference, registry(), |b| {
+            b.pending(topics::MENTIONS_ENRICHED, "g") == 0
+        })
+        .await;
         let expected = alerts(&reference);
-        let firing = expected.iter().filter(|a| a.2 == AlertState::Firing as i32).count();
+        let firing = expected
+            .iter()
+            .filter(|a| a.2 == AlertState::Firing as i32)
+            .count();
         assert_eq!(firing, 3, "one burst and two risky mentions: {expected:?}");
         assert!(expected.iter().any(|a| a.2 == AlertState::Resolved as i32));
 
@@ -299,12 +339,27 @@ mod tests {
         let bus = MemoryBus::default();
         let p = Publisher::Memory(bus.clone());
         let all = stream();
-        p.publish(topics::MENTIONS_ENRICHED, all[..6].to_vec()).await.unwrap();
-        run_for(&bus, registry(), |b| b.pending(topics::MENTIONS_ENRICHED, "g") == 0).await;
-        assert_eq!(alerts(&bus).len(), 2, "the burst and the first toxic mention so far: {:?}", alerts(&bus));
-        p.publish(topics::MENTIONS_ENRICHED, all[6..].to_vec()).await.unwrap();
+        p.publish(topics::MENTIONS_ENRICHED, all[..6].to_vec())
+            .await
+            .unwrap();
+        run_for(&bus, registry(), |b| {
+            b.pending(topics::MENTIONS_ENRICHED, "g") == 0
+        })
+        .await;
+        assert_eq!(
+            alerts(&bus).len(),
+            2,
+            "the burst and the first toxic mention so far: {:?}",
+            alerts(&bus)
+        );
+        p.publish(topics::MENTIONS_ENRICHED, all[6..].to_vec())
+            .await
+            .unwrap();
         p.publish(topics::MENTIONS_ENRICHED, stream()).await.unwrap();
-        run_for(&bus, registry(), |b| b.pending(topics::MENTIONS_ENRICHED, "g") == 0).await;
+        run_for(&bus, registry(), |b| {
+            b.pending(topics::MENTIONS_ENRICHED, "g") == 0
+        })
+        .await;
         assert_eq!(alerts(&bus), expected);
         assert!(!bus.snapshot(topics::ALERTING_STATE).is_empty());
     }
@@ -313,9 +368,18 @@ mod tests {
     async fn operators_acknowledge_and_resolve_and_bad_commands_are_dead_lettered() {
         let bus = MemoryBus::default();
         let p = Publisher::Memory(bus.clone());
-        p.publish(topics::MENTIONS_ENRICHED, stream()[..8].to_vec()).await.unwrap();
-        run_for(&bus, registry(), |b| b.pending(topics::MENTIONS_ENRICHED, "g") == 0).await;
-        let burst = alerts(&bus).into_iter().find(|a| a.0.contains(":burst:")).unwrap().0;
+        p.publish(topics::MENTIONS_ENRICHED, stream()[..8].to_vec())
+            .await
+            .unwrap();
+        run_for(&bus, registry(), |b| {
+            b.pending(topics::MENTIONS_ENRICHED, "g") == 0
+        })
+        .await;
+        let burst = alerts(&bus)
+            .into_iter()
+            .find(|a| a.0.contains(":burst:"))
+            .unwrap()
+            .0;
         let cmd = |action| {
             let c = AlertCommand {
                 tenant: "acme".into(),

@@ -48,7 +48,10 @@ impl M {
     /// Published on `source` (and private for private messengers).
     pub fn source(mut self, source: Source) -> Self {
         self.mention().source = source as i32;
-        if matches!(source, Source::Whatsapp | Source::Messenger | Source::Telegram | Source::Email) {
+        if matches!(
+            source,
+            Source::Whatsapp | Source::Messenger | Source::Telegram | Source::Email
+        ) {
             self.mention().visibility = Visibility::Private as i32;
             self.mention().kind = Kind::DirectMessage as i32;
         }

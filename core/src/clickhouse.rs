@@ -401,7 +401,11 @@ impl AlertRow {
             score: ev.score,
             neutral_count: ev.neutral_count,
             positive_count: ev.positive_count,
-            top_terms: ev.top_terms.iter().map(|t| format!("{}:{}", t.term, t.count)).collect(),
+            top_terms: ev
+                .top_terms
+                .iter()
+                .map(|t| format!("{}:{}", t.term, t.count))
+                .collect(),
             path: ev.path,
         }
     }

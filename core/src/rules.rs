@@ -113,7 +113,10 @@ fn secs(field: &str, v: &Option<String>, default: u32) -> Result<u32, RuleError>
         None => Ok(default),
         Some(s) => match parse_duration_secs(s) {
             Some(n) => Ok(n),
-            None => fail(field, format!("{s:?}: expected a duration like 90s, 10m, 2h or 1d")),
+            None => fail(
+                field,
+                format!("{s:?}: expected a duration like 90s, 10m, 2h or 1d"),
+            ),
         },
     }
 }
@@ -156,12 +159,10 @@ impl RuleToml {
         let (kind, allowed): (Kind, &[&str]) = match self.kind.as_str() {
             "threshold" => (
                 Kind::Threshold(ThresholdRule {
-                    min_count: self
-                        .min_count
-                        .ok_or_else(|| RuleError {
-                            field: "min_count".into(),
-                            reason: "is required for threshold rules".into(),
-                        })?,
+                    min_count: self.min_count.ok_or_else(|| RuleError {
+                        field: "min_count".into(),
+                        reason: "is required for threshold rules".into(),
+                    })?,
                     window_seconds: secs("window", &self.window, 600)?,
                 }),
                 &["min_count", "window"],
@@ -238,7 +239,10 @@ impl RuleToml {
             other => {
                 return fail(
                     "type",
-                    format!("unknown rule type {other:?}; expected one of {}", TYPES.join(", ")),
+                    format!(
+                        "unknown rule type {other:?}; expected one of {}",
+                        TYPES.join(", ")
+                    ),
                 )
             }
         };
@@ -288,7 +292,10 @@ pub fn validate(rule: &Rule) -> Result<(), RuleError> {
     // Buckets must tile a day, so that "the same hour yesterday" is a whole number of buckets.
     let bucket = |v: u32| {
         if v < 60 || 86_400 % v != 0 {
-            fail("bucket", format!("{v} s: must be at least 1m and divide a day (e.g. 5m, 15m, 1h)"))
+            fail(
+                "bucket",
+                format!("{v} s: must be at least 1m and divide a day (e.g. 5m, 15m, 1h)"),
+            )
         } else {
             Ok(())
         }
@@ -326,7 +333,10 @@ pub fn validate(rule: &Rule) -> Result<(), RuleError> {
         Some(Kind::Flatline(f)) => {
             positive("window", f.window_seconds)?;
             if f.window_seconds < 300 || 86_400 % f.window_seconds != 0 {
-                return fail("window", "must be at least 5m and divide a day (e.g. 15m, 1h, 6h)");
+                return fail(
+                    "window",
+                    "must be at least 5m and divide a day (e.g. 15m, 1h, 6h)",
+                );
             }
             if !(f.min_expected.is_finite() && f.min_expected >= 1.0) {
                 return fail("min_expected", format!("{}: must be at least 1", f.min_expected));
@@ -349,10 +359,16 @@ pub fn validate(rule: &Rule) -> Result<(), RuleError> {
         Some(Kind::Unanswered(u)) => {
             positive("sla", u.sla_seconds)?;
             if u.brand_authors.iter().all(|a| a.trim().is_empty()) {
-                return fail("brand_authors", "lists the brand's own account ids or handles; at least one");
+                return fail(
+                    "brand_authors",
+                    "lists the brand's own account ids or handles; at least one",
+                );
             }
             if !u.private_messages && !u.public_questions {
-                return fail("private_messages", "one of private_messages or public_questions must be true");
+                return fail(
+                    "private_messages",
+                    "one of private_messages or public_questions must be true",
+                );
             }
             Ok(())
         }

@@ -8,8 +8,8 @@
 use crate::bus::{Bus, BusError, OutRecord, Publisher};
 use crate::matcher::Matcher;
 use crate::proto::{Watch, WatchFilters};
-use crate::rules::RuleToml;
 use crate::query::Query;
+use crate::rules::RuleToml;
 use crate::topics;
 use prost::Message;
 use serde::Deserialize;
@@ -218,7 +218,10 @@ pub async fn materialise(
     cancel: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, BusError> {
     let mut reader = bus.read_from_start(topics::WATCHES)?;
-    crate::bus::catch_up(&mut reader, topics::WATCHES, &cancel, |r| apply_logged(&registry, r)).await?;
+    crate::bus::catch_up(&mut reader, topics::WATCHES, &cancel, |r| {
+        apply_logged(&registry, r)
+    })
+    .await?;
     tracing::info!("watches materialised: {} known", registry.read().len());
     Ok(tokio::spawn(async move {
         loop {
@@ -358,7 +361,11 @@ cooldown = "1h"
             panic!()
         };
         assert_eq!(
-            (t.min_count, t.window_seconds, watches[0].rules[0].cooldown_seconds),
+            (
+                t.min_count,
+                t.window_seconds,
+                watches[0].rules[0].cooldown_seconds
+            ),
             (5, 600, 3600)
         );
         let bad = FILE.replace("acme AND (malade", "acme AND (malade (");

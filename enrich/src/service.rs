@@ -97,17 +97,23 @@ pub async fn run(deps: EnrichDeps, cancel: CancellationToken) -> anyhow::Result<
         deps.config.group_id
     );
     let scorer = Scorer;
-    run_consumer(subscriber, &metrics, batching, &cancel, |batch, drain, _assignments| {
-        // Scoring is CPU work: let the runtime move other tasks (watch updates, metrics) off
-        // this worker meanwhile.
-        let output = tokio::task::block_in_place(|| process_batch(&scorer, &deps.registry, &batch));
-        let (publisher, clickhouse, metrics) = (&publisher, deps.clickhouse.as_ref(), &metrics);
-        async move {
-            write(publisher, clickhouse, &output, metrics, &drain).await?;
-            metrics.deadlettered(output.rejected.len());
-            Ok((batch, output.enriched.len()))
-        }
-    })
+    run_consumer(
+        subscriber,
+        &metrics,
+        batching,
+        &cancel,
+        |batch, drain, _assignments| {
+            // Scoring is CPU work: let the runtime move other tasks (watch updates, metrics) off
+            // this worker meanwhile.
+            let output = tokio::task::block_in_place(|| process_batch(&scorer, &deps.registry, &batch));
+            let (publisher, clickhouse, metrics) = (&publisher, deps.clickhouse.as_ref(), &metrics);
+            async move {
+                write(publisher, clickhouse, &output, metrics, &drain).await?;
+                metrics.deadlettered(output.rejected.len());
+                Ok((batch, output.enriched.len()))
+            }
+        },
+    )
     .await;
     publisher.flush().await;
     tracing::info!("enrich: stopped");

@@ -48,7 +48,10 @@ impl Track {
     /// of each wider stage at or after it. Returns the chain's mentions in order.
     fn chain(&self) -> Vec<(Stage, &(i64, String, String))> {
         let mut chain: Vec<(Stage, &(i64, String, String))> = Vec::new();
-        for (stage, list) in [Stage::Private, Stage::Public, Stage::Press].into_iter().zip(&self.stages) {
+        for (stage, list) in [Stage::Private, Stage::Public, Stage::Press]
+            .into_iter()
+            .zip(&self.stages)
+        {
             let after = chain.last().map(|c| c.1 .0).unwrap_or(i64::MIN);
             if let Some(m) = list.iter().find(|m| m.0 >= after) {
                 chain.push((stage, m));
@@ -103,7 +106,11 @@ impl EscalationState {
                 window_end_ms: end,
                 summary: format!(
                     "{} escalated {} in {}",
-                    if key == "watch" { "the topic".to_string() } else { key.replace(':', " ") },
+                    if key == "watch" {
+                        "the topic".to_string()
+                    } else {
+                        key.replace(':', " ")
+                    },
                     path.join(" → "),
                     crate::detector::human_duration(((end - start) / 60_000).max(1) * 60)
                 ),
@@ -150,7 +157,10 @@ mod tests {
         let r = rule(3, "story");
         let mut s = EscalationState::default();
         assert!(feed(&mut s, &r, m("p", 0).source(Source::Whatsapp).cluster(7)).is_empty());
-        assert!(feed(&mut s, &r, m("q", 30 * MIN).cluster(7)).is_empty(), "two stages of three");
+        assert!(
+            feed(&mut s, &r, m("q", 30 * MIN).cluster(7)).is_empty(),
+            "two stages of three"
+        );
         let f = feed(&mut s, &r, m("r", 90 * MIN).source(Source::News).cluster(7));
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].evidence.path, ["private:whatsapp", "public:x", "press:news"]);
@@ -172,6 +182,9 @@ mod tests {
         let f = feed(&mut s, &r, m("e", 6 * 60 * MIN).source(Source::Telegram));
         assert_eq!(f[0].evidence.path, ["private:telegram", "public:x"]);
         // More of the same story is the same episode, not a new alert.
-        assert_eq!(feed(&mut s, &r, m("f", 7 * 60 * MIN + 1))[0].episode, f[0].episode);
+        assert_eq!(
+            feed(&mut s, &r, m("f", 7 * 60 * MIN + 1))[0].episode,
+            f[0].episode
+        );
     }
 }

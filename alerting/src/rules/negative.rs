@@ -92,7 +92,8 @@ impl NegativeSurgeState {
     /// Closes buckets the watermark left behind; a calm closed bucket clears the open alert.
     pub fn advance(&mut self, rule: &NegativeSurgeRule, watermark: i64, out: &mut Vec<Signal>) {
         let mut closed = Vec::new();
-        self.buckets.close_until(watermark, |start, b| closed.push((start, b)));
+        self.buckets
+            .close_until(watermark, |start, b| closed.push((start, b)));
         for (start, b) in closed {
             if self.baseline.expect(start).is_some()
                 && Self::surging(&self.baseline, self.usual_share, rule, start, &b).is_none()

@@ -87,7 +87,11 @@ impl NewTermState {
                     _ => h.days.push_back((day, 1)),
                 }
             }
-            while h.days.front().is_some_and(|(d, _)| (d + 1) * DAY_MS < at - history) {
+            while h
+                .days
+                .front()
+                .is_some_and(|(d, _)| (d + 1) * DAY_MS < at - history)
+            {
                 h.days.pop_front();
             }
             let prior: u32 = h.days.iter().map(|(_, n)| n).sum();
@@ -122,7 +126,9 @@ impl NewTermState {
         let window = rule.window_seconds as i64 * 1000;
         let history = rule.history_days as i64 * DAY_MS;
         self.terms.retain(|_, h| {
-            h.days.iter().any(|(d, _)| (d + 1) * DAY_MS >= watermark - history)
+            h.days
+                .iter()
+                .any(|(d, _)| (d + 1) * DAY_MS >= watermark - history)
                 || h.recent.back().is_some_and(|t| *t >= watermark - window)
         });
     }
@@ -161,14 +167,20 @@ mod tests {
         // Redelivery of the same mention does not count twice.
         assert!(feed(&mut s, "n1", now, &["#acmefail", "#acme"]).is_empty());
         assert!(feed(&mut s, "n2", now + MIN, &["#acmefail"]).is_empty());
-        assert_eq!(feed(&mut s, "n3", now + 2 * MIN, &["#acmefail", "#acme"]), ["#acmefail"]);
+        assert_eq!(
+            feed(&mut s, "n3", now + 2 * MIN, &["#acmefail", "#acme"]),
+            ["#acmefail"]
+        );
     }
 
     #[test]
     fn nothing_is_new_while_the_watch_is_young_or_when_spread_out() {
         let mut s = NewTermState::default();
         for i in 0..5 {
-            assert!(feed(&mut s, &format!("y{i}"), i * MIN, &["#launch"]).is_empty(), "warming up");
+            assert!(
+                feed(&mut s, &format!("y{i}"), i * MIN, &["#launch"]).is_empty(),
+                "warming up"
+            );
         }
         let later = 3 * 24 * 60 * MIN;
         // Three mentions of a new tag spread over three hours: never three within the hour.

@@ -22,7 +22,11 @@ pub fn reason(rule: &RiskyMentionRule, o: &Observed) -> Option<String> {
         return None;
     }
     let author = o.mention.author.clone().unwrap_or_default();
-    let who = if author.handle.is_empty() { author.id.clone() } else { format!("@{}", author.handle) };
+    let who = if author.handle.is_empty() {
+        author.id.clone()
+    } else {
+        format!("@{}", author.handle)
+    };
     if author.followers >= rule.min_followers && rule.min_followers > 0 {
         return Some(format!("negative, from {who} ({} followers)", author.followers));
     }
@@ -95,16 +99,28 @@ mod tests {
         assert!(fires(m("a", 0)).is_none());
         assert!(fires(m("a", 0).negative()).is_none(), "an ordinary complaint");
         assert!(fires(m("a", 0).risk(0.9, &[])).unwrap().contains("toxic"));
-        assert!(fires(m("a", 0).risk(0.1, &["threat"])).unwrap().contains("threat"));
+        assert!(fires(m("a", 0).risk(0.1, &["threat"]))
+            .unwrap()
+            .contains("threat"));
         assert!(fires(m("a", 0).negative().author("star", 250_000, false))
             .unwrap()
             .contains("250000 followers"));
-        assert!(fires(m("a", 0).author("star", 250_000, false)).is_none(), "positive star");
-        assert!(fires(m("a", 0).negative().author("v", 10, true)).unwrap().contains("verified"));
-        assert!(fires(m("a", 0).negative().source(vigie_core::proto::Source::News))
+        assert!(
+            fires(m("a", 0).author("star", 250_000, false)).is_none(),
+            "positive star"
+        );
+        assert!(fires(m("a", 0).negative().author("v", 10, true))
             .unwrap()
-            .contains("press"));
+            .contains("verified"));
+        assert!(
+            fires(m("a", 0).negative().source(vigie_core::proto::Source::News))
+                .unwrap()
+                .contains("press")
+        );
         assert!(fires(m("a", 0).rating(1.0)).unwrap().contains("1-star review"));
-        assert!(fires(m("a", 0).negative().rating(4.0)).is_none(), "the stars say otherwise");
+        assert!(
+            fires(m("a", 0).negative().rating(4.0)).is_none(),
+            "the stars say otherwise"
+        );
     }
 }

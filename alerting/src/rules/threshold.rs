@@ -32,7 +32,8 @@ impl ThresholdState {
         }
         self.watermark = self.watermark.max(event_ms);
         self.entries.insert((event_ms, id.to_string()));
-        self.seen.insert(id.to_string(), (event_ms, o.enriched.sentiment_label));
+        self.seen
+            .insert(id.to_string(), (event_ms, o.enriched.sentiment_label));
         let keep_from = horizon(self.watermark);
         while let Some((t, old)) = self.entries.first().cloned() {
             if t >= keep_from {
@@ -139,7 +140,10 @@ mod tests {
         assert!(obs(&mut s, "a", 0, false).is_none());
         assert!(obs(&mut s, "b", 10_000, true).is_none());
         let f = obs(&mut s, "c", 20_000, false).expect("third mention trips");
-        assert_eq!((f.evidence.count, f.evidence.sentiments.negative, f.window_end_ms), (3, 1, 20_000));
+        assert_eq!(
+            (f.evidence.count, f.evidence.sentiments.negative, f.window_end_ms),
+            (3, 1, 20_000)
+        );
         assert_eq!(f.evidence.samples, ["acme:x:c", "acme:x:b", "acme:x:a"]);
         let mut out = Vec::new();
         s.advance(&RULE, 30_000, &mut out);
@@ -184,6 +188,9 @@ mod tests {
         assert!(obs(&mut s, "a", 100_000, false).is_none());
         assert!(obs(&mut s, "b", 110_000, false).is_none());
         let f = obs(&mut s, "c", 120_000, false).expect("three within a minute");
-        assert_eq!((f.window_start_ms, f.window_end_ms, f.evidence.count), (60_000, 120_000, 3));
+        assert_eq!(
+            (f.window_start_ms, f.window_end_ms, f.evidence.count),
+            (60_000, 120_000, 3)
+        );
     }
 }

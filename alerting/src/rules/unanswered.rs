@@ -32,7 +32,8 @@ pub fn by_brand(rule: &UnansweredRule, o: &Observed) -> bool {
     let Some(a) = &o.mention.author else { return false };
     rule.brand_authors.iter().any(|b| {
         let b = b.trim().trim_start_matches('@');
-        !b.is_empty() && (b.eq_ignore_ascii_case(&a.id) || b.eq_ignore_ascii_case(a.handle.trim_start_matches('@')))
+        !b.is_empty()
+            && (b.eq_ignore_ascii_case(&a.id) || b.eq_ignore_ascii_case(a.handle.trim_start_matches('@')))
     })
 }
 
@@ -48,15 +49,22 @@ impl UnansweredState {
         if !expects_answer || o.mention.native_id.is_empty() {
             return;
         }
-        let author = o.mention.author.as_ref().map(|a| a.handle.clone()).unwrap_or_default();
-        self.pending.entry(o.mention.native_id.clone()).or_insert_with(|| Question {
-            id: o.mention.id.clone(),
-            at: o.at(),
-            path: format!("{}:{}", stage.name(), o.source_name()),
-            author,
-            excerpt: o.mention.text.chars().take(100).collect(),
-            fired: false,
-        });
+        let author = o
+            .mention
+            .author
+            .as_ref()
+            .map(|a| a.handle.clone())
+            .unwrap_or_default();
+        self.pending
+            .entry(o.mention.native_id.clone())
+            .or_insert_with(|| Question {
+                id: o.mention.id.clone(),
+                at: o.at(),
+                path: format!("{}:{}", stage.name(), o.source_name()),
+                author,
+                excerpt: o.mention.text.chars().take(100).collect(),
+                fired: false,
+            });
     }
 
     /// Whether a question with this native id waits here.
@@ -103,7 +111,11 @@ impl UnansweredState {
         let parent = &o.mention.parent_id;
         let key = match self.pending.contains_key(parent) {
             true => Some(parent.clone()),
-            false => self.pending.iter().find(|(_, q)| q.id == *parent).map(|(k, _)| k.clone()),
+            false => self
+                .pending
+                .iter()
+                .find(|(_, q)| q.id == *parent)
+                .map(|(k, _)| k.clone()),
         };
         let Some(q) = key.and_then(|k| self.pending.remove(&k)) else {
             return;
@@ -133,7 +145,8 @@ impl UnansweredState {
                 out.push(Signal::Fire(Self::firing(rule, q)));
             }
         }
-        self.pending.retain(|_, q| q.at + sla + KEEP_AFTER_DEADLINE_MS >= watermark);
+        self.pending
+            .retain(|_, q| q.at + sla + KEEP_AFTER_DEADLINE_MS >= watermark);
     }
 }
 
@@ -171,7 +184,10 @@ mod tests {
         // A reply by someone else does not count; the brand's does.
         assert!(see(&mut s, m("r0", 10 * MIN).reply_to("q1")).is_empty());
         assert!(s.waits_for("q1"));
-        let out = see(&mut s, m("r1", 20 * MIN).reply_to("q1").author("acmecare", 10, true));
+        let out = see(
+            &mut s,
+            m("r1", 20 * MIN).reply_to("q1").author("acmecare", 10, true),
+        );
         assert!(out.is_empty() && !s.waits_for("q1"));
         let mut out = Vec::new();
         s.advance(&rule(), 5 * 60 * MIN, &mut out);
@@ -181,14 +197,23 @@ mod tests {
     #[test]
     fn a_missed_sla_fires_at_the_deadline_and_the_late_reply_resolves_it() {
         let mut s = UnansweredState::default();
-        see(&mut s, m("dm", 0).source(Source::Whatsapp).text("my refund please"));
+        see(
+            &mut s,
+            m("dm", 0).source(Source::Whatsapp).text("my refund please"),
+        );
         let mut out = Vec::new();
         s.advance(&rule(), 59 * MIN, &mut out);
         assert!(out.is_empty());
         s.advance(&rule(), 61 * MIN, &mut out);
         let f = firings(&out);
-        assert_eq!((f.len(), f[0].at_ms, f[0].episode.as_str()), (1, 60 * MIN, "acme:whatsapp:dm"));
-        let out = see(&mut s, m("r", 90 * MIN).reply_to("dm").author("AcmeCare", 10, true));
+        assert_eq!(
+            (f.len(), f[0].at_ms, f[0].episode.as_str()),
+            (1, 60 * MIN, "acme:whatsapp:dm")
+        );
+        let out = see(
+            &mut s,
+            m("r", 90 * MIN).reply_to("dm").author("AcmeCare", 10, true),
+        );
         assert!(cleared(&out) && firings(&out).is_empty());
     }
 
@@ -196,7 +221,10 @@ mod tests {
     fn a_late_reply_before_the_check_still_counts_as_a_miss() {
         let mut s = UnansweredState::default();
         see(&mut s, m("q", 0).text("anyone there?"));
-        let out = see(&mut s, m("r", 2 * 60 * MIN).reply_to("q").author("acmecare", 0, false));
+        let out = see(
+            &mut s,
+            m("r", 2 * 60 * MIN).reply_to("q").author("acmecare", 0, false),
+        );
         assert_eq!(firings(&out).len(), 1);
         assert!(cleared(&out));
     }

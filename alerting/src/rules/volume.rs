@@ -47,7 +47,11 @@ impl BucketStats {
             return false;
         }
         self.count += 1;
-        self.stories.insert(if o.enriched.cluster != 0 { o.enriched.cluster } else { id });
+        self.stories.insert(if o.enriched.cluster != 0 {
+            o.enriched.cluster
+        } else {
+            id
+        });
         self.sentiments.add(o.enriched.sentiment_label);
         if self.samples.len() == 5 {
             self.samples.pop_front();
@@ -102,8 +106,19 @@ impl VolumeSpikeState {
         }
     }
 
-    fn firing(rule: &VolumeSpikeRule, start: i64, at: i64, value: f64, e: &Expectation, evidence: EvidenceData) -> Firing {
-        let unit = if rule.distinct_stories { "stories" } else { "mentions" };
+    fn firing(
+        rule: &VolumeSpikeRule,
+        start: i64,
+        at: i64,
+        value: f64,
+        e: &Expectation,
+        evidence: EvidenceData,
+    ) -> Firing {
+        let unit = if rule.distinct_stories {
+            "stories"
+        } else {
+            "mentions"
+        };
         Firing {
             episode: start.to_string(),
             at_ms: at,
@@ -135,7 +150,14 @@ impl VolumeSpikeState {
         if let Some(e) = self.baseline.expect(start) {
             if Self::anomalous(rule, value, &e) {
                 let evidence = b.evidence(value, &e);
-                out.push(Signal::Fire(Self::firing(rule, start, o.at(), value, &e, evidence)));
+                out.push(Signal::Fire(Self::firing(
+                    rule,
+                    start,
+                    o.at(),
+                    value,
+                    &e,
+                    evidence,
+                )));
             }
         }
     }
@@ -161,7 +183,9 @@ impl VolumeSpikeState {
                     score: (value - e.expected) / e.spread,
                     ..Default::default()
                 };
-                out.push(Signal::Fire(Self::firing(rule, start, start, value, &e, evidence)));
+                out.push(Signal::Fire(Self::firing(
+                    rule, start, start, value, &e, evidence,
+                )));
             }
         }
         close(&mut self.baseline, rule, start, value, out);
