@@ -34,14 +34,14 @@ pub struct BacktestArgs {
     /// `--counts`: interval of the series (it must match the file's spacing).
     #[arg(long, default_value = "5m")]
     bucket: String,
-    /// `--counts`: robust deviations above the baseline to fire.
-    #[arg(long, default_value_t = vigie_core::rules::DEFAULT_SENSITIVITY)]
+    /// `--counts`: typical daily peaks above the expected volume to fire.
+    #[arg(long, default_value_t = vigie_core::rules::DEFAULT_SPIKE_SENSITIVITY)]
     sensitivity: f64,
-    /// `--counts`: fewest counts in an interval to fire.
-    #[arg(long, default_value_t = 20)]
+    /// `--counts`: fewest counts in the last hour to fire.
+    #[arg(long, default_value_t = 40)]
     min_count: u32,
     /// `--counts`: quiet time after an alert resolves.
-    #[arg(long, default_value = "6h")]
+    #[arg(long, default_value = "24h")]
     cooldown: String,
 }
 

@@ -9,9 +9,9 @@ use std::path::Path;
 use vigie_core::proto::{AlertState, VolumeSpikeRule};
 
 /// Sensitivities tried by the leave-one-out check.
-const GRID: [f64; 6] = [3.0, 3.5, 4.0, 4.5, 5.0, 6.0];
+const GRID: [f64; 9] = [1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2.0];
 /// Quiet time after an alert resolves, as in `vigie backtest --counts`.
-const COOLDOWN_SECONDS: u32 = 6 * 3600;
+const COOLDOWN_SECONDS: u32 = 24 * 3600;
 
 struct Series {
     name: String,
@@ -24,7 +24,7 @@ fn rule(sensitivity: f64) -> VolumeSpikeRule {
     VolumeSpikeRule {
         bucket_seconds: 300,
         sensitivity,
-        min_count: 20,
+        min_count: 40,
         distinct_stories: false,
     }
 }
@@ -87,12 +87,12 @@ fn load(dir: &Path) -> anyhow::Result<Vec<Series>> {
 /// Prints the evaluation.
 pub fn run(dir: &Path) -> anyhow::Result<()> {
     let series = load(dir)?;
-    let default = vigie_core::rules::DEFAULT_SENSITIVITY;
+    let default = vigie_core::rules::DEFAULT_SPIKE_SENSITIVITY;
     println!(
         "## Volume spikes: {} labelled series, NAB standard profile",
         series.len()
     );
-    println!("Detector: volume_spike, 5-min buckets, sensitivity {default}, min_count 20, cooldown 6 h.");
+    println!("Detector: volume_spike, 5-min buckets, sensitivity {default}, min_count 40 per hour, cooldown 24 h.");
     println!("| series | windows caught | first detection (min after window start; position 0 = start, 1 = end) | alerts outside windows | raw |");
     println!("|---|---|---|---|---|");
     let mut files = Vec::new();

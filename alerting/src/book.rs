@@ -123,11 +123,13 @@ impl AlertBook {
         match signal {
             Signal::Fire(f) => self.fire(ctx, f, out),
             Signal::Clear { episode, at_ms, note } => {
+                // A clear about data older than the firing (a late-closing earlier bucket) is stale.
                 let index = match &episode {
                     Some(e) => self.open.iter().position(|a| a.episode == *e),
                     None if !ctx.episodic => (!self.open.is_empty()).then_some(0),
                     None => None,
-                };
+                }
+                .filter(|i| at_ms >= self.open[*i].fired_at_ms);
                 if let Some(i) = index {
                     self.resolve_at(ctx, i, at_ms, &note, "", out);
                 }

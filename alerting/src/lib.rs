@@ -2,7 +2,8 @@
 //! group, silence and resolve alerts, and survive restarts.
 //!
 //! - [`detector`]: what detectors share; [`rules`]: one detector per rule type;
-//!   [`baseline`] and [`series`]: the learned seasonal baseline and event-time buckets.
+//!   [`spike`], [`baseline`] and [`series`]: the volume-spike score, the seasonal count baseline
+//!   and event-time buckets.
 //! - [`book`]: the alert lifecycle (ids, cooldowns, silences, acknowledgement, resolution).
 //! - [`engine`]: routes mentions to rules, moves each tenant's clock, exports checkpoints. Pure
 //!   stage logic, shared by the service, `vigie standalone` and `vigie backtest`.
@@ -17,5 +18,6 @@ pub mod engine;
 pub mod rules;
 pub mod series;
 pub mod service;
+pub mod spike;
 #[cfg(test)]
 pub mod testkit;

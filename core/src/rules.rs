@@ -20,8 +20,11 @@ pub const TYPES: [&str; 8] = [
     "unanswered",
 ];
 
-/// Default sensitivity of the baseline detectors, in robust deviations above the expected volume.
+/// Default sensitivity of `negative_surge`, in robust deviations above the expected count.
 pub const DEFAULT_SENSITIVITY: f64 = 4.0;
+/// Default sensitivity of `volume_spike`: how many typical daily peaks above the expected
+/// volume the last hour must be (chosen on the development series; see README).
+pub const DEFAULT_SPIKE_SENSITIVITY: f64 = 1.4;
 
 /// The rule type name of a rule kind.
 pub fn type_name(kind: &Kind) -> &'static str {
@@ -169,9 +172,9 @@ impl RuleToml {
             ),
             "volume_spike" => (
                 Kind::VolumeSpike(VolumeSpikeRule {
-                    bucket_seconds: secs("bucket", &self.bucket, 900)?,
-                    sensitivity: self.sensitivity.unwrap_or(DEFAULT_SENSITIVITY),
-                    min_count: self.min_count.unwrap_or(20),
+                    bucket_seconds: secs("bucket", &self.bucket, 300)?,
+                    sensitivity: self.sensitivity.unwrap_or(DEFAULT_SPIKE_SENSITIVITY),
+                    min_count: self.min_count.unwrap_or(40),
                     distinct_stories: self.distinct_stories.unwrap_or(false),
                 }),
                 &["bucket", "sensitivity", "min_count", "distinct_stories"],

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generates deploy/sample/mentions.jsonl: the bundled sample replayed by `vigie standalone`.
 
-Two fictional tenants over one day (2026-11-20, UTC):
+Two fictional tenants over five days (2026-11-16 to 2026-11-20, UTC). The first four are
+ordinary days, so the volume-spike baselines have history to learn from; the story is on the last:
 - `verdier` (Maison Verdier, a French sandwich chain): ordinary French chatter all day, then a
   food-poisoning story that starts in private WhatsApp/Messenger messages around 17:40, spills
   onto X, Facebook and TikTok, and reaches the press by 18:30 — the burst the sample watches catch.
@@ -151,10 +152,35 @@ for i in range(30):
 for i, (title, text) in enumerate(VERDIER_PRESS):
     out.append(mention("verdier", "news", text, start + 50 + i * 5, FR_PRESS, country="FR", title=title,
                        url=f"https://presse.example/verdier-{i + 1}"))
+# Four ordinary days before, from their own random stream so the last day stays as it was.
+hist = random.Random(20261116)
+for day in range(4, 0, -1):
+    for tenant, n, texts, pool, sources, country in [
+        ("verdier", 150, VERDIER_DAILY, FR_PEOPLE, ["x", "facebook", "instagram", "tiktok", "forum", "review", "x"], "FR"),
+        ("northwind", 90, NORTHWIND_DAILY, EN_PEOPLE, ["x", "facebook", "linkedin", "reddit", "review", "x", "instagram"], "GB"),
+    ]:
+        for k in range(n):
+            minute = hist.randint(0, 14 * 60) - day * 24 * 60
+            src = hist.choice(sources)
+            handle, name, followers, verified = hist.choice(pool)
+            m = {
+                "tenant": tenant,
+                "source": src,
+                "native_id": f"{src}-d{day}-{k:04d}",
+                "text": hist.choice(texts),
+                "created_at": (DAY + timedelta(minutes=minute, seconds=hist.randint(0, 59))).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "author": {"id": "u-" + handle, "handle": handle, "display_name": name, "followers": followers,
+                           "verified": verified},
+                "engagement": {"likes": hist.randint(0, 40), "shares": hist.randint(0, 8), "comments": hist.randint(0, 12)},
+                "country": country,
+            }
+            if src == "review" and tenant == "verdier":
+                m["rating"] = hist.choice([2, 3, 4, 5])
+            out.append(m)
 out.sort(key=lambda m: m["created_at"])
 # Invalid input, kept on the dead-letter topic: unknown source, no text, bad date.
-out.insert(40, {"tenant": "verdier", "source": "myspace", "native_id": "bad-1", "text": "Verdier c'est bien"})
-out.insert(120, {"tenant": "northwind", "source": "x", "native_id": "bad-2", "text": ""})
-out.insert(200, {"tenant": "verdier", "source": "x", "native_id": "bad-3", "text": "Verdier", "created_at": "hier soir"})
+out.insert(len(out) - 250, {"tenant": "verdier", "source": "myspace", "native_id": "bad-1", "text": "Verdier c'est bien"})
+out.insert(len(out) - 170, {"tenant": "northwind", "source": "x", "native_id": "bad-2", "text": ""})
+out.insert(len(out) - 90, {"tenant": "verdier", "source": "x", "native_id": "bad-3", "text": "Verdier", "created_at": "hier soir"})
 for m in out:
     print(json.dumps(m, ensure_ascii=False))

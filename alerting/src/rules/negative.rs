@@ -117,3 +117,53 @@ impl NegativeSurgeState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{firings, m, with_observed, MIN};
+
+    fn rule() -> NegativeSurgeRule {
+        NegativeSurgeRule {
+            bucket_seconds: 1800,
+            sensitivity: 4.0,
+            min_negative: 10,
+            min_share: 0.4,
+        }
+    }
+
+    fn feed(s: &mut NegativeSurgeState, id: &str, at: i64, negative: bool) -> usize {
+        let e = if negative { m(id, at).negative() } else { m(id, at) }.build();
+        let mut out = with_observed(&e, |o, out| s.observe(&rule(), o, out));
+        s.advance(&rule(), at, &mut out);
+        firings(&out).len()
+    }
+
+    /// Twelve hours of routine: ten mentions per half hour, one of them negative.
+    fn routine() -> (NegativeSurgeState, i64) {
+        let mut s = NegativeSurgeState::new(&rule());
+        for slot in 0..24 {
+            for k in 0..10 {
+                assert_eq!(feed(&mut s, &format!("r{slot}-{k}"), slot * 30 * MIN + k * MIN, k == 0), 0);
+            }
+        }
+        (s, 24 * 30 * MIN)
+    }
+
+    #[test]
+    fn complaints_surging_fire_but_more_traffic_with_the_usual_share_does_not() {
+        let (mut s, t) = routine();
+        // Three times the traffic, still one in ten negative: not a surge.
+        let mut fired = 0;
+        for k in 0..30 {
+            fired += feed(&mut s, &format!("busy{k}"), t + k * 30_000, k % 10 == 0);
+        }
+        assert_eq!(fired, 0);
+        let (mut s, t) = routine();
+        // Twelve negative mentions in a few minutes among a few neutral ones.
+        for k in 0..16 {
+            fired += feed(&mut s, &format!("angry{k}"), t + k * 20_000, k % 4 != 0);
+        }
+        assert!(fired > 0);
+    }
+}

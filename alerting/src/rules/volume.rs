@@ -2,7 +2,8 @@
 //! baseline. It fires as soon as the open bucket is anomalous — counts only grow, so a partial
 //! bucket above the band is already a spike — and resolves when a bucket closes within the band.
 
-use crate::baseline::{Baseline, Expectation};
+use crate::baseline::Expectation;
+use crate::spike::{SpikeBaseline, SpikeScore};
 use crate::detector::{top_n, EvidenceData, Firing, Observed, Sentiments, Signal};
 use crate::series::Buckets;
 use serde::{Deserialize, Serialize};
@@ -85,7 +86,7 @@ impl BucketStats {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VolumeSpikeState {
     buckets: Buckets<BucketStats>,
-    baseline: Baseline,
+    baseline: SpikeBaseline,
 }
 
 impl VolumeSpikeState {
@@ -94,7 +95,7 @@ impl VolumeSpikeState {
         let size = rule.bucket_seconds as i64 * 1000;
         Self {
             buckets: Buckets::new(size),
-            baseline: Baseline::new(size),
+            baseline: SpikeBaseline::new(size),
         }
     }
 
@@ -106,39 +107,32 @@ impl VolumeSpikeState {
         }
     }
 
-    fn firing(
-        rule: &VolumeSpikeRule,
-        start: i64,
-        at: i64,
-        value: f64,
-        e: &Expectation,
-        evidence: EvidenceData,
-    ) -> Firing {
-        let unit = if rule.distinct_stories {
-            "stories"
-        } else {
-            "mentions"
-        };
+    fn anomalous(rule: &VolumeSpikeRule, s: &SpikeScore) -> bool {
+        s.current >= rule.min_count as f64 && s.z >= rule.sensitivity
+    }
+
+    fn firing(rule: &VolumeSpikeRule, at: i64, s: &SpikeScore, mut evidence: EvidenceData) -> Firing {
+        let unit = if rule.distinct_stories { "stories" } else { "mentions" };
+        let bucket_ms = rule.bucket_seconds as i64 * 1000;
+        let bucket_start = at.div_euclid(bucket_ms) * bucket_ms;
+        evidence.count = s.current as u64;
+        evidence.baseline = s.expected;
+        evidence.score = s.z;
         Firing {
-            episode: start.to_string(),
+            // The bucket in which the spike was first seen.
+            episode: bucket_start.to_string(),
             at_ms: at,
-            window_start_ms: start,
-            window_end_ms: start + rule.bucket_seconds as i64 * 1000,
+            window_start_ms: bucket_start + bucket_ms - 3_600_000,
+            window_end_ms: bucket_start + bucket_ms,
             summary: format!(
-                "{value:.0} {unit} in {} against {:.1} expected at this time ({:+.1} deviations)",
-                crate::detector::human_duration(rule.bucket_seconds as i64),
-                e.expected,
-                evidence.score
+                "{:.0} {unit} in the last hour against {:.0} expected at this time ({:.1}× a typical daily peak)",
+                s.current, s.expected, s.z
             ),
             evidence,
         }
     }
 
-    fn anomalous(rule: &VolumeSpikeRule, value: f64, e: &Expectation) -> bool {
-        value >= rule.min_count as f64 && value > e.upper(rule.sensitivity)
-    }
-
-    /// Counts one matching mention; fires when its bucket is already anomalous.
+    /// Counts one matching mention; fires when the hour ending with its bucket is a spike.
     pub fn observe(&mut self, rule: &VolumeSpikeRule, o: &Observed, out: &mut Vec<Signal>) {
         let Some((start, b)) = self.buckets.slot(o.at()) else {
             return;
@@ -146,61 +140,124 @@ impl VolumeSpikeState {
         if !b.add(o) {
             return;
         }
-        let value = Self::value(rule, b);
-        if let Some(e) = self.baseline.expect(start) {
-            if Self::anomalous(rule, value, &e) {
-                let evidence = b.evidence(value, &e);
-                out.push(Signal::Fire(Self::firing(
-                    rule,
-                    start,
-                    o.at(),
-                    value,
-                    &e,
-                    evidence,
-                )));
-            }
+        // The open buckets up to this mention's: the rest of the hour is closed history.
+        let open: Vec<f64> = self
+            .buckets
+            .open()
+            .take_while(|(s, _)| *s <= start)
+            .map(|(_, b)| Self::value(rule, b))
+            .collect();
+        let current = self.baseline.last_hour(&open);
+        let Some(score) = self.baseline.score(o.at(), current) else {
+            return;
+        };
+        if !Self::anomalous(rule, &score) {
+            return;
         }
+        let Some((_, b)) = self.buckets.open().find(|(s, _)| *s == start) else {
+            return;
+        };
+        let evidence = b.evidence(current, &crate::baseline::Expectation { expected: score.expected, spread: 1.0 });
+        out.push(Signal::Fire(Self::firing(rule, o.at(), &score, evidence)));
     }
 
-    /// Closes buckets the watermark left behind: they teach the baseline, and a closed bucket
-    /// back within the band clears the open alert.
+    /// Closes buckets the watermark left behind: they teach the baseline, and an hour back
+    /// below the threshold clears the open alert.
     pub fn advance(&mut self, rule: &VolumeSpikeRule, watermark: i64, out: &mut Vec<Signal>) {
         let baseline = &mut self.baseline;
         self.buckets.close_until(watermark, |start, b| {
             let value = Self::value(rule, &b);
-            close(baseline, rule, start, value, out);
+            if let Some(s) = baseline.close_bucket(start, value) {
+                clear_unless_anomalous(rule, start, &s, out);
+            }
         });
     }
 
     /// Feeds one whole bucket of a plain count series (`vigie backtest --counts`): fires or
-    /// clears at the bucket's own time, then learns it.
+    /// clears at the bucket's own time.
     pub fn observe_count(&mut self, rule: &VolumeSpikeRule, start: i64, value: f64, out: &mut Vec<Signal>) {
-        if let Some(e) = self.baseline.expect(start) {
-            if Self::anomalous(rule, value, &e) {
-                let evidence = EvidenceData {
-                    count: value as u64,
-                    baseline: e.expected,
-                    score: (value - e.expected) / e.spread,
-                    ..Default::default()
-                };
-                out.push(Signal::Fire(Self::firing(
-                    rule, start, start, value, &e, evidence,
-                )));
-            }
+        let Some(s) = self.baseline.close_bucket(start, value) else {
+            return;
+        };
+        if Self::anomalous(rule, &s) {
+            out.push(Signal::Fire(Self::firing(rule, start, &s, EvidenceData::default())));
+        } else {
+            clear_unless_anomalous(rule, start, &s, out);
         }
-        close(&mut self.baseline, rule, start, value, out);
     }
 }
 
-fn close(baseline: &mut Baseline, rule: &VolumeSpikeRule, start: i64, value: f64, out: &mut Vec<Signal>) {
-    if let Some(e) = baseline.expect(start) {
-        if !VolumeSpikeState::anomalous(rule, value, &e) {
-            out.push(Signal::Clear {
-                episode: None,
-                at_ms: start + rule.bucket_seconds as i64 * 1000,
-                note: format!("back to {value:.0} against {:.1} expected", e.expected),
-            });
+/// Clears the open alert once the hour is clearly back to normal: below half the sensitivity or
+/// half the minimum volume (hysteresis, so an alert does not flap at the threshold).
+fn clear_unless_anomalous(rule: &VolumeSpikeRule, start: i64, s: &SpikeScore, out: &mut Vec<Signal>) {
+    let calm = s.z < 0.5 * rule.sensitivity || s.current < 0.5 * rule.min_count as f64;
+    if s.z.is_finite() && calm {
+        out.push(Signal::Clear {
+            episode: None,
+            at_ms: start + rule.bucket_seconds as i64 * 1000,
+            note: format!("{:.0} in the last hour against {:.0} expected", s.current, s.expected),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{cleared, firings, m, with_observed, MIN};
+
+    fn rule() -> VolumeSpikeRule {
+        VolumeSpikeRule {
+            bucket_seconds: 300,
+            sensitivity: 1.4,
+            min_count: 40,
+            distinct_stories: false,
         }
     }
-    baseline.learn(start, value);
+
+    fn feed(s: &mut VolumeSpikeState, id: &str, at: i64) -> Vec<Signal> {
+        let e = m(id, at).build();
+        let mut out = with_observed(&e, |o, out| s.observe(&rule(), o, out));
+        s.advance(&rule(), at, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_burst_after_days_of_routine_fires_early_once_and_clears_when_calm() {
+        let mut s = VolumeSpikeState::new(&rule());
+        let mut n = 0;
+        // Five days of routine: three mentions every five minutes, a few more in the evening.
+        for bucket in 0..(5 * 288) {
+            let extra = if bucket % 288 > 216 { 1 } else { 0 };
+            for k in 0..(3 + extra) {
+                n += 1;
+                let out = feed(&mut s, &format!("r{n}"), bucket * 5 * MIN + k * MIN);
+                assert!(firings(&out).is_empty(), "routine fired at bucket {bucket}");
+            }
+        }
+        // A burst: 60 mentions in ten minutes. It fires before the bucket closes, once.
+        let t0 = 5 * 288 * 5 * MIN;
+        let mut fired = Vec::new();
+        for k in 0..60 {
+            let out = feed(&mut s, &format!("b{k}"), t0 + k * 10_000);
+            // A redelivered copy never counts twice.
+            let again = feed(&mut s, &format!("b{k}"), t0 + k * 10_000);
+            assert!(firings(&again).is_empty() || !firings(&out).is_empty());
+            fired.extend(firings(&out).into_iter().map(|f| (k, f.evidence.count)));
+        }
+        let (first, count) = fired[0];
+        assert!(first < 40, "fired after {first} burst mentions");
+        assert!(count >= 40, "{count}");
+        // Back to routine: within two hours the hour is calm again and the alert clears.
+        let mut calm = false;
+        for bucket in 0..24 {
+            for k in 0..3 {
+                n += 1;
+                let out = feed(&mut s, &format!("r{n}"), t0 + 10 * MIN + bucket * 5 * MIN + k * MIN);
+                calm |= cleared(&out);
+            }
+        }
+        assert!(calm);
+        // Too late for a closed bucket: ignored.
+        assert!(s.buckets.slot(t0 - 60 * MIN).is_none());
+    }
 }
