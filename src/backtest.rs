@@ -7,14 +7,12 @@
 //!   development volume series), fed bucket by bucket to the `volume_spike` detector alone.
 
 use anyhow::{bail, Context};
-use serde_json::{json, Value};
 use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
 use vigie_alerting::book::{AlertBook, RuleContext};
 use vigie_alerting::engine::Engine;
 use vigie_alerting::rules::volume::VolumeSpikeState;
-use vigie_core::clickhouse::{severity_name, state_name};
-use vigie_core::model::{format_rfc3339_ms, mention_from_json, parse_rfc3339_ms, Limits};
+use vigie_core::model::{mention_from_json, parse_rfc3339_ms, Limits};
 use vigie_core::proto::{Alert, VolumeSpikeRule};
 use vigie_core::watches::{self, WatchRegistry};
 use vigie_enrich::Scorer;
@@ -45,37 +43,6 @@ pub struct BacktestArgs {
     cooldown: String,
 }
 
-/// One alert state change as a JSON line.
-pub fn alert_json(a: &Alert) -> Value {
-    let ev = a.evidence.clone().unwrap_or_default();
-    json!({
-        "time": format_rfc3339_ms(a.updated_at_ms),
-        "id": a.id,
-        "tenant": a.tenant,
-        "watch": a.watch_id,
-        "rule": a.rule,
-        "type": a.rule_type,
-        "severity": severity_name(a.severity()),
-        "state": state_name(a.state()),
-        "version": a.version,
-        "fired_at": format_rfc3339_ms(a.fired_at_ms),
-        "window_start": format_rfc3339_ms(a.window_start_ms),
-        "window_end": format_rfc3339_ms(a.window_end_ms),
-        "summary": a.summary,
-        "evidence": {
-            "count": ev.count,
-            "baseline": (ev.baseline * 100.0).round() / 100.0,
-            "score": (ev.score * 100.0).round() / 100.0,
-            "negative": ev.negative_count,
-            "neutral": ev.neutral_count,
-            "positive": ev.positive_count,
-            "top_terms": ev.top_terms.iter().map(|t| json!([t.term, t.count])).collect::<Vec<_>>(),
-            "samples": ev.sample_mention_ids,
-            "path": ev.path,
-        },
-    })
-}
-
 /// Runs `vigie backtest`.
 pub fn run(args: BacktestArgs) -> anyhow::Result<()> {
     let mut out = BufWriter::new(std::io::stdout().lock());
@@ -96,7 +63,7 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<()> {
         (None, None) => bail!("give --mentions FILE (with --watches) or --counts FILE"),
     };
     for a in &alerts {
-        serde_json::to_writer(&mut out, &alert_json(a))?;
+        serde_json::to_writer(&mut out, &vigie_alerting::render::alert_json(a))?;
         out.write_all(b"\n")?;
     }
     out.flush()?;

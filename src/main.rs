@@ -254,6 +254,12 @@ async fn run_alerting(config: Config) -> anyhow::Result<()> {
         config.alerting.metrics_listen.clone(),
         cancel.clone(),
     ));
+    // Receivers run beside detection, each on its own consumer group: a failing one lags alone.
+    let receivers: Vec<_> = config
+        .receivers
+        .iter()
+        .map(|r| tokio::spawn(vigie_alerting::notify::run_receiver(bus.clone(), r.clone(), cancel.clone())))
+        .collect();
     let deps = vigie_alerting::service::AlertingDeps {
         bus,
         clickhouse: clickhouse_sink(config.alerting.write_clickhouse, &config),
@@ -261,6 +267,11 @@ async fn run_alerting(config: Config) -> anyhow::Result<()> {
         config: config.alerting.clone(),
     };
     vigie_alerting::service::run(deps, cancel).await?;
+    for r in receivers {
+        if let Ok(Err(e)) = r.await {
+            tracing::warn!("notify: {e}");
+        }
+    }
     let _ = metrics.await;
     Ok(())
 }

@@ -12,8 +12,8 @@ use tokio_util::sync::CancellationToken;
 use vigie_core::bus::memory::MemoryBus;
 use vigie_core::bus::{Bus, Publisher};
 use vigie_core::config::Config;
-use vigie_core::model::{format_rfc3339_ms, FieldError, Limits};
-use vigie_core::proto::{Alert, DeadLetter};
+use vigie_core::model::{FieldError, Limits};
+use vigie_core::proto::DeadLetter;
 use vigie_core::topics;
 use vigie_core::watches::{self, WatchRegistry};
 use vigie_ingest::ingestor::{Item, Submitted};
@@ -73,10 +73,17 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         alerting,
         cancel.clone(),
     )));
+    for r in &config.receivers {
+        tasks.push(tokio::spawn(vigie_alerting::notify::run_receiver(
+            bus.clone(),
+            r.clone(),
+            cancel.clone(),
+        )));
+    }
     tasks.push(tokio::spawn(print_topic(
         bus.clone(),
         topics::ALERTS,
-        alert_line,
+        vigie_alerting::render::alert_text,
         cancel.clone(),
     )));
     tasks.push(tokio::spawn(print_topic(
@@ -182,24 +189,6 @@ async fn print_topic<T: Message + Default>(
         }
         sub.commit(&batch).await?;
     }
-}
-
-/// One human-readable line per alert.
-pub fn alert_line(a: &Alert) -> String {
-    let severity = vigie_core::clickhouse::severity_name(a.severity());
-    let ev = a.evidence.clone().unwrap_or_default();
-    let state = vigie_core::clickhouse::state_name(a.state());
-    format!(
-        "ALERT [{}] {}/{} rule={} {} at {} — {} (samples: {})",
-        severity.to_uppercase(),
-        a.tenant,
-        a.watch_id,
-        a.rule,
-        state,
-        format_rfc3339_ms(a.updated_at_ms),
-        a.summary,
-        ev.sample_mention_ids.join(", ")
-    )
 }
 
 fn dead_letter_line(d: &DeadLetter) -> String {

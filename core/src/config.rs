@@ -44,6 +44,8 @@ pub struct Config {
     pub alerting: StageConfig,
     /// Where watch definitions come from at start.
     pub watches: WatchesConfig,
+    /// Where alerts are sent (`[[receivers]]`), each fed from `vigie.alerts` on its own.
+    pub receivers: Vec<ReceiverConfig>,
 }
 
 /// Kafka connection and topic settings.
@@ -168,6 +170,51 @@ impl Default for StageConfig {
     }
 }
 
+/// One notification receiver: a generic JSON webhook or a Slack-compatible incoming webhook.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReceiverConfig {
+    /// Name, unique; also names the receiver's consumer group (`vigie-notify-<name>`).
+    pub name: String,
+    /// `http://` URL to POST to.
+    pub url: String,
+    /// "json" (Vigie's alert JSON) or "slack" (a `text` payload Slack and compatibles accept).
+    pub format: String,
+    /// Only these tenants (all when empty).
+    pub tenants: Vec<String>,
+    /// Lowest severity sent: info, warning or critical.
+    pub min_severity: String,
+    /// Also send resolutions and acknowledgements.
+    pub send_resolved: bool,
+    /// Alerts of one group (tenant and watch) arriving within this many milliseconds go out as
+    /// one notification.
+    pub group_wait_ms: u64,
+    /// Most notifications per minute; beyond, alerts wait and go out together in the next one.
+    pub max_per_minute: u32,
+    /// Delivery attempts (with exponential back-off) before the notification is dead-lettered.
+    pub max_attempts: u32,
+    /// Alerts produced longer ago than this many seconds are not sent (a new receiver does not
+    /// replay history).
+    pub max_age_secs: u64,
+}
+
+impl Default for ReceiverConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            url: String::new(),
+            format: "json".into(),
+            tenants: Vec::new(),
+            min_severity: "info".into(),
+            send_resolved: true,
+            group_wait_ms: 2_000,
+            max_per_minute: 20,
+            max_attempts: 6,
+            max_age_secs: 3_600,
+        }
+    }
+}
+
 /// Where watch definitions come from at start.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -222,6 +269,32 @@ impl Config {
         }
         if self.kafka.partitions < 1 || self.kafka.replication_factor < 1 {
             return Err("kafka.partitions and kafka.replication_factor must be at least 1".into());
+        }
+        let mut names = std::collections::HashSet::new();
+        for (i, r) in self.receivers.iter().enumerate() {
+            let at = format!("receivers[{i}]");
+            if r.name.is_empty() || !names.insert(r.name.as_str()) {
+                return Err(format!("{at}.name: a receiver needs a name unique among receivers"));
+            }
+            if !r.url.starts_with("http://") {
+                return Err(format!(
+                    "{at}.url {:?}: expected an http:// URL (TLS is not built in: reach https \
+                     receivers such as Slack through an egress proxy)",
+                    r.url
+                ));
+            }
+            if r.format != "json" && r.format != "slack" {
+                return Err(format!("{at}.format {:?}: expected \"json\" or \"slack\"", r.format));
+            }
+            if !["info", "warning", "critical"].contains(&r.min_severity.as_str()) {
+                return Err(format!(
+                    "{at}.min_severity {:?}: expected info, warning or critical",
+                    r.min_severity
+                ));
+            }
+            if r.max_per_minute == 0 || r.max_attempts == 0 {
+                return Err(format!("{at}: max_per_minute and max_attempts must be at least 1"));
+            }
         }
         Ok(())
     }
