@@ -90,6 +90,9 @@ pub fn replay_mentions(
     let set = registry.read();
     let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let limits = Limits::default();
+    // History is checked against today (not "received" at its own time): only mentions from the
+    // future are refused.
+    let now = vigie_core::now_ms();
     let mut engine = Engine::default();
     let mut alerts = Vec::new();
     for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
@@ -99,7 +102,7 @@ pub fn replay_mentions(
         }
         let mention = serde_json::from_str(&line)
             .map_err(|e| e.to_string())
-            .and_then(|v| mention_from_json(v, &limits, 0).map_err(|e| e.to_string()));
+            .and_then(|v| mention_from_json(v, &limits, now).map_err(|e| e.to_string()));
         match mention {
             Ok(m) => {
                 let at = m.created_at_ms;

@@ -258,7 +258,13 @@ async fn run_alerting(config: Config) -> anyhow::Result<()> {
     let receivers: Vec<_> = config
         .receivers
         .iter()
-        .map(|r| tokio::spawn(vigie_alerting::notify::run_receiver(bus.clone(), r.clone(), cancel.clone())))
+        .map(|r| {
+            tokio::spawn(vigie_alerting::notify::run_receiver(
+                bus.clone(),
+                r.clone(),
+                cancel.clone(),
+            ))
+        })
         .collect();
     let deps = vigie_alerting::service::AlertingDeps {
         bus,

@@ -92,7 +92,9 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
         "## Volume spikes: {} labelled series, NAB standard profile",
         series.len()
     );
-    println!("Detector: volume_spike, 5-min buckets, sensitivity {default}, min_count 40 per hour, cooldown 24 h.");
+    println!(
+        "Detector: volume_spike, 5-min buckets, sensitivity {default}, min_count 40 per hour, cooldown 24 h."
+    );
     println!("| series | windows caught | first detection (min after window start; position 0 = start, 1 = end) | alerts outside windows | raw |");
     println!("|---|---|---|---|---|");
     let mut files = Vec::new();

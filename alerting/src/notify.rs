@@ -35,7 +35,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Whether `receiver` wants `alert`, produced at `raised_at_ms`, at wall time `now_ms`.
 pub fn wanted(receiver: &ReceiverConfig, alert: &Alert, now_ms: i64) -> bool {
-    let min = parse_severity(&receiver.min_severity).map(|s| s as i32).unwrap_or(0);
+    let min = parse_severity(&receiver.min_severity)
+        .map(|s| s as i32)
+        .unwrap_or(0);
     (receiver.tenants.is_empty() || receiver.tenants.contains(&alert.tenant))
         && alert.severity >= min
         && alert.silenced_by.is_empty()
@@ -48,7 +50,10 @@ pub fn payload(receiver: &ReceiverConfig, group: &str, alerts: &[Alert]) -> Vec<
     let firing = alerts.iter().filter(|a| a.state() == AlertState::Firing).count();
     let status = if firing > 0 { "firing" } else { "resolved" };
     let body = if receiver.format == "slack" {
-        let mut text = format!("*Vigie* — {} alert(s) for {group} ({firing} firing)", alerts.len());
+        let mut text = format!(
+            "*Vigie* — {} alert(s) for {group} ({firing} firing)",
+            alerts.len()
+        );
         for a in alerts {
             text.push_str("\n• ");
             text.push_str(&crate::render::alert_text(a));
@@ -110,7 +115,12 @@ impl RateLimit {
 
 /// POSTs `body` to `url`, retrying with back-off (0.5 s doubling to 30 s) up to `attempts`
 /// times; the last error when all failed.
-pub async fn deliver(url: &str, body: Vec<u8>, attempts: u32, cancel: &CancellationToken) -> Result<(), String> {
+pub async fn deliver(
+    url: &str,
+    body: Vec<u8>,
+    attempts: u32,
+    cancel: &CancellationToken,
+) -> Result<(), String> {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let mut backoff = Duration::from_millis(500);
     let mut last = String::new();
@@ -131,7 +141,11 @@ pub async fn deliver(url: &str, body: Vec<u8>, attempts: u32, cancel: &Cancellat
             Err(_) => format!("no answer within {REQUEST_TIMEOUT:?}"),
         };
         if attempt < attempts {
-            tracing::warn!(url, attempt, "notification failed: {last}; retrying in {backoff:?}");
+            tracing::warn!(
+                url,
+                attempt,
+                "notification failed: {last}; retrying in {backoff:?}"
+            );
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
                 _ = cancel.cancelled() => return Err(format!("{last} (stopped while retrying)")),
@@ -143,7 +157,11 @@ pub async fn deliver(url: &str, body: Vec<u8>, attempts: u32, cancel: &Cancellat
 }
 
 /// Runs one receiver until `cancel`.
-pub async fn run_receiver(bus: Bus, receiver: ReceiverConfig, cancel: CancellationToken) -> anyhow::Result<()> {
+pub async fn run_receiver(
+    bus: Bus,
+    receiver: ReceiverConfig,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
     let metrics = StageMetrics::new(STAGE);
     let group = format!("vigie-notify-{}", receiver.name);
     let subscriber = bus.subscribe(topics::ALERTS, &group, STAGE)?;
@@ -258,7 +276,9 @@ mod tests {
         tokio::spawn(async move {
             let mut statuses = statuses.into_iter();
             loop {
-                let Ok((mut socket, _)) = listener.accept().await else { return };
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 8192];
                 // Read headers and the body announced by content-length.
@@ -272,7 +292,11 @@ mod tests {
                     if let Some(end) = text.find("\r\n\r\n") {
                         let length: usize = text
                             .lines()
-                            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap_or(0))
+                            })
                             .unwrap_or(0);
                         if buf.len() >= end + 4 + length {
                             break;
@@ -280,7 +304,10 @@ mod tests {
                     }
                 }
                 let text = String::from_utf8_lossy(&buf).to_string();
-                let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+                let body = text
+                    .split_once("\r\n\r\n")
+                    .map(|(_, b)| b.to_string())
+                    .unwrap_or_default();
                 let status = statuses.next().unwrap_or(200);
                 if status == 200 {
                     seen.lock().unwrap().push(body);
@@ -306,17 +333,33 @@ mod tests {
     fn the_filter_keeps_what_the_receiver_asked_for() {
         let r = receiver("http://x");
         let now = vigie_core::now_ms();
-        assert!(wanted(&r, &alert("a", 1, "w", Severity::Warning, AlertState::Firing), now));
-        assert!(!wanted(&r, &alert("a", 1, "w", Severity::Info, AlertState::Firing), now));
+        assert!(wanted(
+            &r,
+            &alert("a", 1, "w", Severity::Warning, AlertState::Firing),
+            now
+        ));
+        assert!(!wanted(
+            &r,
+            &alert("a", 1, "w", Severity::Info, AlertState::Firing),
+            now
+        ));
         let mut silenced = alert("a", 1, "w", Severity::Critical, AlertState::Firing);
         silenced.silenced_by = "s1".into();
         assert!(!wanted(&r, &silenced, now));
-        assert!(!wanted(&r, &alert("a", 1, "w", Severity::Critical, AlertState::Firing), now + 7_200_000));
+        assert!(!wanted(
+            &r,
+            &alert("a", 1, "w", Severity::Critical, AlertState::Firing),
+            now + 7_200_000
+        ));
         let other = ReceiverConfig {
             tenants: vec!["globex".into()],
             ..r.clone()
         };
-        assert!(!wanted(&other, &alert("a", 1, "w", Severity::Critical, AlertState::Firing), now));
+        assert!(!wanted(
+            &other,
+            &alert("a", 1, "w", Severity::Critical, AlertState::Firing),
+            now
+        ));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -337,7 +380,11 @@ mod tests {
         .collect();
         p.publish(topics::ALERTS, records.clone()).await.unwrap();
         let cancel = CancellationToken::new();
-        let task = tokio::spawn(run_receiver(Bus::Memory(bus.clone()), receiver(&url), cancel.clone()));
+        let task = tokio::spawn(run_receiver(
+            Bus::Memory(bus.clone()),
+            receiver(&url),
+            cancel.clone(),
+        ));
         for _ in 0..100 {
             if bodies.lock().unwrap().len() >= 2 {
                 break;
@@ -347,8 +394,16 @@ mod tests {
         let got = bodies.lock().unwrap().clone();
         assert_eq!(got.len(), 2, "one notification per watch: {got:?}");
         let first: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
-        let ids: Vec<&str> = first["alerts"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
-        assert_eq!((first["group"].as_str(), ids), (Some("acme/w1"), vec!["a1", "a2"]));
+        let ids: Vec<&str> = first["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            (first["group"].as_str(), ids),
+            (Some("acme/w1"), vec!["a1", "a2"])
+        );
         // A receiver that never answers well: dead-lettered after its attempts, never dropped.
         let failing = ReceiverConfig {
             name: "down".into(),
@@ -357,7 +412,10 @@ mod tests {
             ..receiver(&url)
         };
         let other = MemoryBus::default();
-        Publisher::Memory(other.clone()).publish(topics::ALERTS, records.clone()).await.unwrap();
+        Publisher::Memory(other.clone())
+            .publish(topics::ALERTS, records.clone())
+            .await
+            .unwrap();
         let task2 = tokio::spawn(run_receiver(Bus::Memory(other.clone()), failing, cancel.clone()));
         for _ in 0..100 {
             if other.snapshot(topics::DEADLETTER).len() >= 2 {
@@ -378,7 +436,11 @@ mod tests {
             format: "slack".into(),
             ..receiver("http://x")
         };
-        let body = payload(&r, "acme/w1", &[alert("a1", 1, "w1", Severity::Critical, AlertState::Firing)]);
+        let body = payload(
+            &r,
+            "acme/w1",
+            &[alert("a1", 1, "w1", Severity::Critical, AlertState::Firing)],
+        );
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert!(v["text"].as_str().unwrap().contains("ALERT [CRITICAL] acme/w1"));
     }
@@ -389,6 +451,9 @@ mod tests {
         assert!(limit.try_take() && limit.try_take());
         assert!(!limit.try_take());
         let wait = limit.wait();
-        assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
     }
 }

@@ -231,7 +231,10 @@ mod tests {
             }
         }
         assert!(max_usual_z.is_finite(), "scored after the warm-up");
-        assert!(max_usual_z < 1.4, "the daily cycle itself is not a spike: {max_usual_z}");
+        assert!(
+            max_usual_z < 1.4,
+            "the daily cycle itself is not a spike: {max_usual_z}"
+        );
         // A burst at 3 a.m.: three times the usual night volume for half an hour.
         let t = start + 8 * DAY_MS + 3 * HOUR_MS;
         let mut z = 0.0;

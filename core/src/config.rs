@@ -274,7 +274,9 @@ impl Config {
         for (i, r) in self.receivers.iter().enumerate() {
             let at = format!("receivers[{i}]");
             if r.name.is_empty() || !names.insert(r.name.as_str()) {
-                return Err(format!("{at}.name: a receiver needs a name unique among receivers"));
+                return Err(format!(
+                    "{at}.name: a receiver needs a name unique among receivers"
+                ));
             }
             if !r.url.starts_with("http://") {
                 return Err(format!(
@@ -284,7 +286,10 @@ impl Config {
                 ));
             }
             if r.format != "json" && r.format != "slack" {
-                return Err(format!("{at}.format {:?}: expected \"json\" or \"slack\"", r.format));
+                return Err(format!(
+                    "{at}.format {:?}: expected \"json\" or \"slack\"",
+                    r.format
+                ));
             }
             if !["info", "warning", "critical"].contains(&r.min_severity.as_str()) {
                 return Err(format!(
@@ -293,7 +298,9 @@ impl Config {
                 ));
             }
             if r.max_per_minute == 0 || r.max_attempts == 0 {
-                return Err(format!("{at}: max_per_minute and max_attempts must be at least 1"));
+                return Err(format!(
+                    "{at}: max_per_minute and max_attempts must be at least 1"
+                ));
             }
         }
         Ok(())

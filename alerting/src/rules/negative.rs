@@ -144,7 +144,10 @@ mod tests {
         let mut s = NegativeSurgeState::new(&rule());
         for slot in 0..24 {
             for k in 0..10 {
-                assert_eq!(feed(&mut s, &format!("r{slot}-{k}"), slot * 30 * MIN + k * MIN, k == 0), 0);
+                assert_eq!(
+                    feed(&mut s, &format!("r{slot}-{k}"), slot * 30 * MIN + k * MIN, k == 0),
+                    0
+                );
             }
         }
         (s, 24 * 30 * MIN)

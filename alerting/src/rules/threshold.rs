@@ -19,6 +19,10 @@ pub struct ThresholdState {
     seen: HashMap<String, (i64, i32)>,
     /// Newest event time seen.
     watermark: i64,
+    /// End of the window that fired, until a clear follows: the clear then says exactly when
+    /// the window fell below the threshold.
+    #[serde(default)]
+    fired_at: Option<i64>,
 }
 
 impl ThresholdState {
@@ -29,6 +33,10 @@ impl ThresholdState {
         let horizon = |watermark: i64| watermark - window_ms - LATENESS_MS;
         if self.seen.contains_key(id) || event_ms < horizon(self.watermark) {
             return;
+        }
+        if event_ms > self.watermark {
+            // Before old mentions are pruned: did the window empty in the gap before this one?
+            self.clear_until(rule, event_ms - 1, out);
         }
         self.watermark = self.watermark.max(event_ms);
         self.entries.insert((event_ms, id.to_string()));
@@ -69,6 +77,7 @@ impl ThresholdState {
             for (_, id) in in_window.clone() {
                 sentiments.add(self.seen.get(id).map(|(_, l)| *l).unwrap_or_default());
             }
+            self.fired_at = Some(end);
             out.push(Signal::Fire(Firing {
                 episode: end.to_string(),
                 at_ms: end,
@@ -102,19 +111,37 @@ impl ThresholdState {
     /// Reports the open alert cleared once the window ending at `watermark` (the tenant's newest
     /// event time) holds fewer than the threshold.
     pub fn advance(&mut self, rule: &ThresholdRule, watermark: i64, out: &mut Vec<Signal>) {
+        self.clear_until(rule, watermark, out);
+    }
+
+    /// Clears the firing if the window fell below the threshold at some instant after it fired
+    /// and up to `until`, at the first such instant (when its oldest mentions left it), not when a
+    /// later mention or sweep happened to show it: sparse data resolves on time.
+    fn clear_until(&mut self, rule: &ThresholdRule, until: i64, out: &mut Vec<Signal>) {
+        let Some(fired_at) = self.fired_at else { return };
         let window_ms = rule.window_seconds as i64 * 1000;
-        let count = self.count(watermark - window_ms, watermark);
-        if count < rule.min_count as u64 {
-            out.push(Signal::Clear {
-                episode: None,
-                at_ms: watermark,
-                note: format!(
-                    "back below {} mentions per {}",
-                    rule.min_count,
-                    crate::detector::human_duration(window_ms / 1000)
-                ),
-            });
-        }
+        let below = |end: i64| self.count(end - window_ms, end) < rule.min_count as u64;
+        let at_ms = self
+            .entries
+            .iter()
+            .map(|(t, _)| t + window_ms + 1)
+            .filter(|c| *c > fired_at && *c <= until)
+            .find(|c| below(*c));
+        let at_ms = match at_ms {
+            Some(t) => t,
+            None if until > fired_at && below(until) => until,
+            None => return,
+        };
+        self.fired_at = None;
+        out.push(Signal::Clear {
+            episode: None,
+            at_ms,
+            note: format!(
+                "back below {} mentions per {}",
+                rule.min_count,
+                crate::detector::human_duration(window_ms / 1000)
+            ),
+        });
     }
 }
 
@@ -150,6 +177,23 @@ mod tests {
         assert!(out.is_empty(), "still three within the minute");
         s.advance(&RULE, 75_000, &mut out);
         assert!(crate::testkit::cleared(&out));
+    }
+
+    #[test]
+    fn after_a_silence_the_clear_is_dated_when_the_window_emptied() {
+        let mut s = ThresholdState::default();
+        obs(&mut s, "a", 0, false);
+        obs(&mut s, "b", 10_000, false);
+        assert!(obs(&mut s, "c", 20_000, false).is_some());
+        // Thirty minutes of silence, then one mention: the window fell below three when "a"
+        // left it, one minute after it arrived.
+        let e = m("d", 1_800_000).build();
+        let out = with_observed(&e, |o, out| s.observe(&RULE, o, out));
+        let clear = out.iter().find_map(|sig| match sig {
+            Signal::Clear { at_ms, .. } => Some(*at_ms),
+            _ => None,
+        });
+        assert_eq!(clear, Some(60_001));
     }
 
     #[test]

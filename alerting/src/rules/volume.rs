@@ -3,9 +3,9 @@
 //! bucket above the band is already a spike — and resolves when a bucket closes within the band.
 
 use crate::baseline::Expectation;
-use crate::spike::{SpikeBaseline, SpikeScore};
 use crate::detector::{top_n, EvidenceData, Firing, Observed, Sentiments, Signal};
 use crate::series::Buckets;
+use crate::spike::{SpikeBaseline, SpikeScore};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use vigie_core::proto::VolumeSpikeRule;
@@ -112,7 +112,11 @@ impl VolumeSpikeState {
     }
 
     fn firing(rule: &VolumeSpikeRule, at: i64, s: &SpikeScore, mut evidence: EvidenceData) -> Firing {
-        let unit = if rule.distinct_stories { "stories" } else { "mentions" };
+        let unit = if rule.distinct_stories {
+            "stories"
+        } else {
+            "mentions"
+        };
         let bucket_ms = rule.bucket_seconds as i64 * 1000;
         let bucket_start = at.div_euclid(bucket_ms) * bucket_ms;
         evidence.count = s.current as u64;
@@ -157,7 +161,13 @@ impl VolumeSpikeState {
         let Some((_, b)) = self.buckets.open().find(|(s, _)| *s == start) else {
             return;
         };
-        let evidence = b.evidence(current, &crate::baseline::Expectation { expected: score.expected, spread: 1.0 });
+        let evidence = b.evidence(
+            current,
+            &crate::baseline::Expectation {
+                expected: score.expected,
+                spread: 1.0,
+            },
+        );
         out.push(Signal::Fire(Self::firing(rule, o.at(), &score, evidence)));
     }
 
@@ -180,7 +190,12 @@ impl VolumeSpikeState {
             return;
         };
         if Self::anomalous(rule, &s) {
-            out.push(Signal::Fire(Self::firing(rule, start, &s, EvidenceData::default())));
+            out.push(Signal::Fire(Self::firing(
+                rule,
+                start,
+                &s,
+                EvidenceData::default(),
+            )));
         } else {
             clear_unless_anomalous(rule, start, &s, out);
         }
@@ -195,7 +210,10 @@ fn clear_unless_anomalous(rule: &VolumeSpikeRule, start: i64, s: &SpikeScore, ou
         out.push(Signal::Clear {
             episode: None,
             at_ms: start + rule.bucket_seconds as i64 * 1000,
-            note: format!("{:.0} in the last hour against {:.0} expected", s.current, s.expected),
+            note: format!(
+                "{:.0} in the last hour against {:.0} expected",
+                s.current, s.expected
+            ),
         });
     }
 }
@@ -252,7 +270,11 @@ mod tests {
         for bucket in 0..24 {
             for k in 0..3 {
                 n += 1;
-                let out = feed(&mut s, &format!("r{n}"), t0 + 10 * MIN + bucket * 5 * MIN + k * MIN);
+                let out = feed(
+                    &mut s,
+                    &format!("r{n}"),
+                    t0 + 10 * MIN + bucket * 5 * MIN + k * MIN,
+                );
                 calm |= cleared(&out);
             }
         }
