@@ -7,18 +7,20 @@
 
 use crate::detector::{EvidenceData, Firing, Observed, Signal, Stage};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use vigie_core::proto::EscalationRule;
 
-/// Mentions remembered per stage of a story.
-const PER_STAGE: usize = 8;
-/// Stories tracked per watch at most (oldest are dropped first when full).
+/// Stories tracked per watch at most (new stories are not tracked while full).
 pub const MAX_STORIES: usize = 50_000;
 
+/// One step of a chain: (stage, event time, mention id, source name).
+type Step = (Stage, i64, String, String);
+
+/// The chains of one story: `chains[s]` starts at stage `s` (its earliest mention still in the
+/// window) and is extended, greedily and in time order, by the first mention of each wider stage.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Track {
-    /// Per stage (private, public, press): (event time, mention id, source), oldest first.
-    stages: [VecDeque<(i64, String, String)>; 3],
+    chains: [Vec<Step>; 3],
     last_ms: i64,
 }
 
@@ -44,20 +46,32 @@ fn keys(rule: &EscalationRule, o: &Observed) -> Vec<String> {
 }
 
 impl Track {
-    /// The escalation chain: the earliest mention of the first stage present, then the earliest
-    /// of each wider stage at or after it. Returns the chain's mentions in order.
-    fn chain(&self) -> Vec<(Stage, &(i64, String, String))> {
-        let mut chain: Vec<(Stage, &(i64, String, String))> = Vec::new();
-        for (stage, list) in [Stage::Private, Stage::Public, Stage::Press]
-            .into_iter()
-            .zip(&self.stages)
-        {
-            let after = chain.last().map(|c| c.1 .0).unwrap_or(i64::MIN);
-            if let Some(m) = list.iter().find(|m| m.0 >= after) {
-                chain.push((stage, m));
+    /// Adds one mention; returns the longest chain it completes, if it extended or began one.
+    fn add(&mut self, step: Step, window: i64) -> Option<&Vec<Step>> {
+        let (stage, at) = (step.0, step.1);
+        if self.chains.iter().flatten().any(|s| s.2 == step.2) {
+            return None;
+        }
+        self.last_ms = self.last_ms.max(at);
+        for chain in self.chains.iter_mut() {
+            if chain.first().is_some_and(|first| first.1 < at - window) {
+                chain.clear();
             }
         }
-        chain
+        let mut touched = false;
+        for (start, chain) in self.chains.iter_mut().enumerate() {
+            let extends = chain.last().is_some_and(|last| last.0 < stage && last.1 <= at);
+            if (chain.is_empty() && start == stage as usize) || extends {
+                chain.push(step.clone());
+                touched = true;
+            }
+        }
+        if !touched {
+            return None;
+        }
+        self.chains
+            .iter()
+            .max_by_key(|c| (c.len(), std::cmp::Reverse(c.first().map(|s| s.1))))
     }
 }
 
@@ -65,43 +79,33 @@ impl EscalationState {
     /// Adds one matching mention to its stories; fires when a story escalated far enough.
     pub fn observe(&mut self, rule: &EscalationRule, o: &Observed, out: &mut Vec<Signal>) {
         let window = rule.window_seconds as i64 * 1000;
-        let at = o.at();
-        let stage = o.stage();
+        let step: Step = (
+            o.stage(),
+            o.at(),
+            o.mention.id.clone(),
+            o.source_name().to_string(),
+        );
         for key in keys(rule, o) {
             if !self.tracks.contains_key(&key) && self.tracks.len() >= MAX_STORIES {
                 continue;
             }
             let track = self.tracks.entry(key.clone()).or_default();
-            let list = &mut track.stages[stage as usize];
-            if list.iter().any(|(_, id, _)| *id == o.mention.id) {
+            let Some(chain) = track.add(step.clone(), window) else {
                 continue;
-            }
-            if list.len() < PER_STAGE {
-                let pos = list.partition_point(|(t, _, _)| *t <= at);
-                list.insert(pos, (at, o.mention.id.clone(), o.source_name().to_string()));
-            }
-            track.last_ms = track.last_ms.max(at);
-            let newest = track.last_ms;
-            for list in track.stages.iter_mut() {
-                while list.front().is_some_and(|(t, _, _)| *t < newest - window) {
-                    list.pop_front();
-                }
-            }
-            let chain = track.chain();
+            };
             if chain.len() < rule.min_stages as usize {
                 continue;
             }
-            let start = chain[0].1 .0;
-            let end = chain[chain.len() - 1].1 .0;
+            let (start, end) = (chain[0].1, chain[chain.len() - 1].1);
             let path: Vec<String> = chain
                 .iter()
-                .map(|(stage, (_, _, source))| format!("{}:{source}", stage.name()))
+                .map(|(stage, _, _, source)| format!("{}:{source}", stage.name()))
                 .collect();
             out.push(Signal::Fire(Firing {
                 // Window-aligned start: late data moving the chain's first mention a little does
                 // not make a second alert.
                 episode: format!("{key}@{}", start.div_euclid(window) * window),
-                at_ms: at,
+                at_ms: o.at(),
                 window_start_ms: start,
                 window_end_ms: end,
                 summary: format!(
@@ -117,7 +121,7 @@ impl EscalationState {
                 evidence: EvidenceData {
                     count: chain.len() as u64,
                     score: chain.len() as f64,
-                    samples: chain.iter().rev().map(|(_, (_, id, _))| id.clone()).collect(),
+                    samples: chain.iter().rev().map(|s| s.2.clone()).collect(),
                     path,
                     ..Default::default()
                 },
@@ -178,13 +182,17 @@ mod tests {
         let mut s = EscalationState::default();
         assert!(feed(&mut s, &r, m("c", 0).source(Source::Messenger)).is_empty());
         assert!(feed(&mut s, &r, m("d", 7 * 60 * MIN)).is_empty());
-        // A late private message within the window completes the chain.
-        let f = feed(&mut s, &r, m("e", 6 * 60 * MIN).source(Source::Telegram));
+        // A new private message starts a chain; the next public post completes it.
+        assert!(feed(&mut s, &r, m("e", 7 * 60 * MIN).source(Source::Telegram)).is_empty());
+        let f = feed(&mut s, &r, m("f", 7 * 60 * MIN + 1));
         assert_eq!(f[0].evidence.path, ["private:telegram", "public:x"]);
-        // More of the same story is the same episode, not a new alert.
+        // More public posts add nothing; reaching the press is the same episode (the book keeps
+        // one alert and its strongest evidence).
+        assert!(feed(&mut s, &r, m("g", 7 * 60 * MIN + 2)).is_empty());
+        let h = feed(&mut s, &r, m("h", 7 * 60 * MIN + 3).source(Source::News));
         assert_eq!(
-            feed(&mut s, &r, m("f", 7 * 60 * MIN + 1))[0].episode,
-            f[0].episode
+            (h[0].episode.as_str(), h[0].evidence.count),
+            (f[0].episode.as_str(), 3)
         );
     }
 }
