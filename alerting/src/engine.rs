@@ -62,6 +62,10 @@ struct TenantState {
     questions: HashMap<String, Vec<String>>,
     #[serde(skip)]
     dirty: bool,
+    /// Wall time at which the watermark last moved (not checkpointed: a restored tenant starts
+    /// a fresh idle period).
+    #[serde(skip)]
+    moved_at_wall_ms: i64,
 }
 
 /// Counters the service turns into metrics.
@@ -261,7 +265,10 @@ impl Engine {
         if tenant_done {
             return;
         }
-        t.watermark_ms = t.watermark_ms.max(o.at());
+        if o.at() > t.watermark_ms {
+            t.watermark_ms = o.at();
+            t.moved_at_wall_ms = now_ms;
+        }
         t.position = position.or(t.position);
         t.dirty = true;
         if t.watermark_ms >= t.swept_ms + SWEEP_MS {
@@ -327,12 +334,31 @@ impl Engine {
             return;
         }
         t.watermark_ms = to_ms;
+        t.moved_at_wall_ms = now_ms;
         Self::sweep(tenant, t, &mut self.signals, watches, now_ms, out);
     }
 
-    /// Tenants known to the engine.
-    pub fn tenants(&self) -> Vec<String> {
-        self.tenants.keys().cloned().collect()
+    /// Live tenants gone quiet, with the instant their clock should move to: their newest event
+    /// time is within `live_ms` of wall time `now_ms` (not a replay of history) but has not moved
+    /// for `idle_ms`. The clock moves to `now_ms` minus the lateness allowance, so mentions still
+    /// in flight keep counting.
+    pub fn quiet_tenants(&mut self, now_ms: i64, idle_ms: i64, live_ms: i64) -> Vec<(String, i64)> {
+        let to = now_ms - LATENESS_MS;
+        let mut out = Vec::new();
+        for (name, t) in self.tenants.iter_mut() {
+            if t.moved_at_wall_ms == 0 {
+                // Restored or never moved here: start counting now.
+                t.moved_at_wall_ms = now_ms;
+                continue;
+            }
+            if t.watermark_ms >= now_ms - live_ms
+                && t.watermark_ms < to
+                && t.moved_at_wall_ms <= now_ms - idle_ms
+            {
+                out.push((name.clone(), to));
+            }
+        }
+        out
     }
 
     /// Applies an operator's command; state changes are appended to `out`. Returns a
@@ -344,10 +370,14 @@ impl Engine {
         now_ms: i64,
         out: &mut Vec<Alert>,
     ) -> Result<(), String> {
+        if let Some(alert_command::Action::ClockMs(to)) = &cmd.action {
+            self.advance(&cmd.tenant, *to, watches, now_ms, out);
+            return Ok(());
+        }
         let t = self.tenants.entry(cmd.tenant.clone()).or_default();
         let at = t.watermark_ms.max(1);
         match &cmd.action {
-            None => Err("no action".into()),
+            None | Some(alert_command::Action::ClockMs(_)) => Err("no action".into()),
             Some(alert_command::Action::Silence(s)) => {
                 if s.ends_at_ms <= s.starts_at_ms {
                     return Err(format!("silence {}: ends_at must be after starts_at", s.id));
@@ -604,4 +634,42 @@ brand_authors = ["acmecare"]
             assert_eq!(got, reference, "cut at {cut}");
         }
     }
+
+    #[test]
+    fn a_live_tenant_gone_silent_gets_its_clock_moved_and_its_flatline_seen() {
+        let registry = WatchRegistry::default();
+        let file = "[[watch]]\ntenant = \"acme\"\nid = \"w\"\nquery = \"acme\"\n[[watch.rule]]\n\
+                    name = \"silence\"\ntype = \"flatline\"\nwindow = \"15m\"\nmin_expected = 2\n";
+        registry.upsert(parse_file(file, "t").unwrap().remove(0)).unwrap();
+        let watches = registry.read();
+        let mut engine = Engine::default();
+        let mut alerts = Vec::new();
+        // Eight hours of live traffic (event time = wall time), one mention every two minutes.
+        let start = 1_800_000_000_000i64;
+        for i in 0..240 {
+            let at = start + i * 2 * MIN;
+            engine.observe(&m(&format!("m{i}"), at).build(), None, &watches, at, &mut alerts);
+        }
+        let last = start + 239 * 2 * MIN;
+        assert!(alerts.is_empty());
+        // Replays of old history are not "live": never moved by the wall clock.
+        assert!(engine
+            .quiet_tenants(last + 400 * 86_400_000, QUIET, LIVE)
+            .is_empty());
+        // Thirty seconds of silence is not quiet yet; an hour is.
+        assert!(engine.quiet_tenants(last + 30_000, QUIET, LIVE).is_empty());
+        let now = last + 60 * MIN;
+        let quiet = engine.quiet_tenants(now, QUIET, LIVE);
+        assert_eq!(quiet, [("acme".to_string(), now - LATENESS_MS)]);
+        let cmd = AlertCommand {
+            tenant: "acme".into(),
+            actor: "clock".into(),
+            action: Some(alert_command::Action::ClockMs(quiet[0].1)),
+        };
+        engine.command(&cmd, &watches, now, &mut alerts).unwrap();
+        assert!(alerts.iter().any(|a| a.rule == "silence"), "{alerts:?}");
+    }
+
+    const QUIET: i64 = 60_000;
+    const LIVE: i64 = 6 * 3_600_000;
 }

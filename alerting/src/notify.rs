@@ -217,11 +217,13 @@ pub async fn run_receiver(
                 let body = payload(receiver, &group, &alerts);
                 match deliver(&receiver.url, body.clone(), receiver.max_attempts, &drain).await {
                     Ok(()) => {
+                        vigie_core::metrics::notification(&receiver.name, "sent");
                         notified += alerts.len();
                         tracing::info!(receiver = %receiver.name, group, alerts = alerts.len(), "notified");
                     }
                     Err(reason) => {
                         metrics.error("deliver");
+                        vigie_core::metrics::notification(&receiver.name, "deadlettered");
                         tracing::warn!(receiver = %receiver.name, group, "notification dead-lettered: {reason}");
                         let error = FieldError::new("url", format!("receiver {}: {reason}", receiver.name));
                         let tenant = alerts.first().map(|a| a.tenant.clone()).unwrap_or_default();

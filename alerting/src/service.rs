@@ -33,6 +33,46 @@ pub const COMMAND_SCHEMA: &str = "vigie.v1.AlertCommand";
 /// Schema header of checkpoint pieces (JSON of the engine's state, versioned with the crate).
 pub const CHECKPOINT_SCHEMA: &str = "vigie.alerting.state+json";
 const STAGE: &str = "alerting";
+/// How often quiet live tenants are looked for.
+const CLOCK_TICK: Duration = Duration::from_secs(15);
+/// A live tenant whose event time has not moved for this long gets its clock moved by a
+/// command, so a silent tenant's flatlines and unanswered deadlines are still seen.
+const QUIET_MS: i64 = 60_000;
+/// Tenants whose newest event time is further behind wall time are replaying history: their
+/// clock follows their data only.
+const LIVE_MS: i64 = 6 * 3_600_000;
+
+/// Every [`CLOCK_TICK`], publishes a clock command for each quiet live tenant (through
+/// `vigie.alerts.commands`, so it is applied by the tenant's owner, in order, and checkpointed
+/// like everything else).
+async fn tick_quiet_tenants(engine: Arc<Mutex<Engine>>, publisher: Publisher, cancel: CancellationToken) {
+    use vigie_core::proto::alert_command::Action;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(CLOCK_TICK) => {}
+            _ = cancel.cancelled() => return,
+        }
+        let now = vigie_core::now_ms();
+        let quiet = engine
+            .lock()
+            .map(|mut e| e.quiet_tenants(now, QUIET_MS, LIVE_MS))
+            .unwrap_or_default();
+        let records: Vec<OutRecord> = quiet
+            .into_iter()
+            .map(|(tenant, to)| {
+                let cmd = AlertCommand {
+                    tenant: tenant.clone(),
+                    actor: "alerting-clock".into(),
+                    action: Some(Action::ClockMs(to)),
+                };
+                OutRecord::message(tenant, COMMAND_SCHEMA, cmd.encode_to_vec())
+            })
+            .collect();
+        if let Err(e) = publisher.publish(topics::ALERT_COMMANDS, records).await {
+            tracing::warn!("alerting: cannot move quiet tenants' clocks: {e}");
+        }
+    }
+}
 
 /// What the alerting loop runs over.
 pub struct AlertingDeps {
@@ -194,6 +234,11 @@ pub async fn run(deps: AlertingDeps, cancel: CancellationToken) -> anyhow::Resul
         deps.config.group_id
     );
     let engine = Arc::new(Mutex::new(Engine::default()));
+    let ticker = tokio::spawn(tick_quiet_tenants(
+        engine.clone(),
+        publisher.clone(),
+        cancel.clone(),
+    ));
     // Restore before the first batch and again after every new assignment: partitions (and the
     // tenants on them) may have moved here from another member, whose checkpoints are current.
     let mut restored_for: Option<u64> = None;
@@ -239,6 +284,7 @@ pub async fn run(deps: AlertingDeps, cancel: CancellationToken) -> anyhow::Resul
         },
     )
     .await;
+    ticker.abort();
     publisher.flush().await;
     tracing::info!("alerting: stopped");
     Ok(())

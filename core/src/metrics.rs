@@ -10,6 +10,8 @@
 //! | `vigie_stage_batch_size` | histogram | stage | records per batch |
 //! | `vigie_consumer_lag` | gauge | stage, topic, partition | records behind the partition's end |
 //! | `vigie_alerts_raised_total` | counter | rule_type, severity | alerts raised |
+//! | `vigie_alerting_ignored_total` | counter | reason | mentions alerting did not count: `late` (beyond the lateness allowance), `replayed` (already in the restored state) |
+//! | `vigie_notifications_total` | counter | receiver, outcome | notifications `sent` or `deadlettered` |
 //!
 //! Every service serves them on `/metrics` in the Prometheus text format.
 
@@ -28,6 +30,8 @@ struct Vocabulary {
     batch_size: HistogramVec,
     lag: IntGaugeVec,
     alerts: IntCounterVec,
+    ignored: IntCounterVec,
+    notifications: IntCounterVec,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -99,6 +103,18 @@ static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
             "vigie_alerts_raised_total",
             "Alerts raised",
             &["rule_type", "severity"],
+        ),
+        ignored: counter(
+            &registry,
+            "vigie_alerting_ignored_total",
+            "Mentions alerting did not count, by reason",
+            &["reason"],
+        ),
+        notifications: counter(
+            &registry,
+            "vigie_notifications_total",
+            "Notifications by receiver and outcome",
+            &["receiver", "outcome"],
         ),
         processing,
         batch_size,
@@ -182,6 +198,21 @@ impl StageMetrics {
 /// Counts one alert raised.
 pub fn alert_raised(rule_type: &str, severity: &str) {
     VOCABULARY.alerts.with_label_values(&[rule_type, severity]).inc();
+}
+
+/// Counts `n` mentions alerting did not count, for `reason` ("late", "replayed").
+pub fn alerting_ignored(reason: &str, n: u64) {
+    if n > 0 {
+        VOCABULARY.ignored.with_label_values(&[reason]).inc_by(n);
+    }
+}
+
+/// Counts one notification of `receiver` with its `outcome` ("sent", "deadlettered").
+pub fn notification(receiver: &str, outcome: &str) {
+    VOCABULARY
+        .notifications
+        .with_label_values(&[receiver, outcome])
+        .inc();
 }
 
 /// Renders every metric in the Prometheus text exposition format.
