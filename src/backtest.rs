@@ -172,6 +172,7 @@ pub fn replay_counts(
         severity: "warning",
         cooldown_ms: cooldown_seconds as i64 * 1000,
         episodic: false,
+        episode_memory_ms: 0,
         silences: &[],
         now_ms: 0,
     };

@@ -72,7 +72,8 @@ pub fn score_file(
     let mut detections: Vec<usize> = detections.iter().copied().filter(|d| *d >= start).collect();
     detections.sort_unstable();
     detections.dedup();
-    let mut windows: Vec<(usize, usize)> = windows.to_vec();
+    // A window given backwards is read forwards (never an underflow).
+    let mut windows: Vec<(usize, usize)> = windows.iter().map(|&(l, r)| (l.min(r), l.max(r))).collect();
     windows.sort_unstable();
     let mut out = FileScore {
         raw: 0.0,
@@ -103,7 +104,7 @@ pub fn score_file(
         }
         let score = match windows.iter().rev().find(|(_, r)| *r < d) {
             None => -profile.fp,
-            Some((l, r)) => scaled_sigmoid((d - r) as f64 / (r - l) as f64) * profile.fp,
+            Some((l, r)) => scaled_sigmoid((d - r) as f64 / (r - l).max(1) as f64) * profile.fp,
         };
         out.false_positives += 1;
         out.fp_score += score;

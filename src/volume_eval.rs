@@ -108,7 +108,7 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
                 Some(d) => format!(
                     "{} ({:.2})",
                     (s.times[d] - s.times[w.rows.0]) / 60_000,
-                    (d - w.rows.0) as f64 / (w.rows.1 - w.rows.0).max(1) as f64
+                    d.saturating_sub(w.rows.0) as f64 / w.rows.1.saturating_sub(w.rows.0).max(1) as f64
                 ),
                 None => "missed".into(),
             })

@@ -8,7 +8,7 @@
 
 use crate::detector::{EvidenceData, Firing, Signal, LATENESS_MS};
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
+use std::collections::HashMap;
 use vigie_core::clickhouse::parse_severity;
 use vigie_core::proto::{Alert, AlertState, Severity};
 
@@ -58,6 +58,9 @@ pub struct RuleContext<'a> {
     pub cooldown_ms: i64,
     /// Whether each episode is its own alert.
     pub episodic: bool,
+    /// How long a fired episode stays reserved, so a detector reporting it again (a chain
+    /// extended hours later, a question still unanswered) never reuses its id as a new alert.
+    pub episode_memory_ms: i64,
     /// The tenant's silences.
     pub silences: &'a [SilenceRule],
     /// Wall time, stamped as `raised_at_ms`.
@@ -86,7 +89,7 @@ pub struct OpenAlert {
 pub struct AlertBook {
     open: Vec<OpenAlert>,
     /// Episodes that fired, with when: each fires once.
-    fired: VecDeque<(String, i64)>,
+    fired: HashMap<String, i64>,
     /// When the rule's last alert resolved (condition rules' cooldown).
     last_resolved_ms: Option<i64>,
 }
@@ -150,7 +153,7 @@ impl AlertBook {
             }
             return;
         }
-        if self.fired.iter().any(|(e, _)| *e == f.episode) {
+        if self.fired.contains_key(&f.episode) {
             return;
         }
         if !ctx.episodic
@@ -182,7 +185,7 @@ impl AlertBook {
         };
         vigie_core::metrics::alert_raised(ctx.rule_type, ctx.severity);
         out.push(alert.to_alert(ctx, AlertState::Firing));
-        self.fired.push_back((f.episode, f.at_ms));
+        self.fired.insert(f.episode, f.at_ms);
         self.open.push(alert);
     }
 
@@ -219,11 +222,16 @@ impl AlertBook {
                 self.resolve_at(ctx, i, at, "no longer current", "", out);
             }
         }
-        let keep = ctx.cooldown_ms.max(EPISODIC_MIN_OPEN_MS).max(keep_open_ms) + 2 * LATENESS_MS;
+        let keep = ctx
+            .cooldown_ms
+            .max(EPISODIC_MIN_OPEN_MS)
+            .max(keep_open_ms)
+            .max(ctx.episode_memory_ms)
+            + 2 * LATENESS_MS;
         // An episode stays remembered while its alert is open.
         let open = &self.open;
         self.fired
-            .retain(|(e, t)| *t + keep >= watermark || open.iter().any(|a| a.episode == *e));
+            .retain(|e, t| *t + keep >= watermark || open.iter().any(|a| a.episode == *e));
     }
 
     /// Acknowledges the open alert `id`; true when it changed.
@@ -260,6 +268,14 @@ impl AlertBook {
         };
         self.resolve_at(ctx, i, at, &format!("by {actor}"), actor, out);
         true
+    }
+
+    /// Whether alert `id` fired here and is still remembered (e.g. already resolved): a command
+    /// about it is a harmless repeat, not a mistake.
+    pub fn knows(&self, ctx: &RuleContext, id: &str) -> bool {
+        let prefix = format!("{}:{}:{}:", ctx.tenant, ctx.watch_id, ctx.rule);
+        id.strip_prefix(&prefix)
+            .is_some_and(|e| self.fired.contains_key(e))
     }
 
     /// Ids of the open alerts.

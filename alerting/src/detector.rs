@@ -68,14 +68,7 @@ impl<'a> Observed<'a> {
         let kind = self.mention.kind;
         if self.mention.visibility == Visibility::Private as i32
             || kind == Kind::DirectMessage as i32
-            || [
-                Source::Whatsapp,
-                Source::Messenger,
-                Source::Telegram,
-                Source::Email,
-            ]
-            .iter()
-            .any(|s| *s as i32 == source)
+            || vigie_core::model::is_private_channel(Source::try_from(source).unwrap_or_default())
         {
             Stage::Private
         } else if source == Source::News as i32

@@ -113,15 +113,23 @@ impl RateLimit {
     }
 }
 
+/// The HTTP client of a receiver (connections are kept and reused between notifications).
+pub type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+
+/// A new HTTP client.
+pub fn http_client() -> HttpClient {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
 /// POSTs `body` to `url`, retrying with back-off (0.5 s doubling to 30 s) up to `attempts`
 /// times; the last error when all failed.
 pub async fn deliver(
+    client: &HttpClient,
     url: &str,
     body: Vec<u8>,
     attempts: u32,
     cancel: &CancellationToken,
 ) -> Result<(), String> {
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let mut backoff = Duration::from_millis(500);
     let mut last = String::new();
     for attempt in 1..=attempts.max(1) {
@@ -175,6 +183,8 @@ pub async fn run_receiver(
     let mut sent_order: VecDeque<(String, u64)> = VecDeque::new();
     let limit = std::sync::Arc::new(std::sync::Mutex::new(RateLimit::new(receiver.max_per_minute)));
     let receiver = &receiver;
+    let client = http_client();
+    let client = &client;
     run_consumer(subscriber, &metrics, batching, &cancel, |batch, drain, _| {
         let now = vigie_core::now_ms();
         // Group what this receiver wants, in arrival order, once per (id, version).
@@ -215,7 +225,7 @@ pub async fn run_receiver(
                     pending.remove(0)
                 };
                 let body = payload(receiver, &group, &alerts);
-                match deliver(&receiver.url, body.clone(), receiver.max_attempts, &drain).await {
+                match deliver(client, &receiver.url, body.clone(), receiver.max_attempts, &drain).await {
                     Ok(()) => {
                         vigie_core::metrics::notification(&receiver.name, "sent");
                         notified += alerts.len();

@@ -55,7 +55,7 @@ async fn tick_quiet_tenants(engine: Arc<Mutex<Engine>>, publisher: Publisher, ca
         let now = vigie_core::now_ms();
         let quiet = engine
             .lock()
-            .map(|mut e| e.quiet_tenants(now, QUIET_MS, LIVE_MS))
+            .map(|e| e.quiet_tenants(now, QUIET_MS, LIVE_MS))
             .unwrap_or_default();
         let records: Vec<OutRecord> = quiet
             .into_iter()

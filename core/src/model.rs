@@ -130,6 +130,22 @@ pub fn is_private_channel(source: Source) -> bool {
     )
 }
 
+/// Tenants and watch ids are names: ASCII letters, digits, '-', '_' and '.', so that keys
+/// ("<tenant>/<watch>") and alert ids ("<tenant>:<watch>:<rule>:<episode>") split unambiguously.
+pub fn check_name(field: &str, value: &str) -> Result<(), FieldError> {
+    if value.is_empty()
+        || !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    {
+        return Err(FieldError::new(
+            field,
+            "is required and may contain only ASCII letters, digits, '-', '_' and '.'",
+        ));
+    }
+    Ok(())
+}
+
 /// Deterministic mention id: the same (tenant, source, native id) is the same mention everywhere,
 /// which makes ingest idempotent and lets every sink deduplicate redeliveries.
 pub fn mention_id(tenant: &str, source: Source, native_id: &str) -> String {
@@ -349,16 +365,7 @@ pub fn validate_and_complete(
     received_at_ms: i64,
 ) -> Result<(), FieldError> {
     check_short("tenant", &mention.tenant, true)?;
-    if !mention
-        .tenant
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-    {
-        return Err(FieldError::new(
-            "tenant",
-            "may contain only ASCII letters, digits, '-', '_' and '.'",
-        ));
-    }
+    check_name("tenant", &mention.tenant)?;
     let source = Source::try_from(mention.source)
         .ok()
         .filter(|s| *s != Source::Unspecified)

@@ -150,11 +150,8 @@ pub fn validate(watch: &Watch) -> Result<Query, WatchError> {
         field: field.to_string(),
         reason,
     };
-    if watch.tenant.is_empty() {
-        return Err(fail("tenant", "is required".into()));
-    }
-    if watch.id.is_empty() || watch.id.contains('/') {
-        return Err(fail("id", "is required and may not contain '/'".into()));
+    for (field, value) in [("tenant", &watch.tenant), ("id", &watch.id)] {
+        crate::model::check_name(field, value).map_err(|e| fail(field, e.reason))?;
     }
     let mut query = Query::parse(&watch.query).map_err(|e| fail("query", e.to_string()))?;
     if let Some(f) = &watch.filters {

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use vigie_core::proto::EscalationRule;
 
 /// Stories tracked per watch at most (new stories are not tracked while full).
-pub const MAX_STORIES: usize = 50_000;
+pub const MAX_STORIES: usize = 10_000;
 
 /// One step of a chain: (stage, event time, mention id, source name).
 type Step = (Stage, i64, String, String);

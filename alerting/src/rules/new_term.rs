@@ -10,7 +10,7 @@ use vigie_core::proto::NewTermRule;
 const DAY_MS: i64 = 86_400_000;
 /// Most distinct terms remembered per watch; beyond it, unseen terms are not tracked until old
 /// ones age out (a bound on memory for very busy watches).
-pub const MAX_TERMS: usize = 20_000;
+pub const MAX_TERMS: usize = 5_000;
 /// Words shorter than this are never terms (hashtags always are).
 const MIN_WORD_CHARS: usize = 5;
 
@@ -22,6 +22,10 @@ struct TermHistory {
     days: VecDeque<(i64, u32)>,
     /// Newest mention ids with the term (at most three).
     samples: VecDeque<String>,
+    /// Set when the term first fired ("<term>@<event time>"), kept while the term is remembered,
+    /// so one surge is one alert and a term new again weeks later is a new alert with a new id.
+    #[serde(default)]
+    episode: Option<String>,
 }
 
 /// State of one `new_term` rule of one watch.
@@ -98,8 +102,9 @@ impl NewTermState {
             let count = h.recent.len() as u64;
             if warm && count >= rule.min_count as u64 && prior <= rule.max_prior {
                 let start = h.recent.front().copied().unwrap_or(at);
+                let episode = h.episode.get_or_insert_with(|| format!("{term}@{at}")).clone();
                 out.push(Signal::Fire(Firing {
-                    episode: term.clone(),
+                    episode,
                     at_ms: at,
                     window_start_ms: start,
                     window_end_ms: at,
@@ -149,10 +154,14 @@ mod tests {
         }
     }
 
+    /// The terms that fired (episode without its time).
     fn feed(s: &mut NewTermState, id: &str, at: i64, tags: &[&str]) -> Vec<String> {
         let e = m(id, at).hashtags(tags).build();
         let out = with_observed(&e, |o, out| s.observe(&rule(), o, out));
-        firings(&out).iter().map(|f| f.episode.clone()).collect()
+        firings(&out)
+            .iter()
+            .map(|f| f.episode.split('@').next().unwrap_or_default().to_string())
+            .collect()
     }
 
     #[test]

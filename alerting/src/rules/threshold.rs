@@ -34,8 +34,9 @@ impl ThresholdState {
         if self.seen.contains_key(id) || event_ms < horizon(self.watermark) {
             return;
         }
-        if event_ms > self.watermark {
-            // Before old mentions are pruned: did the window empty in the gap before this one?
+        if event_ms > self.watermark + LATENESS_MS {
+            // A gap long enough for pruning to drop the evidence: did the window empty in it?
+            // (Shorter gaps are settled by the minute sweep.)
             self.clear_until(rule, event_ms - 1, out);
         }
         self.watermark = self.watermark.max(event_ms);
@@ -49,6 +50,10 @@ impl ThresholdState {
             }
             self.entries.pop_first();
             self.seen.remove(&old);
+        }
+        if self.fired_at.is_some() {
+            // Already firing: nothing new to say until the window empties.
+            return;
         }
         // The windows the new mention can complete end at its own time or, when it arrived
         // late, at any later mention within one window of it. The earliest end that reaches the
@@ -123,7 +128,7 @@ impl ThresholdState {
         let below = |end: i64| self.count(end - window_ms, end) < rule.min_count as u64;
         let at_ms = self
             .entries
-            .iter()
+            .range((fired_at - window_ms, String::new())..)
             .map(|(t, _)| t + window_ms + 1)
             .filter(|c| *c > fired_at && *c <= until)
             .find(|c| below(*c));
