@@ -113,12 +113,13 @@ impl RateLimit {
     }
 }
 
-/// The HTTP client of a receiver (connections are kept and reused between notifications).
-pub type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+/// The HTTP(S) client of a receiver (connections are kept and reused between notifications).
+pub type HttpClient =
+    Client<hyper_tls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Full<Bytes>>;
 
-/// A new HTTP client.
+/// A new HTTP(S) client (TLS through the system's OpenSSL and certificate store).
 pub fn http_client() -> HttpClient {
-    Client::builder(TokioExecutor::new()).build_http()
+    Client::builder(TokioExecutor::new()).build(hyper_tls::HttpsConnector::new())
 }
 
 /// POSTs `body` to `url`, retrying with back-off (0.5 s doubling to 30 s) up to `attempts`

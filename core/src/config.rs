@@ -176,7 +176,7 @@ impl Default for StageConfig {
 pub struct ReceiverConfig {
     /// Name, unique; also names the receiver's consumer group (`vigie-notify-<name>`).
     pub name: String,
-    /// `http://` URL to POST to.
+    /// `http://` or `https://` URL to POST to.
     pub url: String,
     /// "json" (Vigie's alert JSON) or "slack" (a `text` payload Slack and compatibles accept).
     pub format: String,
@@ -278,10 +278,9 @@ impl Config {
                     "{at}.name: a receiver needs a name unique among receivers"
                 ));
             }
-            if !r.url.starts_with("http://") {
+            if !(r.url.starts_with("http://") || r.url.starts_with("https://")) {
                 return Err(format!(
-                    "{at}.url {:?}: expected an http:// URL (TLS is not built in: reach https \
-                     receivers such as Slack through an egress proxy)",
+                    "{at}.url {:?}: expected an http:// or https:// URL",
                     r.url
                 ));
             }
@@ -405,6 +404,25 @@ mod tests {
         std::fs::write(&path, "[enrich]\nbatch_size = 0\n").unwrap();
         let err = Config::load(Some(&path)).unwrap_err().to_string();
         assert!(err.contains("enrich.batch_size"), "{err}");
+    }
+
+    #[test]
+    fn receivers_are_checked_field_by_field() {
+        let dir = std::env::temp_dir().join(format!("vigie-config-recv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("receivers.toml");
+        let ok = "[[receivers]]\nname = \"ops\"\nurl = \"https://hooks.example.com/x\"\nformat = \"slack\"\n";
+        std::fs::write(&path, ok).unwrap();
+        assert_eq!(Config::load(Some(&path)).unwrap().receivers[0].max_attempts, 6);
+        for (bad, field) in [
+            (ok.replace("https://hooks", "ftp://hooks"), "receivers[0].url"),
+            (ok.replace("slack", "teams"), "receivers[0].format"),
+            (format!("{ok}{ok}"), "receivers[1].name"),
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            let err = Config::load(Some(&path)).unwrap_err().to_string();
+            assert!(err.contains(field), "{err}");
+        }
     }
 
     #[test]
