@@ -71,7 +71,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AlertAction {
-    /// Acknowledge a firing alert (no more repeat notifications; it still resolves by itself).
+    /// Acknowledge a firing alert (someone is on it; it still resolves by itself).
     Ack {
         /// Alert id.
         id: String,
