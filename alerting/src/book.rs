@@ -51,7 +51,7 @@ pub struct RuleContext<'a> {
     /// Rule name.
     pub rule: &'a str,
     /// Rule type.
-    pub rule_type: &'static str,
+    pub rule_type: &'a str,
     /// Rule severity name.
     pub severity: &'a str,
     /// Cooldown, ms.
@@ -268,6 +268,13 @@ impl AlertBook {
         };
         self.resolve_at(ctx, i, at, &format!("by {actor}"), actor, out);
         true
+    }
+
+    /// Resolves every open alert (the rule or its watch is gone): `note` says why.
+    pub fn close_all(&mut self, ctx: &RuleContext, at: i64, note: &str, out: &mut Vec<Alert>) {
+        while !self.open.is_empty() {
+            self.resolve_at(ctx, 0, at, note, "", out);
+        }
     }
 
     /// Whether alert `id` fired here and is still remembered (e.g. already resolved): a command

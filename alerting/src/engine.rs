@@ -33,6 +33,11 @@ fn applied(record: Option<Position>, piece: Option<Position>) -> bool {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct RuleSlot {
     name: String,
+    /// Rule type and severity, to resolve its open alerts if the rule goes away.
+    #[serde(default)]
+    rule_type: String,
+    #[serde(default)]
+    severity: String,
     /// Hash of the rule definition the detector was built for; a changed rule starts afresh.
     fingerprint: u64,
     detector: Detector,
@@ -44,6 +49,9 @@ struct RuleSlot {
 struct WatchState {
     /// `updated_at_ms` of the definition the slots follow.
     definition_ms: i64,
+    /// The watch's display name (for alerts resolved after it was deleted).
+    #[serde(default)]
+    name: String,
     rules: Vec<RuleSlot>,
     position: Option<Position>,
     #[serde(skip)]
@@ -59,6 +67,9 @@ struct TenantState {
     position: Option<Position>,
     #[serde(skip)]
     watches: HashMap<String, WatchState>,
+    /// Keys of deleted watches whose checkpoint pieces must be tombstoned.
+    #[serde(skip)]
+    deleted: Vec<String>,
     /// Question native id → watches with an `unanswered` rule waiting for it.
     #[serde(skip)]
     questions: HashMap<String, Vec<String>>,
@@ -118,20 +129,28 @@ fn fingerprint(rule: &Rule) -> u64 {
 }
 
 impl WatchState {
-    /// Aligns the slots with the watch's current rules: same name and definition keep their
-    /// state; anything else starts afresh.
-    fn follow(&mut self, watch: &CompiledWatch) {
+    /// Aligns the slots with the watch's current rules: same name and detector parameters keep
+    /// their state; anything else starts afresh, and the open alerts of a rule that changed or
+    /// disappeared are resolved (at event time `at`) rather than left firing forever.
+    fn follow(&mut self, watch: &CompiledWatch, at: i64, now_ms: i64, out: &mut Vec<Alert>) {
         if self.definition_ms == watch.watch.updated_at_ms && self.rules.len() == watch.watch.rules.len() {
             return;
         }
+        self.name = watch.watch.name.clone();
         let mut old = std::mem::take(&mut self.rules);
         for r in &watch.watch.rules {
             let Some(kind) = &r.kind else { continue };
             let fp = fingerprint(r);
             let slot = match old.iter().position(|s| s.name == r.name && s.fingerprint == fp) {
-                Some(i) => old.swap_remove(i),
+                Some(i) => {
+                    let mut slot = old.swap_remove(i);
+                    slot.severity = r.severity.clone();
+                    slot
+                }
                 None => RuleSlot {
                     name: r.name.clone(),
+                    rule_type: type_name(kind).to_string(),
+                    severity: r.severity.clone(),
                     fingerprint: fp,
                     detector: Detector::new(kind),
                     book: AlertBook::default(),
@@ -139,8 +158,71 @@ impl WatchState {
             };
             self.rules.push(slot);
         }
+        for gone in old {
+            gone.close(
+                &watch.watch.tenant,
+                &watch.watch.id,
+                &self.name,
+                at,
+                now_ms,
+                "the rule changed",
+                out,
+            );
+        }
         self.definition_ms = watch.watch.updated_at_ms;
         self.dirty = true;
+    }
+
+    /// Resolves every open alert: the watch was deleted.
+    fn close(&mut self, tenant: &str, watch_id: &str, at: i64, now_ms: i64, out: &mut Vec<Alert>) {
+        for slot in std::mem::take(&mut self.rules) {
+            slot.close(
+                tenant,
+                watch_id,
+                &self.name,
+                at,
+                now_ms,
+                "the watch was deleted",
+                out,
+            );
+        }
+    }
+}
+
+impl RuleSlot {
+    /// Resolves the open alerts of a rule whose definition is gone, saying why.
+    #[allow(clippy::too_many_arguments)]
+    fn close(
+        self,
+        tenant: &str,
+        watch_id: &str,
+        watch_name: &str,
+        at: i64,
+        now_ms: i64,
+        why: &str,
+        out: &mut Vec<Alert>,
+    ) {
+        let RuleSlot {
+            name,
+            rule_type,
+            severity,
+            mut book,
+            ..
+        } = self;
+        let ctx = RuleContext {
+            tenant,
+            watch_id,
+            watch_name,
+            rule: &name,
+            rule_type: &rule_type,
+            severity: &severity,
+            cooldown_ms: 0,
+            episodic: true,
+            episode_memory_ms: 0,
+            silences: &[],
+            now_ms,
+        };
+        book.close_all(&ctx, at, why, out);
     }
 }
 
@@ -232,7 +314,7 @@ impl Engine {
             if applied(position, ws.position) {
                 continue;
             }
-            ws.follow(watch);
+            ws.follow(watch, t.watermark_ms.max(o.at()), now_ms, out);
             for (rule, slot) in watch.watch.rules.iter().zip(ws.rules.iter_mut()) {
                 let Some(kind) = &rule.kind else { continue };
                 slot.detector.observe(kind, &o, signals);
@@ -271,7 +353,7 @@ impl Engine {
                 if applied(position, ws.position) && !touched.contains(&watch_id.as_str()) {
                     continue;
                 }
-                ws.follow(watch);
+                ws.follow(watch, t.watermark_ms.max(o.at()), now_ms, out);
                 for (rule, slot) in watch.watch.rules.iter().zip(ws.rules.iter_mut()) {
                     let (Some(Kind::Unanswered(r)), Detector::Unanswered(u)) =
                         (&rule.kind, &mut slot.detector)
@@ -311,18 +393,29 @@ impl Engine {
     ) {
         let watermark = t.watermark_ms;
         t.swept_ms = watermark - watermark.rem_euclid(SWEEP_MS);
-        t.watches.retain(|id, _| {
-            watches
-                .get(&vigie_core::topics::watch_key(tenant_name, id))
-                .is_some()
-        });
+        let gone: Vec<String> = t
+            .watches
+            .keys()
+            .filter(|id| {
+                watches
+                    .get(&vigie_core::topics::watch_key(tenant_name, id))
+                    .is_none()
+            })
+            .cloned()
+            .collect();
+        for id in gone {
+            if let Some(mut ws) = t.watches.remove(&id) {
+                ws.close(tenant_name, &id, watermark, now_ms, out);
+                t.deleted.push(vigie_core::topics::watch_key(tenant_name, &id));
+            }
+        }
         let minute = t.swept_ms / SWEEP_MS;
         for (id, ws) in t.watches.iter_mut() {
             let Some(watch) = watches.get(&vigie_core::topics::watch_key(tenant_name, id)) else {
                 continue;
             };
             let produced = out.len();
-            ws.follow(watch);
+            ws.follow(watch, watermark, now_ms, out);
             for (rule, slot) in watch.watch.rules.iter().zip(ws.rules.iter_mut()) {
                 let Some(kind) = &rule.kind else { continue };
                 slot.detector.advance(kind, watermark, signals);
@@ -437,7 +530,7 @@ impl Engine {
                 for (watch_id, ws) in t.watches.iter_mut() {
                     let key = vigie_core::topics::watch_key(&cmd.tenant, watch_id);
                     let Some(watch) = watches.get(&key) else { continue };
-                    ws.follow(watch);
+                    ws.follow(watch, at, now_ms, out);
                     for (rule, slot) in watch.watch.rules.iter().zip(ws.rules.iter_mut()) {
                         let Some(kind) = &rule.kind else { continue };
                         let ctx = context(watch, rule, kind, &t.silences, now_ms);
@@ -463,20 +556,22 @@ impl Engine {
     }
 
     /// Serialised pieces changed since the last call: ("<tenant>" or "<tenant>/<watch id>",
-    /// JSON). Watch pieces come before their tenant's piece.
-    pub fn take_checkpoint(&mut self) -> Vec<(String, Vec<u8>)> {
+    /// JSON, or `None` for the piece of a deleted watch). Watch pieces come before their
+    /// tenant's piece.
+    pub fn take_checkpoint(&mut self) -> Vec<(String, Option<Vec<u8>>)> {
         let mut pieces = Vec::new();
         for (name, t) in self.tenants.iter_mut() {
+            pieces.extend(t.deleted.drain(..).map(|key| (key, None)));
             for (id, ws) in t.watches.iter_mut().filter(|(_, w)| w.dirty) {
                 ws.dirty = false;
                 if let Ok(bytes) = serde_json::to_vec(ws) {
-                    pieces.push((vigie_core::topics::watch_key(name, id), bytes));
+                    pieces.push((vigie_core::topics::watch_key(name, id), Some(bytes)));
                 }
             }
             if t.dirty {
                 t.dirty = false;
                 if let Ok(bytes) = serde_json::to_vec(t) {
-                    pieces.push((name.clone(), bytes));
+                    pieces.push((name.clone(), Some(bytes)));
                 }
             }
         }
@@ -660,7 +755,7 @@ brand_authors = ["acmecare"]
             let mut got = run(&mut first, &watches, &records[..cut], 0);
             let mut second = Engine::default();
             for (key, bytes) in first.take_checkpoint() {
-                second.restore(&key, &bytes).unwrap();
+                second.restore(&key, &bytes.unwrap()).unwrap();
             }
             second.restored();
             let replay_from = cut.saturating_sub(30);
@@ -707,4 +802,62 @@ brand_authors = ["acmecare"]
 
     const QUIET: i64 = 60_000;
     const LIVE: i64 = 6 * 3_600_000;
+
+    #[test]
+    fn a_deleted_watch_or_a_changed_rule_resolves_its_open_alerts() {
+        let registry = WatchRegistry::default();
+        let file = "[[watch]]\ntenant = \"acme\"\nid = \"w\"\nquery = \"acme\"\n[[watch.rule]]\n\
+                    name = \"burst\"\ntype = \"threshold\"\nmin_count = 3\nwindow = \"1h\"\n";
+        let mut watch = parse_file(file, "t").unwrap().remove(0);
+        registry.upsert(watch.clone()).unwrap();
+        let mut engine = Engine::default();
+        let mut alerts = Vec::new();
+        for i in 0..3 {
+            engine.observe(
+                &m(&format!("a{i}"), i * MIN).build(),
+                None,
+                &registry.read(),
+                0,
+                &mut alerts,
+            );
+        }
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        // The threshold changes: the open alert is resolved, the rule starts afresh.
+        if let Some(vigie_core::proto::rule::Kind::Threshold(t)) = &mut watch.rules[0].kind {
+            t.min_count = 10;
+        }
+        watch.updated_at_ms += 1;
+        registry.upsert(watch).unwrap();
+        engine.observe(&m("b", 4 * MIN).build(), None, &registry.read(), 0, &mut alerts);
+        assert_eq!(alerts.len(), 2);
+        assert_eq!(alerts[1].state(), AlertState::Resolved);
+        assert!(
+            alerts[1].summary.contains("the rule changed"),
+            "{}",
+            alerts[1].summary
+        );
+        // Fire again, then delete the watch: resolved at the next sweep, piece tombstoned.
+        for i in 0..10 {
+            engine.observe(
+                &m(&format!("c{i}"), 5 * MIN + i * 1000).build(),
+                None,
+                &registry.read(),
+                0,
+                &mut alerts,
+            );
+        }
+        assert_eq!(alerts.len(), 3);
+        engine.take_checkpoint();
+        registry.remove("acme/w");
+        engine.observe(
+            &m("d", 20 * MIN).watches(&[]).build(),
+            None,
+            &registry.read(),
+            0,
+            &mut alerts,
+        );
+        assert_eq!(alerts.len(), 4);
+        assert!(alerts[3].summary.contains("the watch was deleted"));
+        assert!(engine.take_checkpoint().contains(&("acme/w".to_string(), None)));
+    }
 }

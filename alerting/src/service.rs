@@ -176,7 +176,7 @@ async fn write_outputs(
     metrics: &StageMetrics,
     drain: &CancellationToken,
     outcome: BatchOutcome,
-    checkpoint: Vec<(String, Vec<u8>)>,
+    checkpoint: Vec<(String, Option<Vec<u8>>)>,
 ) -> Result<usize, vigie_core::retry::Abandoned> {
     let BatchOutcome { alerts, rejected } = outcome;
     until_ok("publish dead letters", metrics, "deadletter", drain, || {
@@ -201,7 +201,11 @@ async fn write_outputs(
     }
     let pieces: Vec<OutRecord> = checkpoint
         .into_iter()
-        .map(|(key, bytes)| OutRecord::message(key, CHECKPOINT_SCHEMA, bytes))
+        .map(|(key, payload)| OutRecord {
+            key,
+            payload,
+            schema: CHECKPOINT_SCHEMA,
+        })
         .collect();
     until_ok("checkpoint state", metrics, "checkpoint", drain, || {
         publisher.publish(topics::ALERTING_STATE, pieces.clone())
