@@ -234,13 +234,30 @@ async fn run_enrich(config: Config) -> anyhow::Result<()> {
         config.enrich.metrics_listen.clone(),
         cancel.clone(),
     ));
+    let clickhouse = clickhouse_sink(config.enrich.write_clickhouse, &config);
+    // The `watches` table for BI tools follows the topic beside the scoring stage.
+    let mirror = clickhouse.clone().map(|ch| {
+        let group = format!("{}-watches", config.enrich.group_id);
+        tokio::spawn(vigie_core::watch_mirror::run(
+            bus.clone(),
+            ch,
+            group,
+            cancel.clone(),
+        ))
+    });
     let deps = vigie_enrich::service::EnrichDeps {
         bus,
-        clickhouse: clickhouse_sink(config.enrich.write_clickhouse, &config),
+        clickhouse,
         registry,
         config: config.enrich.clone(),
     };
     vigie_enrich::service::run(deps, cancel).await?;
+    if let Some(Ok(Err(e))) = match mirror {
+        Some(m) => Some(m.await),
+        None => None,
+    } {
+        tracing::warn!("watches mirror: {e}");
+    }
     let _ = metrics.await;
     Ok(())
 }

@@ -32,6 +32,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0002_alert_lifecycle",
         include_str!("../../deploy/clickhouse/0002_alert_lifecycle.sql"),
     ),
+    (
+        3,
+        "0003_bi_rollups_and_watches",
+        include_str!("../../deploy/clickhouse/0003_bi_rollups_and_watches.sql"),
+    ),
 ];
 
 /// Longest wait for sending one chunk of an insert.
@@ -421,7 +426,10 @@ mod tests {
             let statements = split_statements(sql);
             assert!(!statements.is_empty(), "{name}");
             for s in &statements {
-                assert!(s.starts_with("CREATE") || s.starts_with("ALTER"), "{name}: {s}");
+                assert!(
+                    ["CREATE", "ALTER", "INSERT"].iter().any(|k| s.starts_with(k)),
+                    "{name}: {s}"
+                );
                 assert!(!s.contains(';'), "{name}: {s}");
             }
         }

@@ -28,6 +28,7 @@ pub mod shutdown;
 pub mod stage;
 pub mod text;
 pub mod topics;
+pub mod watch_mirror;
 pub mod watches;
 
 pub use vigie_proto as proto;
