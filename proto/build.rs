@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "vigie/v1/alert.proto",
         "vigie/v1/deadletter.proto",
         "vigie/v1/ingest.proto",
+        "vigie/v1/token.proto",
     ];
     for f in files {
         println!("cargo:rerun-if-changed={f}");

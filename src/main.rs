@@ -62,11 +62,39 @@ enum Command {
         #[command(subcommand)]
         action: AlertAction,
     },
+    /// Manage API tokens (bearer tokens bound to a tenant and a role, stored hashed).
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// Manage watch definitions.
     Watches {
         #[command(subcommand)]
         action: WatchesAction,
     },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Make a token and print it (shown once; only its hash is stored).
+    Create {
+        /// The tenant every call with this token is scoped to.
+        #[arg(long)]
+        tenant: String,
+        /// reader, operator or admin.
+        #[arg(long, default_value = "reader")]
+        role: String,
+        /// What it is for.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// Revoke a token by id (the part after "vigie_" and before the next "_").
+    Revoke {
+        /// Token id.
+        id: String,
+    },
+    /// List tokens (ids, tenants, roles; never secrets).
+    List,
 }
 
 #[derive(Subcommand)]
@@ -153,6 +181,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Score(args) => score::run(args),
         Command::Backtest(args) => backtest::run(args),
         Command::Alert { action } => send_alert_command(&config, action).await,
+        Command::Token { action } => manage_tokens(&config, action).await,
         Command::Train(args) => eval::run_train(args),
         Command::Eval(args) => eval::run_eval(args),
         Command::Migrate { clickhouse_only } => {
@@ -208,15 +237,22 @@ async fn run_ingest(config: Config) -> anyhow::Result<()> {
     let bus = kafka(&config);
     bus.ensure_topics().await?;
     let publisher = bus.publisher()?;
-    let ingestor = Arc::new(vigie_ingest::Ingestor::new(
+    let mut ingestor = vigie_ingest::Ingestor::new(
         publisher.clone(),
         Limits {
             max_text_chars: config.ingest.max_text_chars,
         },
         config.ingest.max_batch_items,
         config.ingest.recent_ids,
-    ));
-    vigie_ingest::service::serve(&config.ingest, ingestor, cancel).await?;
+    );
+    if config.auth.required {
+        let tokens = vigie_core::tokens::TokenStore::default();
+        vigie_core::tokens::materialise(&bus, tokens.clone(), cancel.clone()).await?;
+        ingestor = ingestor.with_tokens(tokens);
+    } else {
+        tracing::warn!("ingest: auth.required = false: anonymous writes accepted for any tenant");
+    }
+    vigie_ingest::service::serve(&config.ingest, Arc::new(ingestor), cancel).await?;
     publisher.flush().await;
     Ok(())
 }
@@ -359,4 +395,64 @@ async fn send_alert_command(config: &Config, action: AlertAction) -> anyhow::Res
         .await?;
     println!("sent to {}", vigie_core::topics::ALERT_COMMANDS);
     Ok(())
+}
+
+async fn manage_tokens(config: &Config, action: TokenAction) -> anyhow::Result<()> {
+    use vigie_core::tokens;
+    let bus = kafka(config);
+    bus.ensure_topics().await?;
+    let publisher = bus.publisher()?;
+    match action {
+        TokenAction::Create { tenant, role, name } => {
+            vigie_core::model::check_name("--tenant", &tenant)
+                .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.reason))?;
+            let role = tokens::parse_role(&role)
+                .with_context(|| format!("--role {role:?}: expected reader, operator or admin"))?;
+            let (token, record) = tokens::make(&tenant, role, &name).context("cannot draw a random token")?;
+            tokens::publish(&publisher, std::slice::from_ref(&record)).await?;
+            println!("{token}");
+            eprintln!(
+                "token {} for tenant {tenant} ({}): shown once, store it now",
+                record.id,
+                tokens::role_name(role)
+            );
+        }
+        TokenAction::Revoke { id } => {
+            let store = known_tokens(&bus).await?;
+            let mut record = store
+                .all()
+                .into_iter()
+                .find(|t| t.id == id)
+                .with_context(|| format!("no token with id {id:?}"))?;
+            record.revoked_at_ms = vigie_core::now_ms();
+            tokens::publish(&publisher, &[record]).await?;
+            println!("revoked {id}");
+        }
+        TokenAction::List => {
+            let mut all = known_tokens(&bus).await?.all();
+            all.sort_by(|a, b| (&a.tenant, a.created_at_ms).cmp(&(&b.tenant, b.created_at_ms)));
+            for t in all {
+                let role = tokens::role_name(t.role());
+                let state = if t.revoked_at_ms != 0 { "revoked" } else { "active" };
+                println!(
+                    "{}\t{}\t{role}\t{state}\t{}\t{}",
+                    t.id,
+                    t.tenant,
+                    vigie_core::model::format_rfc3339_ms(t.created_at_ms),
+                    t.name
+                );
+            }
+        }
+    }
+    publisher.flush().await;
+    Ok(())
+}
+
+async fn known_tokens(bus: &Bus) -> anyhow::Result<vigie_core::tokens::TokenStore> {
+    let store = vigie_core::tokens::TokenStore::default();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let follower = vigie_core::tokens::materialise(bus, store.clone(), cancel.clone()).await?;
+    cancel.cancel();
+    let _ = follower.await;
+    Ok(store)
 }

@@ -35,6 +35,9 @@ pub struct Args {
     exit: bool,
 }
 
+/// The tenant `vigie standalone` makes a token for.
+pub const DEV_TENANT: &str = "dev";
+
 /// Runs the standalone pipeline.
 pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
     let cancel = vigie_core::shutdown::on_signal();
@@ -93,14 +96,27 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         cancel.clone(),
     )));
 
-    let ingestor = Arc::new(vigie_ingest::Ingestor::new(
+    let mut ingestor = vigie_ingest::Ingestor::new(
         publisher,
         Limits {
             max_text_chars: config.ingest.max_text_chars,
         },
         config.ingest.max_batch_items,
         config.ingest.recent_ids,
-    ));
+    );
+    // A development tenant and its token, so a newcomer can post at once.
+    let dev_token = if config.auth.required {
+        let store = vigie_core::tokens::TokenStore::default();
+        let (token, record) =
+            vigie_core::tokens::make(DEV_TENANT, vigie_core::proto::Role::Admin, "standalone")
+                .context("cannot draw a random token")?;
+        store.upsert(record);
+        ingestor = ingestor.with_tokens(store);
+        Some(token)
+    } else {
+        None
+    };
+    let ingestor = Arc::new(ingestor);
 
     let text = match &args.mentions {
         Some(path) => {
@@ -121,6 +137,13 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
             "vigie standalone: post your own mentions to http://{}/v1/mentions or gRPC {} (Ctrl-C to stop)",
             config.ingest.http_listen, config.ingest.grpc_listen
         );
+        if let Some(token) = &dev_token {
+            println!(
+                "vigie standalone: development tenant {DEV_TENANT:?}, token (admin): {token}\n\
+                 e.g. curl -H 'Authorization: Bearer {token}' -d '{{\"source\":\"x\",\"native_id\":\"1\",\"text\":\"hello\"}}' http://{}/v1/mentions",
+                config.ingest.http_listen
+            );
+        }
         vigie_ingest::service::serve(&config.ingest, ingestor, cancel.clone()).await?;
     }
     for t in tasks {

@@ -34,10 +34,24 @@ fn free_port() -> u16 {
 
 /// Minimal blocking HTTP/1.1 client: returns (status, body).
 fn http(method: &str, addr: &str, path: &str, body: &[u8]) -> std::io::Result<(u16, String)> {
+    http_as(None, method, addr, path, body)
+}
+
+/// [`http`] with a bearer token.
+fn http_as(
+    token: Option<&str>,
+    method: &str,
+    addr: &str,
+    path: &str,
+    body: &[u8],
+) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Length: {}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes())?;
@@ -102,13 +116,21 @@ impl Stack {
         c
     }
 
-    fn run(&self, args: &[&str]) {
+    fn run(&self, args: &[&str]) -> String {
         let out = self.vigie(args).output().expect("vigie runs");
         assert!(
             out.status.success(),
             "vigie {args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// A new operator token for `tenant` (`vigie token create`).
+    fn token(&self, tenant: &str) -> String {
+        self.run(&[
+            "token", "create", "--tenant", tenant, "--role", "operator", "--name", "e2e",
+        ])
     }
 
     fn spawn(&self, service: &str) -> Service {
@@ -206,14 +228,21 @@ fn mention(tenant: &str, i: usize, base_ms: i64, invalid: bool) -> String {
 /// Posts `n` mentions in batches of 50 (arrays and NDJSON alternately), invalid ones singly.
 /// Calls `progress(i)` after item i. Returns (accepted, rejected) as reported by ingest and the
 /// time the posting took.
-fn post_all(stack: &Stack, tenant: &str, n: usize, mut progress: impl FnMut(usize)) -> (u64, u64, Duration) {
+fn post_all(
+    stack: &Stack,
+    token: &str,
+    tenant: &str,
+    n: usize,
+    mut progress: impl FnMut(usize),
+) -> (u64, u64, Duration) {
     let started = Instant::now();
     let base_ms = vigie_core::now_ms() - 5 * 60 * 1000;
     let (mut accepted, mut rejected) = (0u64, 0u64);
     let mut batch = Vec::new();
     for i in 0..n {
         if i % 50 == 7 {
-            let (status, body) = http(
+            let (status, body) = http_as(
+                Some(token),
                 "POST",
                 &stack.http,
                 "/v1/mentions",
@@ -232,7 +261,8 @@ fn post_all(stack: &Stack, tenant: &str, n: usize, mut progress: impl FnMut(usiz
             } else {
                 batch.join("\n")
             };
-            let (status, resp) = http("POST", &stack.http, "/v1/mentions", body.as_bytes()).unwrap();
+            let (status, resp) =
+                http_as(Some(token), "POST", &stack.http, "/v1/mentions", body.as_bytes()).unwrap();
             assert_eq!(status, 200, "{resp}");
             let v: serde_json::Value = serde_json::from_str(&resp).unwrap();
             accepted += v["accepted"].as_u64().unwrap();
@@ -468,9 +498,27 @@ batch_size = 50
             .unwrap_or(false)
     });
 
+    // Tokens: one per tenant. Without one, or with another tenant's, nothing is written.
+    let (k1, k2, k3) = (stack.token(&t1), stack.token(&t2), stack.token(&t3));
+    wait_until("ingest to know the tokens", Duration::from_secs(30), || {
+        http_as(Some(&k3), "POST", &http_addr, "/v1/mentions", b"[]")
+            .map(|(s, _)| s != 401)
+            .unwrap_or(false)
+    });
+    let one = mention(&t2, 0, vigie_core::now_ms(), false);
+    assert_eq!(
+        http("POST", &http_addr, "/v1/mentions", one.as_bytes())
+            .unwrap()
+            .0,
+        401
+    );
+    let (status, body) = http_as(Some(&k1), "POST", &http_addr, "/v1/mentions", one.as_bytes()).unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("\"field\":\"items[0].tenant\""), "{body}");
+
     // Phase 1: a clean run.
     let started = Instant::now();
-    let (accepted, rejected, posting) = post_all(&stack, &t1, 2_000, |_| {});
+    let (accepted, rejected, posting) = post_all(&stack, &k1, &t1, 2_000, |_| {});
     assert_eq!(accepted + rejected, 2_000);
     assert_eq!(rejected, 40);
     wait_until("phase 1 rows", Duration::from_secs(120), || {
@@ -497,7 +545,7 @@ batch_size = 50
     // instance finishes the job.
     let failpoint = [(vigie_core::stage::ABORT_BEFORE_COMMIT_ENV, "3")];
     let mut current = Some(enrich);
-    let (accepted, rejected, _) = post_all(&stack, &t2, 2_000, |i| {
+    let (accepted, rejected, _) = post_all(&stack, &k2, &t2, 2_000, |i| {
         if i == 500 {
             let mut first = current.take().expect("enrich running");
             first.0.kill().unwrap();
@@ -565,7 +613,8 @@ batch_size = 50
                 .to_string()
             })
             .collect();
-        let (status, resp) = http(
+        let (status, resp) = http_as(
+            Some(&k3),
             "POST",
             &stack.http,
             "/v1/mentions",
@@ -737,6 +786,15 @@ batch_size = 50
         rolled_up, accepted,
         "tenant 2's redelivered mentions counted once in the rollups"
     );
+
+    // A revoked token stops working within moments.
+    let id = k1.split('_').nth(1).unwrap().to_string();
+    stack.run(&["token", "revoke", &id]);
+    wait_until("the revocation to reach ingest", Duration::from_secs(30), || {
+        http_as(Some(&k1), "POST", &http_addr, "/v1/mentions", b"[]")
+            .map(|(s, _)| s == 401)
+            .unwrap_or(false)
+    });
 
     // Graceful shutdown: each service drains and exits 0 on SIGTERM.
     terminate(ingest, "ingest", &stack);

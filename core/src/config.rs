@@ -46,6 +46,23 @@ pub struct Config {
     pub watches: WatchesConfig,
     /// Where alerts are sent (`[[receivers]]`), each fed from `vigie.alerts` on its own.
     pub receivers: Vec<ReceiverConfig>,
+    /// Authentication of API and ingest calls.
+    pub auth: AuthConfig,
+}
+
+/// Authentication of API and ingest calls.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Require a bearer token (see `vigie token`) on every write and read. Turning it off
+    /// accepts anonymous calls: for a laptop, never for a shared deployment.
+    pub required: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self { required: true }
+    }
 }
 
 /// Kafka connection and topic settings.

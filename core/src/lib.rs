@@ -27,6 +27,7 @@ pub mod rules;
 pub mod shutdown;
 pub mod stage;
 pub mod text;
+pub mod tokens;
 pub mod topics;
 pub mod watch_mirror;
 pub mod watches;

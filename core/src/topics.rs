@@ -19,19 +19,22 @@ pub const ALERT_COMMANDS: &str = "vigie.alerts.commands";
 /// Alerting state checkpoints (compacted), keyed "<tenant>" and "<tenant>/<watch id>": what a
 /// restarted or rebalanced alerting instance resumes from.
 pub const ALERTING_STATE: &str = "vigie.alerting.state";
+/// API tokens (compacted), keyed by token id: tenant, role and a hash, never the token itself.
+pub const TOKENS: &str = "vigie.tokens";
 /// Watch definitions (compacted): the source of truth, materialised by every service.
 pub const WATCHES: &str = "vigie.watches";
 /// Input refused by any stage, with the reason and the original bytes.
 pub const DEADLETTER: &str = "vigie.deadletter";
 
 /// Every topic with whether it is compacted, in creation order.
-pub const ALL: [(&str, bool); 7] = [
+pub const ALL: [(&str, bool); 8] = [
     (MENTIONS_RAW, false),
     (MENTIONS_ENRICHED, false),
     (ALERTS, false),
     (ALERT_COMMANDS, false),
     (ALERTING_STATE, true),
     (WATCHES, true),
+    (TOKENS, true),
     (DEADLETTER, false),
 ];
 

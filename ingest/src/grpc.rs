@@ -11,6 +11,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status, Streaming};
 use vigie_core::proto::ingest_service_server::{IngestService, IngestServiceServer};
 use vigie_core::proto::{Mention, PublishRequest, PublishResponse};
+use vigie_core::tokens::{AuthError, Principal};
 
 /// The gRPC ingest service.
 pub struct GrpcIngest {
@@ -32,6 +33,18 @@ fn submitted(mentions: Vec<Mention>) -> Vec<Submitted> {
             item: Item::Mention(m),
         })
         .collect()
+}
+
+/// The caller, from the request's `authorization` metadata.
+fn principal<T>(ingestor: &Ingestor, request: &Request<T>) -> Result<Option<Principal>, Status> {
+    let header = request
+        .metadata()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    ingestor.authorize(header).map_err(|e| match e {
+        AuthError::Unauthenticated(m) => Status::unauthenticated(m),
+        AuthError::PermissionDenied(m) => Status::permission_denied(m),
+    })
 }
 
 fn to_status(e: IngestError) -> Status {
@@ -86,12 +99,10 @@ fn finish(r: PublishResponse) -> Result<Response<PublishResponse>, Status> {
 #[tonic::async_trait]
 impl IngestService for GrpcIngest {
     async fn publish(&self, request: Request<PublishRequest>) -> Result<Response<PublishResponse>, Status> {
-        let mentions = request.into_inner().mentions;
-        let r = self
-            .ingestor
-            .submit(submitted(mentions), "grpc")
-            .await
-            .map_err(to_status)?;
+        let caller = principal(&self.ingestor, &request)?;
+        let mut items = submitted(request.into_inner().mentions);
+        Ingestor::bind_tenant(caller.as_ref(), &mut items);
+        let r = self.ingestor.submit(items, "grpc").await.map_err(to_status)?;
         finish(r)
     }
 
@@ -99,6 +110,7 @@ impl IngestService for GrpcIngest {
         &self,
         request: Request<Streaming<Mention>>,
     ) -> Result<Response<PublishResponse>, Status> {
+        let caller = principal(&self.ingestor, &request)?;
         let mut stream = request.into_inner();
         let chunk = self.ingestor.max_batch().clamp(1, 500);
         let mut total = PublishResponse::default();
@@ -116,9 +128,11 @@ impl IngestService for GrpcIngest {
                 pending.push(m?);
             }
             if pending.len() >= chunk || (done && !pending.is_empty()) {
+                let mut items = submitted(std::mem::take(&mut pending));
+                Ingestor::bind_tenant(caller.as_ref(), &mut items);
                 let r = self
                     .ingestor
-                    .submit_from(submitted(std::mem::take(&mut pending)), "grpc", offset)
+                    .submit_from(items, "grpc", offset)
                     .await
                     .map_err(to_status)?;
                 total.accepted += r.accepted;

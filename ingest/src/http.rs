@@ -10,13 +10,15 @@ use crate::body::split;
 use crate::ingestor::{IngestError, Ingestor, Item, Submitted};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::json;
 use std::sync::Arc;
 use vigie_core::proto::PublishResponse;
+use vigie_core::tokens::AuthError;
 
 /// The ingest HTTP router (metrics and health included).
 pub fn router(ingestor: Arc<Ingestor>, max_body_bytes: usize) -> Router {
@@ -27,7 +29,21 @@ pub fn router(ingestor: Arc<Ingestor>, max_body_bytes: usize) -> Router {
         .merge(vigie_core::metrics::router())
 }
 
-async fn post_mentions(State(ingestor): State<Arc<Ingestor>>, body: Bytes) -> Response {
+/// 401 or 403 with the reason.
+fn auth_error(e: AuthError) -> Response {
+    let status = match e {
+        AuthError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        AuthError::PermissionDenied(_) => StatusCode::FORBIDDEN,
+    };
+    (status, Json(json!({ "error": e.to_string() }))).into_response()
+}
+
+async fn post_mentions(State(ingestor): State<Arc<Ingestor>>, headers: HeaderMap, body: Bytes) -> Response {
+    let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let principal = match ingestor.authorize(authorization) {
+        Ok(p) => p,
+        Err(e) => return auth_error(e),
+    };
     let items = match split(&body) {
         Ok(items) => items,
         Err(e) => {
@@ -47,13 +63,23 @@ async fn post_mentions(State(ingestor): State<Arc<Ingestor>>, body: Bytes) -> Re
     };
     let limits = *ingestor.limits();
     let now = vigie_core::now_ms();
-    let submitted: Vec<Submitted> = items
+    let mut submitted: Vec<Submitted> = items
         .into_iter()
-        .map(|raw| Submitted {
-            item: Item::from_json(raw.value, &limits, now),
-            original: raw.original,
+        .map(|raw| {
+            // Items may leave the tenant out: the token says whose they are.
+            let value = raw.value.map(|mut v| {
+                if let (Some(p), Some(o)) = (&principal, v.as_object_mut()) {
+                    o.entry("tenant").or_insert_with(|| json!(p.tenant));
+                }
+                v
+            });
+            Submitted {
+                item: Item::from_json(value, &limits, now),
+                original: raw.original,
+            }
         })
         .collect();
+    Ingestor::bind_tenant(principal.as_ref(), &mut submitted);
     match ingestor.submit(submitted, "http").await {
         Ok(r) if r.rejected > 0 => (StatusCode::BAD_REQUEST, Json(response_json(&r))).into_response(),
         Ok(r) => (StatusCode::OK, Json(response_json(&r))).into_response(),
@@ -95,10 +121,16 @@ mod tests {
     use vigie_core::model::Limits;
 
     async fn post(router: &Router, body: &str) -> (StatusCode, serde_json::Value) {
+        post_as(router, None, body).await
+    }
+
+    async fn post_as(router: &Router, token: Option<&str>, body: &str) -> (StatusCode, serde_json::Value) {
         use tower::ServiceExt;
-        let req = axum::http::Request::post("/v1/mentions")
-            .body(axum::body::Body::from(body.to_string()))
-            .unwrap();
+        let mut req = axum::http::Request::post("/v1/mentions");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = req.body(axum::body::Body::from(body.to_string())).unwrap();
         let resp = router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
@@ -132,5 +164,42 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("invalid JSON"));
+    }
+
+    #[tokio::test]
+    async fn tokens_bind_writes_to_their_tenant() {
+        use vigie_core::proto::Role;
+        use vigie_core::tokens::{make, TokenStore};
+        let bus = MemoryBus::default();
+        let store = TokenStore::default();
+        let (operator, record) = make("acme", Role::Operator, "t").unwrap();
+        store.upsert(record);
+        let (reader, record) = make("acme", Role::Reader, "t").unwrap();
+        store.upsert(record);
+        let ingestor =
+            Ingestor::new(Publisher::Memory(bus.clone()), Limits::default(), 10, 100).with_tokens(store);
+        let router = router(Arc::new(ingestor), 1 << 16);
+        let mine = r#"{"source":"x","native_id":"1","text":"hello"}"#;
+        assert_eq!(post_as(&router, None, mine).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            post_as(&router, Some("vigie_nope_nope"), mine).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        let (s, body) = post_as(&router, Some(&reader), mine).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+        // The token's tenant fills in a missing one.
+        let (s, body) = post_as(&router, Some(&operator), mine).await;
+        assert_eq!(
+            (s, body["results"][0]["id"].as_str()),
+            (StatusCode::OK, Some("acme:x:1")),
+            "{body}"
+        );
+        // Another tenant's mention is refused, named, and kept on the dead-letter topic.
+        let theirs = r#"{"tenant":"globex","source":"x","native_id":"2","text":"hello"}"#;
+        let (s, body) = post_as(&router, Some(&operator), theirs).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert_eq!(body["results"][0]["field"], "items[0].tenant", "{body}");
+        assert_eq!(bus.snapshot(vigie_core::topics::DEADLETTER).len(), 1);
+        assert_eq!(bus.snapshot(vigie_core::topics::MENTIONS_RAW).len(), 1);
     }
 }

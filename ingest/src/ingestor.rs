@@ -8,7 +8,9 @@ use std::time::Instant;
 use vigie_core::bus::{BusError, OutRecord, Publisher};
 use vigie_core::metrics::StageMetrics;
 use vigie_core::model::{validate_and_complete, FieldError, Limits};
+use vigie_core::proto::Role;
 use vigie_core::proto::{Mention, PublishResponse, PublishResult};
+use vigie_core::tokens::{AuthError, Principal, TokenStore};
 use vigie_core::{deadletter, topics};
 
 /// Protobuf type name carried in the schema header of raw mentions.
@@ -80,6 +82,8 @@ pub struct Ingestor {
     max_batch: usize,
     recent: Mutex<RecentIds>,
     metrics: StageMetrics,
+    /// Tokens to check; `None` accepts anonymous writes (development only).
+    tokens: Option<TokenStore>,
 }
 
 impl Ingestor {
@@ -91,6 +95,42 @@ impl Ingestor {
             max_batch,
             recent: Mutex::new(RecentIds::new(recent_ids)),
             metrics: StageMetrics::new("ingest"),
+            tokens: None,
+        }
+    }
+
+    /// Requires a bearer token with the operator role on every request, and binds each request
+    /// to the token's tenant.
+    pub fn with_tokens(mut self, tokens: TokenStore) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// Who may write with this `authorization` header: `None` when tokens are not required.
+    pub fn authorize(&self, authorization: Option<&str>) -> Result<Option<Principal>, AuthError> {
+        match &self.tokens {
+            None => Ok(None),
+            Some(store) => store.authorize(authorization, Role::Operator).map(Some),
+        }
+    }
+
+    /// Refuses (keeping them for the dead-letter topic) the items of a request that name
+    /// another tenant than the caller's token: a token for one client never writes for another.
+    pub fn bind_tenant(principal: Option<&Principal>, items: &mut [Submitted]) {
+        let Some(p) = principal else { return };
+        for s in items.iter_mut() {
+            if let Item::Mention(m) = &s.item {
+                if m.tenant != p.tenant {
+                    let tenant = m.tenant.clone();
+                    s.item = Item::Refused {
+                        error: FieldError::new(
+                            "tenant",
+                            format!("{tenant:?}: this token writes for tenant {:?} only", p.tenant),
+                        ),
+                        tenant,
+                    };
+                }
+            }
         }
     }
 
