@@ -126,17 +126,26 @@ impl ThresholdState {
         let Some(fired_at) = self.fired_at else { return };
         let window_ms = rule.window_seconds as i64 * 1000;
         let below = |end: i64| self.count(end - window_ms, end) < rule.min_count as u64;
+        if until <= fired_at || !below(until) {
+            return;
+        }
+        // The first instant the window fell below and stayed below: counts drop when a mention
+        // leaves the window and rise when one arrives, so check every arrival after it.
+        let from = (fired_at - window_ms, String::new());
+        let arrivals: Vec<i64> = self.entries.range(from.clone()..).map(|(t, _)| *t).collect();
+        let stays_below = |c: i64| {
+            arrivals
+                .iter()
+                .filter(|a| **a > c && **a <= until)
+                .all(|a| below(*a))
+        };
         let at_ms = self
             .entries
-            .range((fired_at - window_ms, String::new())..)
+            .range(from..)
             .map(|(t, _)| t + window_ms + 1)
             .filter(|c| *c > fired_at && *c <= until)
-            .find(|c| below(*c));
-        let at_ms = match at_ms {
-            Some(t) => t,
-            None if until > fired_at && below(until) => until,
-            None => return,
-        };
+            .find(|c| below(*c) && stays_below(*c))
+            .unwrap_or(until);
         self.fired_at = None;
         out.push(Signal::Clear {
             episode: None,
@@ -199,6 +208,25 @@ mod tests {
             _ => None,
         });
         assert_eq!(clear, Some(60_001));
+    }
+
+    #[test]
+    fn a_momentary_dip_during_a_burst_does_not_resolve() {
+        let mut s = ThresholdState::default();
+        obs(&mut s, "a", 0, false);
+        obs(&mut s, "b", 10_000, false);
+        assert!(obs(&mut s, "c", 20_000, false).is_some());
+        // "a" leaves at 60 s (two left), "d" arrives at 65 s (three again): still a burst.
+        obs(&mut s, "d", 65_000, false);
+        let mut out = Vec::new();
+        s.advance(&RULE, 66_000, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        // Then quiet: below from when "b" leaves (70 s) on, and it stays below.
+        s.advance(&RULE, 200_000, &mut out);
+        assert!(
+            matches!(out[..], [Signal::Clear { at_ms: 70_001, .. }]),
+            "{out:?}"
+        );
     }
 
     #[test]
