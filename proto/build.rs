@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "vigie/v1/deadletter.proto",
         "vigie/v1/ingest.proto",
         "vigie/v1/token.proto",
+        "vigie/v1/api.proto",
     ];
     for f in files {
         println!("cargo:rerun-if-changed={f}");

@@ -40,6 +40,8 @@ enum Command {
     Enrich,
     /// Run alert rules over enriched mentions (alerts to Kafka and ClickHouse).
     Alerting,
+    /// Serve the gRPC API for internal services (watches so far), tenant-scoped by token.
+    Api,
     /// All stages in one process over in-process channels: no Kafka, no ClickHouse. Replays the
     /// bundled sample, prints alerts, and keeps serving HTTP and gRPC ingest.
     Standalone(standalone::Args),
@@ -177,6 +179,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Ingest => run_ingest(config).await,
         Command::Enrich => run_enrich(config).await,
         Command::Alerting => run_alerting(config).await,
+        Command::Api => run_api(config).await,
         Command::Standalone(args) => standalone::run(config, args).await,
         Command::Score(args) => score::run(args),
         Command::Backtest(args) => backtest::run(args),
@@ -332,6 +335,25 @@ async fn run_alerting(config: Config) -> anyhow::Result<()> {
         }
     }
     let _ = metrics.await;
+    Ok(())
+}
+
+async fn run_api(config: Config) -> anyhow::Result<()> {
+    let cancel = vigie_core::shutdown::on_signal();
+    let bus = kafka(&config);
+    bus.ensure_topics().await?;
+    let registry = live_watches(&bus, &cancel).await?;
+    let tokens = vigie_core::tokens::TokenStore::default();
+    vigie_core::tokens::materialise(&bus, tokens.clone(), cancel.clone()).await?;
+    let addr = config
+        .api
+        .grpc_listen
+        .parse()
+        .with_context(|| format!("api.grpc_listen {:?} is not host:port", config.api.grpc_listen))?;
+    let publisher = bus.publisher()?;
+    let watches = vigie_api::watches::WatchApi::new(registry, publisher.clone(), tokens);
+    vigie_api::serve(addr, watches, cancel).await?;
+    publisher.flush().await;
     Ok(())
 }
 

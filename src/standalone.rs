@@ -56,6 +56,7 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
     watches::publish(&publisher, &watch_list).await?;
     let registry = WatchRegistry::default();
     watches::materialise(&bus, registry.clone(), cancel.clone()).await?;
+    let registry_for_api = registry.clone();
     println!("vigie standalone: {} watches loaded", watch_list.len());
 
     let mut tasks = Vec::new();
@@ -104,14 +105,14 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         config.ingest.max_batch_items,
         config.ingest.recent_ids,
     );
-    // A development tenant and its token, so a newcomer can post at once.
+    // A development tenant and its token, so a newcomer can post and call the API at once.
+    let store = vigie_core::tokens::TokenStore::default();
     let dev_token = if config.auth.required {
-        let store = vigie_core::tokens::TokenStore::default();
         let (token, record) =
             vigie_core::tokens::make(DEV_TENANT, vigie_core::proto::Role::Admin, "standalone")
                 .context("cannot draw a random token")?;
         store.upsert(record);
-        ingestor = ingestor.with_tokens(store);
+        ingestor = ingestor.with_tokens(store.clone());
         Some(token)
     } else {
         None
@@ -144,7 +145,18 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
                 config.ingest.http_listen
             );
         }
+        let api_addr = config
+            .api
+            .grpc_listen
+            .parse()
+            .with_context(|| format!("api.grpc_listen {:?} is not host:port", config.api.grpc_listen))?;
+        let watches = vigie_api::watches::WatchApi::new(registry_for_api, bus.publisher()?, store);
+        let api = tokio::spawn(vigie_api::serve(api_addr, watches, cancel.clone()));
+        println!("vigie standalone: gRPC API (WatchService) on {api_addr}");
         vigie_ingest::service::serve(&config.ingest, ingestor, cancel.clone()).await?;
+        if let Ok(Err(e)) = api.await {
+            tracing::warn!("api: {e}");
+        }
     }
     for t in tasks {
         let _ = t.await;

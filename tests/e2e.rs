@@ -32,6 +32,14 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A gRPC request carrying a bearer token.
+fn auth<T>(token: &str, message: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(message);
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r
+}
+
 /// Minimal blocking HTTP/1.1 client: returns (status, body).
 fn http(method: &str, addr: &str, path: &str, body: &[u8]) -> std::io::Result<(u16, String)> {
     http_as(None, method, addr, path, body)
@@ -105,6 +113,8 @@ struct Stack {
     dir: PathBuf,
     config: PathBuf,
     http: String,
+    /// The gRPC API's address.
+    api: String,
 }
 
 impl Stack {
@@ -427,6 +437,7 @@ fn mentions_flow_through_kafka_into_clickhouse_and_survive_an_enrich_crash() {
     let http_addr = format!("127.0.0.1:{}", free_port());
     let database = format!("vigie_e2e_{run_id}");
     let config = dir.join("vigie.toml");
+    let api_port = free_port();
     std::fs::write(
         &config,
         format!(
@@ -444,12 +455,15 @@ grpc_listen = "127.0.0.1:{grpc}"
 group_id = "e2e-enrich-{run_id}"
 metrics_listen = "127.0.0.1:{m1}"
 batch_size = 200
+[api]
+grpc_listen = "127.0.0.1:{api_port}"
 [alerting]
 group_id = "e2e-alerting-{run_id}"
 metrics_listen = "127.0.0.1:{m2}"
 batch_size = 50
 "#,
             grpc = free_port(),
+            api_port = api_port,
             m1 = free_port(),
             m2 = free_port(),
         ),
@@ -459,6 +473,7 @@ batch_size = 50
         dir: dir.clone(),
         config,
         http: http_addr.clone(),
+        api: format!("127.0.0.1:{api_port}"),
     };
     let (t1, t2, t3) = (
         format!("e2e-a-{run_id}"),
@@ -786,6 +801,98 @@ batch_size = 50
         rolled_up, accepted,
         "tenant 2's redelivered mentions counted once in the rollups"
     );
+
+    // Phase 5: the gRPC API. An admin of tenant 1 creates a watch; within seconds enrich matches
+    // new mentions against it and the BI table lists it; tenant 2's admin cannot see or touch it.
+    let api = stack.spawn("api");
+    let api_addr = stack.api.clone();
+    let admin1 = stack.run(&["token", "create", "--tenant", &t1, "--role", "admin"]);
+    let admin2 = stack.run(&["token", "create", "--tenant", &t2, "--role", "admin"]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use vigie_core::proto::watch_service_client::WatchServiceClient;
+        use vigie_core::proto::{Watch, WatchRequest};
+        let mut client = None;
+        for _ in 0..100 {
+            match WatchServiceClient::connect(format!("http://{api_addr}")).await {
+                Ok(c) => {
+                    client = Some(c);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+        let mut client = client.expect("the API listens");
+
+        let watch = Watch {
+            id: "api-made".into(),
+            query: "acme AND livraison".into(),
+            ..Default::default()
+        };
+        // The API follows the tokens topic too: retry while it has not seen the new token.
+        let mut made = None;
+        for _ in 0..100 {
+            match client.create_watch(auth(&admin1, watch.clone())).await {
+                Ok(w) => {
+                    made = Some(w.into_inner());
+                    break;
+                }
+                Err(s) if s.code() == tonic::Code::Unauthenticated => {
+                    tokio::time::sleep(Duration::from_millis(200)).await
+                }
+                Err(s) => panic!("CreateWatch: {s}"),
+            }
+        }
+        assert_eq!(made.expect("created").tenant, t1);
+        let other = client
+            .get_watch(auth(
+                &admin2,
+                WatchRequest {
+                    id: "api-made".into(),
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            other.code(),
+            tonic::Code::NotFound,
+            "tenant 2 must not see tenant 1's watch"
+        );
+    });
+    wait_until(
+        "the API-made watch in the BI table",
+        Duration::from_secs(30),
+        || {
+            count(
+                &database,
+                &format!("SELECT count() FROM watches FINAL WHERE tenant = '{t1}' AND id = 'api-made'"),
+            ) == 1
+        },
+    );
+    // Enrich picked the new watch up: a new mention matches it.
+    std::thread::sleep(Duration::from_secs(2));
+    let fresh = mention(&t1, 5_001, vigie_core::now_ms(), false);
+    assert_eq!(
+        http_as(Some(&k1), "POST", &http_addr, "/v1/mentions", fresh.as_bytes())
+            .unwrap()
+            .0,
+        200
+    );
+    wait_until(
+        "a new mention matched by the API-made watch",
+        Duration::from_secs(60),
+        || {
+            count(
+            &database,
+            &format!("SELECT count() FROM mentions FINAL WHERE tenant = '{t1}' AND has(matched_watches, '{t1}/api-made')"),
+        ) >= 1
+        },
+    );
+    drop(runtime);
+    terminate(api, "api", &stack);
 
     // A revoked token stops working within moments.
     let id = k1.split('_').nth(1).unwrap().to_string();

@@ -48,6 +48,24 @@ pub struct Config {
     pub receivers: Vec<ReceiverConfig>,
     /// Authentication of API and ingest calls.
     pub auth: AuthConfig,
+    /// The gRPC API for internal services.
+    pub api: ApiConfig,
+}
+
+/// The gRPC API for internal services.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Listen address (the ingest service keeps 127.0.0.1:50051 for `IngestService`).
+    pub grpc_listen: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            grpc_listen: "127.0.0.1:50052".into(),
+        }
+    }
 }
 
 /// Authentication of API and ingest calls.

@@ -53,6 +53,18 @@ impl WatchSet {
         self.watches.len()
     }
 
+    /// The watches of `tenant`, by id.
+    pub fn of_tenant(&self, tenant: &str) -> Vec<Arc<CompiledWatch>> {
+        let mut out: Vec<Arc<CompiledWatch>> = self
+            .watches
+            .values()
+            .filter(|w| w.watch.tenant == tenant)
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| a.watch.id.cmp(&b.watch.id));
+        out
+    }
+
     /// Whether there are no watches.
     pub fn is_empty(&self) -> bool {
         self.watches.is_empty()

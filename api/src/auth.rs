@@ -1,0 +1,18 @@
+//! Who is calling: the bearer token in the `authorization` metadata, mapped to gRPC statuses
+//! (missing or wrong token: UNAUTHENTICATED; role too low: PERMISSION_DENIED).
+
+use tonic::{Request, Status};
+use vigie_core::proto::Role;
+use vigie_core::tokens::{AuthError, Principal, TokenStore};
+
+/// The caller of `request`, if its token allows `role`.
+pub fn caller<T>(tokens: &TokenStore, request: &Request<T>, role: Role) -> Result<Principal, Status> {
+    let header = request
+        .metadata()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    tokens.authorize(header, role).map_err(|e| match e {
+        AuthError::Unauthenticated(m) => Status::unauthenticated(m),
+        AuthError::PermissionDenied(m) => Status::permission_denied(m),
+    })
+}
