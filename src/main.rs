@@ -40,7 +40,7 @@ enum Command {
     Enrich,
     /// Run alert rules over enriched mentions (alerts to Kafka and ClickHouse).
     Alerting,
-    /// Serve the gRPC API for internal services (watches so far), tenant-scoped by token.
+    /// Serve the gRPC API for internal services (watches and alerts so far), tenant-scoped by token.
     Api,
     /// All stages in one process over in-process channels: no Kafka, no ClickHouse. Replays the
     /// bundled sample, prints alerts, and keeps serving HTTP and gRPC ingest.
@@ -351,8 +351,11 @@ async fn run_api(config: Config) -> anyhow::Result<()> {
         .parse()
         .with_context(|| format!("api.grpc_listen {:?} is not host:port", config.api.grpc_listen))?;
     let publisher = bus.publisher()?;
-    let watches = vigie_api::watches::WatchApi::new(registry, publisher.clone(), tokens);
-    vigie_api::serve(addr, watches, cancel).await?;
+    let watches = vigie_api::watches::WatchApi::new(registry, publisher.clone(), tokens.clone());
+    let log = vigie_api::alerts::AlertLog::default();
+    log.follow(&bus, cancel.clone())?;
+    let alerts = vigie_api::alerts::AlertApi::new(log, publisher.clone(), tokens);
+    vigie_api::serve(addr, watches, alerts, cancel).await?;
     publisher.flush().await;
     Ok(())
 }

@@ -150,9 +150,12 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
             .grpc_listen
             .parse()
             .with_context(|| format!("api.grpc_listen {:?} is not host:port", config.api.grpc_listen))?;
-        let watches = vigie_api::watches::WatchApi::new(registry_for_api, bus.publisher()?, store);
-        let api = tokio::spawn(vigie_api::serve(api_addr, watches, cancel.clone()));
-        println!("vigie standalone: gRPC API (WatchService) on {api_addr}");
+        let watches = vigie_api::watches::WatchApi::new(registry_for_api, bus.publisher()?, store.clone());
+        let log = vigie_api::alerts::AlertLog::default();
+        log.follow(&bus, cancel.clone())?;
+        let alerts = vigie_api::alerts::AlertApi::new(log, bus.publisher()?, store);
+        let api = tokio::spawn(vigie_api::serve(api_addr, watches, alerts, cancel.clone()));
+        println!("vigie standalone: gRPC API (WatchService, AlertService) on {api_addr}");
         vigie_ingest::service::serve(&config.ingest, ingestor, cancel.clone()).await?;
         if let Ok(Err(e)) = api.await {
             tracing::warn!("api: {e}");

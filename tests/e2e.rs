@@ -808,6 +808,7 @@ batch_size = 50
     let api_addr = stack.api.clone();
     let admin1 = stack.run(&["token", "create", "--tenant", &t1, "--role", "admin"]);
     let admin2 = stack.run(&["token", "create", "--tenant", &t2, "--role", "admin"]);
+    let operator3 = stack.run(&["token", "create", "--tenant", &t3, "--role", "operator"]);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -861,6 +862,64 @@ batch_size = 50
             tonic::Code::NotFound,
             "tenant 2 must not see tenant 1's watch"
         );
+
+        // Alerts of tenant 3 (phase 3): listed with their current state; an operator
+        // acknowledges the one still firing, the running alerting service applies it, and the
+        // new state arrives on the stream. Tenant 1's token sees none of it.
+        use vigie_core::proto::alert_service_client::AlertServiceClient;
+        use vigie_core::proto::{AlertRequest, ListAlertsRequest, StreamAlertsRequest};
+        let mut alerts = AlertServiceClient::connect(format!("http://{api_addr}"))
+            .await
+            .unwrap();
+        let mut list = None;
+        for _ in 0..150 {
+            match alerts
+                .list_alerts(auth(&operator3, ListAlertsRequest::default()))
+                .await
+            {
+                Ok(l) if l.get_ref().alerts.len() == 8 => {
+                    list = Some(l.into_inner());
+                    break;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+        let list = list.expect("tenant 3's eight alerts listed within 30 s");
+        let firing: Vec<_> = list
+            .alerts
+            .iter()
+            .filter(|a| a.state() == vigie_core::proto::AlertState::Firing)
+            .collect();
+        assert_eq!(firing.len(), 1, "the last wave's alert is still firing");
+        let id = firing[0].id.clone();
+        let hidden = alerts
+            .get_alert(auth(&k1, AlertRequest { id: id.clone() }))
+            .await
+            .unwrap_err();
+        assert_eq!(hidden.code(), tonic::Code::NotFound);
+        let mut stream = alerts
+            .stream_alerts(auth(
+                &operator3,
+                StreamAlertsRequest {
+                    state: "acknowledged".into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        alerts
+            .acknowledge_alert(auth(&operator3, AlertRequest { id: id.clone() }))
+            .await
+            .unwrap();
+        let acked = tokio::time::timeout(Duration::from_secs(60), stream.message())
+            .await
+            .expect("the acknowledgement within a minute")
+            .unwrap()
+            .unwrap()
+            .alert
+            .unwrap();
+        assert_eq!((acked.id.as_str(), acked.version), (id.as_str(), 2));
     });
     wait_until(
         "the API-made watch in the BI table",

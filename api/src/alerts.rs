@@ -1,0 +1,645 @@
+//! `vigie.v1.AlertService`: list and read a tenant's alerts, act on them, and stream their state
+//! changes live with a resumable cursor.
+//!
+//! The service follows `vigie.alerts` into an [`AlertLog`]: the latest state of every alert, and
+//! the most recent records with their topic position. A cursor is the last position a client
+//! received per partition ("p:offset,p:offset"): a reconnecting client gets exactly the records
+//! after it — nothing missed, nothing repeated — as long as they are still in memory (otherwise
+//! the stream ends with OUT_OF_RANGE and the client lists alerts to catch up). Actions go to
+//! `vigie.alerts.commands`, applied by the alerting service that owns the tenant.
+
+use crate::auth::caller;
+use prost::Message;
+use std::collections::{HashMap, VecDeque};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+use vigie_core::bus::{Bus, BusError, OutRecord, Publisher};
+use vigie_core::clickhouse::{severity_name, state_name};
+use vigie_core::proto::alert_service_server::{AlertService, AlertServiceServer};
+use vigie_core::proto::{
+    alert_command, ActionAccepted, Alert, AlertCommand, AlertRequest, ListAlertsRequest, ListAlertsResponse,
+    Role, Silence, SilenceRequest, StreamAlertsRequest, StreamAlertsResponse,
+};
+use vigie_core::tokens::TokenStore;
+use vigie_core::topics;
+
+/// Alert records kept in memory for resuming streams.
+pub const RECENT: usize = 100_000;
+
+/// One record of `vigie.alerts` with its position.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Partition.
+    pub partition: i32,
+    /// Offset within it.
+    pub offset: i64,
+    /// The alert state change.
+    pub alert: Alert,
+}
+
+#[derive(Default)]
+struct LogInner {
+    recent: VecDeque<Entry>,
+    /// Latest version of each alert, by (tenant, id).
+    latest: HashMap<(String, String), Alert>,
+}
+
+/// What the API knows of `vigie.alerts`.
+#[derive(Clone)]
+pub struct AlertLog {
+    inner: Arc<Mutex<LogInner>>,
+    live: broadcast::Sender<Entry>,
+}
+
+impl Default for AlertLog {
+    fn default() -> Self {
+        Self {
+            inner: Arc::default(),
+            live: broadcast::channel(4_096).0,
+        }
+    }
+}
+
+impl AlertLog {
+    /// Takes in one record.
+    pub fn push(&self, entry: Entry) {
+        if let Ok(mut inner) = self.inner.lock() {
+            let key = (entry.alert.tenant.clone(), entry.alert.id.clone());
+            let newer = inner
+                .latest
+                .get(&key)
+                .is_none_or(|a| a.version <= entry.alert.version);
+            if newer {
+                inner.latest.insert(key, entry.alert.clone());
+            }
+            inner.recent.push_back(entry.clone());
+            if inner.recent.len() > RECENT {
+                inner.recent.pop_front();
+            }
+        }
+        let _ = self.live.send(entry);
+    }
+
+    /// Follows `vigie.alerts` from the beginning until `cancel`.
+    pub fn follow(
+        &self,
+        bus: &Bus,
+        cancel: CancellationToken,
+    ) -> Result<tokio::task::JoinHandle<()>, BusError> {
+        let mut reader = bus.read_from_start(topics::ALERTS)?;
+        let log = self.clone();
+        Ok(tokio::spawn(async move {
+            loop {
+                match reader.next_batch(1_000, Duration::from_millis(20), &cancel).await {
+                    Ok(batch) if batch.is_empty() && cancel.is_cancelled() => break,
+                    Ok(batch) => {
+                        for r in batch {
+                            if let Ok(alert) = Alert::decode(r.payload.as_deref().unwrap_or_default()) {
+                                log.push(Entry {
+                                    partition: r.partition,
+                                    offset: r.offset,
+                                    alert,
+                                });
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("api: following {}: {e}; retrying", topics::ALERTS);
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        }))
+    }
+
+    fn get(&self, tenant: &str, id: &str) -> Option<Alert> {
+        self.inner
+            .lock()
+            .ok()
+            .and_then(|i| i.latest.get(&(tenant.to_string(), id.to_string())).cloned())
+    }
+}
+
+/// A cursor: the last offset received per partition.
+type Cursor = HashMap<i32, i64>;
+
+fn parse_cursor(s: &str) -> Result<Cursor, Status> {
+    let mut c = Cursor::new();
+    for part in s.split(',').filter(|p| !p.is_empty()) {
+        let parsed = part
+            .split_once(':')
+            .and_then(|(p, o)| Some((p.parse().ok()?, o.parse().ok()?)));
+        let (p, o) = parsed
+            .ok_or_else(|| Status::invalid_argument(format!("cursor: {part:?} is not partition:offset")))?;
+        c.insert(p, o);
+    }
+    Ok(c)
+}
+
+fn format_cursor(c: &Cursor) -> String {
+    let mut parts: Vec<(i32, i64)> = c.iter().map(|(p, o)| (*p, *o)).collect();
+    parts.sort_unstable();
+    parts
+        .iter()
+        .map(|(p, o)| format!("{p}:{o}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The filters of a list or a stream.
+struct Filter {
+    tenant: String,
+    state: String,
+    severity: String,
+    watch_id: String,
+}
+
+impl Filter {
+    fn check(field: &str, value: &str, allowed: &[&str]) -> Result<(), Status> {
+        if value.is_empty() || allowed.contains(&value) {
+            Ok(())
+        } else {
+            Err(Status::invalid_argument(format!(
+                "{field}: {value:?}: expected one of {}",
+                allowed.join(", ")
+            )))
+        }
+    }
+
+    fn new(tenant: String, state: String, severity: String, watch_id: String) -> Result<Self, Status> {
+        Self::check("state", &state, &["firing", "acknowledged", "resolved"])?;
+        Self::check("severity", &severity, &["info", "warning", "critical"])?;
+        Ok(Self {
+            tenant,
+            state,
+            severity,
+            watch_id,
+        })
+    }
+
+    fn keeps(&self, a: &Alert) -> bool {
+        a.tenant == self.tenant
+            && (self.state.is_empty() || state_name(a.state()) == self.state)
+            && (self.severity.is_empty() || severity_name(a.severity()) == self.severity)
+            && (self.watch_id.is_empty() || a.watch_id == self.watch_id)
+    }
+}
+
+/// The alert service.
+pub struct AlertApi {
+    log: AlertLog,
+    publisher: Publisher,
+    tokens: TokenStore,
+}
+
+impl AlertApi {
+    /// A service over `log`, sending commands through `publisher`, checking `tokens`.
+    pub fn new(log: AlertLog, publisher: Publisher, tokens: TokenStore) -> Self {
+        Self {
+            log,
+            publisher,
+            tokens,
+        }
+    }
+
+    /// The tonic server.
+    pub fn into_server(self) -> AlertServiceServer<Self> {
+        AlertServiceServer::new(self)
+    }
+
+    async fn command(&self, tenant: &str, actor: &str, action: alert_command::Action) -> Result<(), Status> {
+        let cmd = AlertCommand {
+            tenant: tenant.to_string(),
+            actor: actor.to_string(),
+            action: Some(action),
+        };
+        let record = OutRecord::message(tenant, "vigie.v1.AlertCommand", cmd.encode_to_vec());
+        self.publisher
+            .publish(topics::ALERT_COMMANDS, vec![record])
+            .await
+            .map_err(|e| Status::unavailable(e.to_string()))
+    }
+
+    async fn act(
+        &self,
+        request: Request<AlertRequest>,
+        resolve: bool,
+    ) -> Result<Response<ActionAccepted>, Status> {
+        let p = caller(&self.tokens, &request, Role::Operator)?;
+        let id = request.into_inner().id;
+        if self.log.get(&p.tenant, &id).is_none() {
+            return Err(Status::not_found(format!("no alert {id:?}")));
+        }
+        let actor = format!("token:{}", p.token_id);
+        let action = if resolve {
+            alert_command::Action::Resolve(id.clone())
+        } else {
+            alert_command::Action::Acknowledge(id.clone())
+        };
+        self.command(&p.tenant, &actor, action).await?;
+        Ok(Response::new(ActionAccepted { alert_id: id }))
+    }
+}
+
+type AlertStream = Pin<Box<dyn futures_core::Stream<Item = Result<StreamAlertsResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl AlertService for AlertApi {
+    async fn list_alerts(
+        &self,
+        request: Request<ListAlertsRequest>,
+    ) -> Result<Response<ListAlertsResponse>, Status> {
+        let p = caller(&self.tokens, &request, Role::Reader)?;
+        let r = request.into_inner();
+        let filter = Filter::new(p.tenant, r.state, r.severity, r.watch_id)?;
+        let size = match r.page_size {
+            0 => 100,
+            n => n.min(1_000),
+        } as usize;
+        // Keyset pagination: (fired_at_ms, id) descending; the token is where the page ended.
+        let after = match r.page_token.split_once('|') {
+            None if r.page_token.is_empty() => None,
+            Some((t, id)) => Some((
+                t.parse::<i64>()
+                    .map_err(|_| Status::invalid_argument("page_token: not from this service"))?,
+                id.to_string(),
+            )),
+            None => return Err(Status::invalid_argument("page_token: not from this service")),
+        };
+        let mut alerts: Vec<Alert> = self
+            .log
+            .inner
+            .lock()
+            .map(|i| i.latest.values().filter(|a| filter.keeps(a)).cloned().collect())
+            .unwrap_or_default();
+        alerts.retain(|a| {
+            (r.from_ms == 0 || a.fired_at_ms >= r.from_ms) && (r.to_ms == 0 || a.fired_at_ms < r.to_ms)
+        });
+        alerts.sort_by(|a, b| (b.fired_at_ms, &b.id).cmp(&(a.fired_at_ms, &a.id)));
+        if let Some((t, id)) = &after {
+            alerts.retain(|a| (a.fired_at_ms, &a.id) < (*t, id));
+        }
+        let more = alerts.len() > size;
+        alerts.truncate(size);
+        let next_page_token = match (more, alerts.last()) {
+            (true, Some(last)) => format!("{}|{}", last.fired_at_ms, last.id),
+            _ => String::new(),
+        };
+        Ok(Response::new(ListAlertsResponse {
+            alerts,
+            next_page_token,
+        }))
+    }
+
+    async fn get_alert(&self, request: Request<AlertRequest>) -> Result<Response<Alert>, Status> {
+        let p = caller(&self.tokens, &request, Role::Reader)?;
+        let id = request.into_inner().id;
+        self.log
+            .get(&p.tenant, &id)
+            .map(Response::new)
+            .ok_or_else(|| Status::not_found(format!("no alert {id:?}")))
+    }
+
+    async fn acknowledge_alert(
+        &self,
+        request: Request<AlertRequest>,
+    ) -> Result<Response<ActionAccepted>, Status> {
+        self.act(request, false).await
+    }
+
+    async fn resolve_alert(
+        &self,
+        request: Request<AlertRequest>,
+    ) -> Result<Response<ActionAccepted>, Status> {
+        self.act(request, true).await
+    }
+
+    async fn silence_alerts(&self, request: Request<SilenceRequest>) -> Result<Response<Silence>, Status> {
+        let p = caller(&self.tokens, &request, Role::Operator)?;
+        let r = request.into_inner();
+        if r.duration_seconds == 0 {
+            return Err(Status::invalid_argument("duration_seconds: must be positive"));
+        }
+        let now = vigie_core::now_ms();
+        let silence = Silence {
+            id: format!("{}:{}:{}:{now}", p.tenant, r.watch_id, r.rule),
+            tenant: p.tenant.clone(),
+            watch_id: r.watch_id,
+            rule: r.rule,
+            starts_at_ms: now,
+            ends_at_ms: now + r.duration_seconds as i64 * 1000,
+            comment: r.comment,
+            created_by: format!("token:{}", p.token_id),
+        };
+        self.command(
+            &p.tenant,
+            &silence.created_by,
+            alert_command::Action::Silence(silence.clone()),
+        )
+        .await?;
+        Ok(Response::new(silence))
+    }
+
+    type StreamAlertsStream = AlertStream;
+
+    async fn stream_alerts(
+        &self,
+        request: Request<StreamAlertsRequest>,
+    ) -> Result<Response<Self::StreamAlertsStream>, Status> {
+        let p = caller(&self.tokens, &request, Role::Reader)?;
+        let r = request.into_inner();
+        let mut cursor = parse_cursor(&r.cursor)?;
+        let filter = Filter::new(p.tenant, r.state, r.severity, r.watch_id)?;
+        // Subscribe before reading the backlog, so nothing falls between the two.
+        let mut live = self.log.live.subscribe();
+        let backlog: Vec<Entry> = {
+            let inner = self
+                .log
+                .inner
+                .lock()
+                .map_err(|_| Status::internal("alert log poisoned"))?;
+            if let Some(oldest) = inner.recent.front() {
+                if cursor
+                    .get(&oldest.partition)
+                    .is_some_and(|o| *o + 1 < oldest.offset)
+                {
+                    return Err(Status::out_of_range(
+                        "cursor: older than the alerts held in memory; list alerts to catch up, then stream from the newest",
+                    ));
+                }
+            }
+            inner.recent.iter().cloned().collect()
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<StreamAlertsResponse, Status>>(256);
+        tokio::spawn(async move {
+            let send = |e: Entry, cursor: &mut Cursor| {
+                if cursor.get(&e.partition).is_some_and(|o| e.offset <= *o) {
+                    return None;
+                }
+                cursor.insert(e.partition, e.offset);
+                filter.keeps(&e.alert).then(|| StreamAlertsResponse {
+                    alert: Some(e.alert),
+                    cursor: format_cursor(cursor),
+                })
+            };
+            for e in backlog {
+                if let Some(m) = send(e, &mut cursor) {
+                    if tx.send(Ok(m)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            loop {
+                match live.recv().await {
+                    Ok(e) => {
+                        if let Some(m) = send(e, &mut cursor) {
+                            if tx.send(Ok(m)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let _ = tx
+                            .send(Err(Status::aborted(
+                                "the stream fell behind; reconnect with the last cursor",
+                            )))
+                            .await;
+                        return;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        let stream = tokio_stream_from(rx);
+        Ok(Response::new(Box::pin(stream)))
+    }
+}
+
+/// A stream over an mpsc receiver.
+fn tokio_stream_from<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures_core::Stream<Item = T> + Send {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+    use tonic::transport::Channel;
+    use vigie_core::bus::memory::MemoryBus;
+    use vigie_core::proto::alert_service_client::AlertServiceClient;
+    use vigie_core::proto::{AlertState, Severity};
+    use vigie_core::tokens::make;
+
+    fn alert(tenant: &str, id: &str, version: u64, state: AlertState, fired: i64) -> Alert {
+        Alert {
+            id: id.into(),
+            tenant: tenant.into(),
+            watch_id: "w".into(),
+            rule: "r".into(),
+            severity: Severity::Warning as i32,
+            state: state as i32,
+            version,
+            fired_at_ms: fired,
+            ..Default::default()
+        }
+    }
+
+    async fn publish(bus: &MemoryBus, alerts: &[Alert]) {
+        let records = alerts
+            .iter()
+            .map(|a| OutRecord::message(a.tenant.clone(), "vigie.v1.Alert", a.encode_to_vec()))
+            .collect();
+        Publisher::Memory(bus.clone())
+            .publish(topics::ALERTS, records)
+            .await
+            .unwrap();
+    }
+
+    fn with<T>(token: &str, message: T) -> Request<T> {
+        let mut r = Request::new(message);
+        r.metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        r
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn list_get_act_and_stream_within_the_tenant() {
+        let bus = MemoryBus::default();
+        let tokens = TokenStore::default();
+        let mut token = |tenant: &str, role| {
+            let (t, record) = make(tenant, role, "test").unwrap();
+            tokens.upsert(record);
+            t
+        };
+        let (reader, operator, other) = (
+            token("acme", Role::Reader),
+            token("acme", Role::Operator),
+            token("globex", Role::Operator),
+        );
+        publish(
+            &bus,
+            &[
+                alert("acme", "acme:w:r:1", 1, AlertState::Firing, 1_000),
+                alert("acme", "acme:w:r:2", 1, AlertState::Firing, 2_000),
+                alert("globex", "globex:w:r:1", 1, AlertState::Firing, 1_500),
+                alert("acme", "acme:w:r:1", 2, AlertState::Resolved, 1_000),
+            ],
+        )
+        .await;
+        let cancel = CancellationToken::new();
+        let log = AlertLog::default();
+        log.follow(&Bus::Memory(bus.clone()), cancel.clone()).unwrap();
+        let api = AlertApi::new(log, Publisher::Memory(bus.clone()), tokens);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(api.into_server())
+                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+        );
+        let mut client: AlertServiceClient<Channel> = AlertServiceClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+
+        // Lists: current state, newest first, paginated, filtered, one tenant only.
+        let list = |page_token: &str, state: &str| ListAlertsRequest {
+            page_size: 1,
+            page_token: page_token.into(),
+            state: state.into(),
+            ..Default::default()
+        };
+        let first = client
+            .list_alerts(with(&reader, list("", "")))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(first.alerts[0].id, "acme:w:r:2");
+        let second = client
+            .list_alerts(with(&reader, list(&first.next_page_token, "")))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (second.alerts[0].id.as_str(), second.alerts[0].version),
+            ("acme:w:r:1", 2)
+        );
+        assert!(second.next_page_token.is_empty());
+        let resolved = client
+            .list_alerts(with(&reader, list("", "resolved")))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(resolved.alerts.len(), 1);
+        let bad = client
+            .list_alerts(with(&reader, list("", "sleeping")))
+            .await
+            .unwrap_err();
+        assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+        // Get, and another tenant's id as not found.
+        let id = |id: &str| AlertRequest { id: id.into() };
+        assert_eq!(
+            client
+                .get_alert(with(&reader, id("acme:w:r:2")))
+                .await
+                .unwrap()
+                .into_inner()
+                .version,
+            1
+        );
+        assert_eq!(
+            client
+                .get_alert(with(&other, id("acme:w:r:2")))
+                .await
+                .unwrap_err()
+                .code(),
+            tonic::Code::NotFound
+        );
+        // Actions: operator only, own tenant only; they become commands for alerting.
+        assert_eq!(
+            client
+                .acknowledge_alert(with(&reader, id("acme:w:r:2")))
+                .await
+                .unwrap_err()
+                .code(),
+            tonic::Code::PermissionDenied
+        );
+        assert_eq!(
+            client
+                .resolve_alert(with(&other, id("acme:w:r:2")))
+                .await
+                .unwrap_err()
+                .code(),
+            tonic::Code::NotFound
+        );
+        client
+            .acknowledge_alert(with(&operator, id("acme:w:r:2")))
+            .await
+            .unwrap();
+        let silence = SilenceRequest {
+            duration_seconds: 3600,
+            ..Default::default()
+        };
+        let s = client
+            .silence_alerts(with(&operator, silence))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(s.tenant, "acme");
+        let commands: Vec<AlertCommand> = bus
+            .snapshot(topics::ALERT_COMMANDS)
+            .iter()
+            .map(|r| AlertCommand::decode(r.payload.as_deref().unwrap()).unwrap())
+            .collect();
+        assert_eq!(commands.len(), 2);
+        assert!(commands.iter().all(|c| c.tenant == "acme"));
+
+        // Stream: the backlog, then a disconnect, then resume from the cursor: the two new
+        // changes exactly once, never another tenant's.
+        let mut stream = client
+            .stream_alerts(with(&reader, StreamAlertsRequest::default()))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut cursor = String::new();
+        for _ in 0..3 {
+            let m = stream.next().await.unwrap().unwrap();
+            assert_eq!(m.alert.unwrap().tenant, "acme");
+            cursor = m.cursor;
+        }
+        drop(stream);
+        publish(
+            &bus,
+            &[
+                alert("globex", "globex:w:r:2", 1, AlertState::Firing, 3_000),
+                alert("acme", "acme:w:r:3", 1, AlertState::Firing, 3_000),
+                alert("acme", "acme:w:r:2", 2, AlertState::Acknowledged, 2_000),
+            ],
+        )
+        .await;
+        let resume = StreamAlertsRequest {
+            cursor: cursor.clone(),
+            ..Default::default()
+        };
+        let mut stream = client
+            .stream_alerts(with(&reader, resume))
+            .await
+            .unwrap()
+            .into_inner();
+        let a = stream.next().await.unwrap().unwrap().alert.unwrap();
+        let b = stream.next().await.unwrap().unwrap().alert.unwrap();
+        assert_eq!(
+            (a.id.as_str(), b.id.as_str(), b.version),
+            ("acme:w:r:3", "acme:w:r:2", 2)
+        );
+        let nothing_more = tokio::time::timeout(Duration::from_millis(300), stream.next()).await;
+        assert!(nothing_more.is_err(), "no repeat after the resumed changes");
+        cancel.cancel();
+    }
+}
