@@ -15,6 +15,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for f in files {
         println!("cargo:rerun-if-changed={f}");
     }
-    tonic_prost_build::configure().compile_protos(&files, &["."])?;
+    // The descriptor set lets the API serve gRPC reflection (grpcurl, Postman, …).
+    let descriptors = std::path::PathBuf::from(std::env::var("OUT_DIR")?).join("vigie_descriptor.bin");
+    tonic_prost_build::configure()
+        .file_descriptor_set_path(&descriptors)
+        .compile_protos(&files, &["."])?;
     Ok(())
 }

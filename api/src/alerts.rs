@@ -472,7 +472,7 @@ mod tests {
     async fn list_get_act_and_stream_within_the_tenant() {
         let bus = MemoryBus::default();
         let tokens = TokenStore::default();
-        let mut token = |tenant: &str, role| {
+        let token = |tenant: &str, role| {
             let (t, record) = make(tenant, role, "test").unwrap();
             tokens.upsert(record);
             t

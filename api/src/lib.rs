@@ -19,13 +19,92 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen for the gRPC API on {addr} (api.grpc_listen): {e}"))?;
     tracing::info!("api: gRPC on {addr}");
-    tonic::transport::Server::builder()
+    // Standard health checking ("" and each service report SERVING) and server reflection; both
+    // answer without a token.
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<vigie_core::proto::watch_service_server::WatchServiceServer<watches::WatchApi>>()
+        .await;
+    health
+        .set_serving::<vigie_core::proto::alert_service_server::AlertServiceServer<alerts::AlertApi>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(vigie_core::proto::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| anyhow::anyhow!("gRPC reflection: {e}"))?;
+    let stop = cancel.clone();
+    let server = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
         .add_service(watches.into_server())
         .add_service(alerts.into_server())
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener),
-            async move { cancel.cancelled().await },
-        )
-        .await?;
+            async move { stop.cancelled().await },
+        );
+    // In-flight calls get the shutdown grace period; an idle client keeping its connection open
+    // (or a stream) does not keep the process alive.
+    let deadline = async {
+        cancel.cancelled().await;
+        tokio::time::sleep(vigie_core::stage::SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        r = server => r?,
+        _ = deadline => tracing::warn!("api: connections still open after the grace period; stopping anyway"),
+    }
+    tracing::info!("api: stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigie_core::bus::memory::MemoryBus;
+    use vigie_core::bus::Publisher;
+    use vigie_core::tokens::TokenStore;
+    use vigie_core::watches::WatchRegistry;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn health_answers_without_a_token_and_shutdown_is_clean() {
+        let bus = MemoryBus::default();
+        let tokens = TokenStore::default();
+        let publisher = Publisher::Memory(bus);
+        let watches = watches::WatchApi::new(WatchRegistry::default(), publisher.clone(), tokens.clone());
+        let alerts = alerts::AlertApi::new(alerts::AlertLog::default(), publisher, tokens);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let cancel = CancellationToken::new();
+        let server = tokio::spawn(serve(addr, watches, alerts, cancel.clone()));
+        let mut client = None;
+        for _ in 0..50 {
+            let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap();
+            if let Ok(channel) = endpoint.connect().await {
+                client = Some(tonic_health::pb::health_client::HealthClient::new(channel));
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let mut client = client.expect("the API listens");
+        for service in ["", "vigie.v1.WatchService", "vigie.v1.AlertService"] {
+            let r = client
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: service.into(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(
+                r.status,
+                tonic_health::pb::health_check_response::ServingStatus::Serving as i32,
+                "{service}"
+            );
+        }
+        drop(client);
+        cancel.cancel();
+        server.await.unwrap().unwrap();
+    }
 }

@@ -199,7 +199,7 @@ mod tests {
     async fn fixture() -> Fixture {
         let bus = MemoryBus::default();
         let tokens = TokenStore::default();
-        let mut token = |tenant: &str, role| {
+        let token = |tenant: &str, role| {
             let (t, record) = make(tenant, role, "test").unwrap();
             tokens.upsert(record);
             t

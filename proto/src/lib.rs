@@ -8,3 +8,6 @@ pub mod v1 {
 }
 
 pub use v1::*;
+
+/// Encoded `FileDescriptorSet` of every Vigie proto, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("vigie_descriptor");
