@@ -354,8 +354,9 @@ async fn run_api(config: Config) -> anyhow::Result<()> {
     let watches = vigie_api::watches::WatchApi::new(registry, publisher.clone(), tokens.clone());
     let log = vigie_api::alerts::AlertLog::default();
     log.follow(&bus, cancel.clone())?;
-    let alerts = vigie_api::alerts::AlertApi::new(log, publisher.clone(), tokens);
-    vigie_api::serve(addr, watches, alerts, cancel).await?;
+    let alerts = vigie_api::alerts::AlertApi::new(log, publisher.clone(), tokens.clone());
+    let mentions = vigie_api::mentions::MentionApi::new(Some(ClickHouse::new(&config.clickhouse)), tokens);
+    vigie_api::serve(addr, watches, alerts, mentions, cancel).await?;
     publisher.flush().await;
     Ok(())
 }

@@ -153,8 +153,15 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         let watches = vigie_api::watches::WatchApi::new(registry_for_api, bus.publisher()?, store.clone());
         let log = vigie_api::alerts::AlertLog::default();
         log.follow(&bus, cancel.clone())?;
-        let alerts = vigie_api::alerts::AlertApi::new(log, bus.publisher()?, store);
-        let api = tokio::spawn(vigie_api::serve(api_addr, watches, alerts, cancel.clone()));
+        let alerts = vigie_api::alerts::AlertApi::new(log, bus.publisher()?, store.clone());
+        let mentions = vigie_api::mentions::MentionApi::new(None, store);
+        let api = tokio::spawn(vigie_api::serve(
+            api_addr,
+            watches,
+            alerts,
+            mentions,
+            cancel.clone(),
+        ));
         println!("vigie standalone: gRPC API (WatchService, AlertService) on {api_addr}");
         vigie_ingest::service::serve(&config.ingest, ingestor, cancel.clone()).await?;
         if let Ok(Err(e)) = api.await {

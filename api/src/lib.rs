@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod mentions;
 pub mod watches;
 
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ pub async fn serve(
     addr: SocketAddr,
     watches: watches::WatchApi,
     alerts: alerts::AlertApi,
+    mentions: mentions::MentionApi,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -28,6 +30,10 @@ pub async fn serve(
     health
         .set_serving::<vigie_core::proto::alert_service_server::AlertServiceServer<alerts::AlertApi>>()
         .await;
+    health
+        .set_serving::<vigie_core::proto::mention_service_server::MentionServiceServer<mentions::MentionApi>>(
+        )
+        .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(vigie_core::proto::FILE_DESCRIPTOR_SET)
         .build_v1()
@@ -38,6 +44,7 @@ pub async fn serve(
         .add_service(reflection)
         .add_service(watches.into_server())
         .add_service(alerts.into_server())
+        .add_service(mentions.into_server())
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener),
             async move { stop.cancelled().await },
@@ -78,7 +85,8 @@ mod tests {
             .port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let cancel = CancellationToken::new();
-        let server = tokio::spawn(serve(addr, watches, alerts, cancel.clone()));
+        let mentions = mentions::MentionApi::new(None, TokenStore::default());
+        let server = tokio::spawn(serve(addr, watches, alerts, mentions, cancel.clone()));
         let mut client = None;
         for _ in 0..50 {
             let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap();

@@ -1,0 +1,248 @@
+//! `vigie.v1.MentionService`: search a tenant's mentions and count them over time, from
+//! ClickHouse. Every query filters on the caller's tenant first; every user value is a bound
+//! parameter, never pasted into SQL.
+
+use crate::auth::caller;
+use serde::Deserialize;
+use tonic::{Request, Response, Status};
+use vigie_core::clickhouse::ClickHouse;
+use vigie_core::proto::mention_service_server::{MentionService, MentionServiceServer};
+use vigie_core::proto::{
+    MentionHit, Role, SearchMentionsRequest, SearchMentionsResponse, StatsBucket, StatsRequest, StatsResponse,
+};
+use vigie_core::tokens::TokenStore;
+
+/// The mention service; `None` for ClickHouse (standalone) answers UNAVAILABLE.
+pub struct MentionApi {
+    clickhouse: Option<ClickHouse>,
+    tokens: TokenStore,
+}
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct HitRow {
+    id: String,
+    created_at_ms: i64,
+    source: String,
+    visibility: String,
+    author_handle: String,
+    text: String,
+    language: String,
+    sentiment_label: String,
+    sentiment_score: f32,
+    toxicity: f32,
+    matched_watches: Vec<String>,
+    url: String,
+}
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct BucketRow {
+    start: u32,
+    total: u64,
+    negative: u64,
+    neutral: u64,
+    positive: u64,
+}
+
+fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<(), Status> {
+    if value.is_empty() || allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(Status::invalid_argument(format!(
+            "{field}: {value:?}: expected one of {}",
+            allowed.join(", ")
+        )))
+    }
+}
+
+impl MentionApi {
+    /// A service over `clickhouse`, checking `tokens`.
+    pub fn new(clickhouse: Option<ClickHouse>, tokens: TokenStore) -> Self {
+        Self { clickhouse, tokens }
+    }
+
+    /// The tonic server.
+    pub fn into_server(self) -> MentionServiceServer<Self> {
+        MentionServiceServer::new(self)
+    }
+
+    fn db(&self) -> Result<&ClickHouse, Status> {
+        self.clickhouse.as_ref().ok_or_else(|| {
+            Status::unavailable("mention search and stats need ClickHouse (not in standalone yet)")
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl MentionService for MentionApi {
+    async fn search(
+        &self,
+        request: Request<SearchMentionsRequest>,
+    ) -> Result<Response<SearchMentionsResponse>, Status> {
+        let p = caller(&self.tokens, &request, Role::Reader)?;
+        let r = request.into_inner();
+        one_of("sentiment", &r.sentiment, &["negative", "neutral", "positive"])?;
+        one_of("visibility", &r.visibility, &["public", "private"])?;
+        let size = match r.page_size {
+            0 => 50,
+            n => n.min(500),
+        };
+        let after = match r.page_token.split_once('|') {
+            Some((t, id)) => Some((
+                t.parse::<i64>()
+                    .map_err(|_| Status::invalid_argument("page_token: not from this service"))?,
+                id.to_string(),
+            )),
+            None if r.page_token.is_empty() => None,
+            None => return Err(Status::invalid_argument("page_token: not from this service")),
+        };
+        let mut sql = String::from(
+            "SELECT id, created_at_ms, source, visibility, author_handle, text, language, sentiment_label, \
+             sentiment_score, toxicity, matched_watches, url FROM mentions FINAL WHERE tenant = ?",
+        );
+        let mut binds: Vec<String> = vec![p.tenant.clone()];
+        let mut add = |clause: &str, value: String| {
+            sql.push_str(clause);
+            binds.push(value);
+        };
+        if !r.watch_id.is_empty() {
+            add(
+                " AND has(matched_watches, ?)",
+                vigie_core::topics::watch_key(&p.tenant, &r.watch_id),
+            );
+        }
+        for (column, value) in [
+            ("language", &r.language),
+            ("sentiment_label", &r.sentiment),
+            ("source", &r.source),
+            ("visibility", &r.visibility),
+        ] {
+            if !value.is_empty() {
+                add(&format!(" AND {column} = ?"), value.clone());
+            }
+        }
+        if !r.text.is_empty() {
+            add(" AND positionCaseInsensitiveUTF8(text, ?) > 0", r.text.clone());
+        }
+        let mut query_sql = sql;
+        if r.from_ms > 0 {
+            query_sql.push_str(&format!(" AND created_at_ms >= {}", r.from_ms));
+        }
+        if r.to_ms > 0 {
+            query_sql.push_str(&format!(" AND created_at_ms < {}", r.to_ms));
+        }
+        if let Some((t, _)) = &after {
+            query_sql.push_str(&format!(
+                " AND (created_at_ms < {t} OR (created_at_ms = {t} AND id < ?))"
+            ));
+        }
+        query_sql.push_str(&format!(
+            " ORDER BY created_at_ms DESC, id DESC LIMIT {}",
+            size + 1
+        ));
+        let db = self.db()?;
+        let mut q = db.client().query(&query_sql);
+        for b in &binds {
+            q = q.bind(b.as_str());
+        }
+        if let Some((_, id)) = &after {
+            q = q.bind(id.as_str());
+        }
+        let mut rows: Vec<HitRow> = q
+            .fetch_all()
+            .await
+            .map_err(|e| Status::unavailable(format!("ClickHouse: {e}")))?;
+        let more = rows.len() > size as usize;
+        rows.truncate(size as usize);
+        let next_page_token = match (more, rows.last()) {
+            (true, Some(last)) => format!("{}|{}", last.created_at_ms, last.id),
+            _ => String::new(),
+        };
+        let mentions = rows
+            .into_iter()
+            .map(|h| MentionHit {
+                id: h.id,
+                created_at_ms: h.created_at_ms,
+                source: h.source,
+                visibility: h.visibility,
+                author_handle: h.author_handle,
+                text: h.text,
+                language: h.language,
+                sentiment: h.sentiment_label,
+                sentiment_score: h.sentiment_score,
+                toxicity: h.toxicity,
+                matched_watches: h.matched_watches,
+                url: h.url,
+            })
+            .collect();
+        Ok(Response::new(SearchMentionsResponse {
+            mentions,
+            next_page_token,
+        }))
+    }
+
+    async fn stats(&self, request: Request<StatsRequest>) -> Result<Response<StatsResponse>, Status> {
+        let p = caller(&self.tokens, &request, Role::Reader)?;
+        let r = request.into_inner();
+        let bucket = match r.bucket.as_str() {
+            "" | "hour" => "hour",
+            "minute" => "minute",
+            other => {
+                return Err(Status::invalid_argument(format!(
+                    "bucket: {other:?}: expected minute or hour"
+                )))
+            }
+        };
+        let range = |column: &str| {
+            let mut s = String::new();
+            if r.from_ms > 0 {
+                s.push_str(&format!(" AND {column} >= toDateTime({})", r.from_ms / 1000));
+            }
+            if r.to_ms > 0 {
+                s.push_str(&format!(" AND {column} < toDateTime({})", r.to_ms / 1000));
+            }
+            s
+        };
+        let db = self.db()?;
+        // (Aliases never reuse a column name: ClickHouse would substitute them inside sumIf.)
+        // A watch: its rollup (distinct mentions). The whole tenant: the mentions themselves
+        // (a mention matched by several watches counts once).
+        let rows: Vec<BucketRow> = if r.watch_id.is_empty() {
+            let start = if bucket == "hour" { "toStartOfHour(created_at)" } else { "toStartOfMinute(created_at)" };
+            let sql = format!(
+                "SELECT toUInt32({start}) AS start, count() AS total, \
+                 countIf(sentiment_label = 'negative') AS negative, countIf(sentiment_label = 'neutral') AS neutral, \
+                 countIf(sentiment_label = 'positive') AS positive FROM mentions FINAL \
+                 WHERE tenant = ?{} GROUP BY start ORDER BY start",
+                range("created_at")
+            );
+            db.client().query(&sql).bind(p.tenant.as_str()).fetch_all().await
+        } else {
+            let sql = format!(
+                "SELECT toUInt32({bucket}) AS start, sum(mentions) AS total, \
+                 sumIf(mentions, sentiment = 'negative') AS negative, sumIf(mentions, sentiment = 'neutral') AS neutral, \
+                 sumIf(mentions, sentiment = 'positive') AS positive FROM mentions_per_{bucket}_v \
+                 WHERE tenant = ? AND watch = ?{} GROUP BY start ORDER BY start",
+                range(bucket)
+            );
+            db.client()
+                .query(&sql)
+                .bind(p.tenant.as_str())
+                .bind(vigie_core::topics::watch_key(&p.tenant, &r.watch_id).as_str())
+                .fetch_all()
+                .await
+        }
+        .map_err(|e| Status::unavailable(format!("ClickHouse: {e}")))?;
+        Ok(Response::new(StatsResponse {
+            buckets: rows
+                .into_iter()
+                .map(|b| StatsBucket {
+                    start_ms: b.start as i64 * 1000,
+                    mentions: b.total,
+                    negative: b.negative,
+                    neutral: b.neutral,
+                    positive: b.positive,
+                })
+                .collect(),
+        }))
+    }
+}
