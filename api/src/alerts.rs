@@ -9,6 +9,7 @@
 //! `vigie.alerts.commands`, applied by the alerting service that owns the tenant.
 
 use crate::auth::caller;
+use crate::request::{keyset, next_keyset, one_of, page_size};
 use prost::Message;
 use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
@@ -159,20 +160,9 @@ struct Filter {
 }
 
 impl Filter {
-    fn check(field: &str, value: &str, allowed: &[&str]) -> Result<(), Status> {
-        if value.is_empty() || allowed.contains(&value) {
-            Ok(())
-        } else {
-            Err(Status::invalid_argument(format!(
-                "{field}: {value:?}: expected one of {}",
-                allowed.join(", ")
-            )))
-        }
-    }
-
     fn new(tenant: String, state: String, severity: String, watch_id: String) -> Result<Self, Status> {
-        Self::check("state", &state, &["firing", "acknowledged", "resolved"])?;
-        Self::check("severity", &severity, &["info", "warning", "critical"])?;
+        one_of("state", &state, &["firing", "acknowledged", "resolved"])?;
+        one_of("severity", &severity, &["info", "warning", "critical"])?;
         Ok(Self {
             tenant,
             state,
@@ -256,20 +246,9 @@ impl AlertService for AlertApi {
         let p = caller(&self.tokens, &request, Role::Reader)?;
         let r = request.into_inner();
         let filter = Filter::new(p.tenant, r.state, r.severity, r.watch_id)?;
-        let size = match r.page_size {
-            0 => 100,
-            n => n.min(1_000),
-        } as usize;
+        let size = page_size(r.page_size, 100, 1_000);
         // Keyset pagination: (fired_at_ms, id) descending; the token is where the page ended.
-        let after = match r.page_token.split_once('|') {
-            None if r.page_token.is_empty() => None,
-            Some((t, id)) => Some((
-                t.parse::<i64>()
-                    .map_err(|_| Status::invalid_argument("page_token: not from this service"))?,
-                id.to_string(),
-            )),
-            None => return Err(Status::invalid_argument("page_token: not from this service")),
-        };
+        let after = keyset(&r.page_token)?;
         let mut alerts: Vec<Alert> = self
             .log
             .inner
@@ -285,10 +264,7 @@ impl AlertService for AlertApi {
         }
         let more = alerts.len() > size;
         alerts.truncate(size);
-        let next_page_token = match (more, alerts.last()) {
-            (true, Some(last)) => format!("{}|{}", last.fired_at_ms, last.id),
-            _ => String::new(),
-        };
+        let next_page_token = next_keyset(more, alerts.last().map(|a| (a.fired_at_ms, a.id.as_str())));
         Ok(Response::new(ListAlertsResponse {
             alerts,
             next_page_token,
@@ -429,6 +405,7 @@ fn tokio_stream_from<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::with;
     use futures_util::StreamExt;
     use tonic::transport::Channel;
     use vigie_core::bus::memory::MemoryBus;
@@ -459,13 +436,6 @@ mod tests {
             .publish(topics::ALERTS, records)
             .await
             .unwrap();
-    }
-
-    fn with<T>(token: &str, message: T) -> Request<T> {
-        let mut r = Request::new(message);
-        r.metadata_mut()
-            .insert("authorization", format!("Bearer {token}").parse().unwrap());
-        r
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

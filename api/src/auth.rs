@@ -16,3 +16,14 @@ pub fn caller<T>(tokens: &TokenStore, request: &Request<T>, role: Role) -> Resul
         AuthError::PermissionDenied(m) => Status::permission_denied(m),
     })
 }
+
+/// A request carrying `token` as a bearer token (tests and clients).
+#[cfg(test)]
+pub fn with<T>(token: &str, message: T) -> Request<T> {
+    let mut r = Request::new(message);
+    r.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ascii token"),
+    );
+    r
+}

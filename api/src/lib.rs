@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod auth;
 pub mod mentions;
+pub mod request;
 pub mod watches;
 
 use std::net::SocketAddr;

@@ -3,6 +3,7 @@
 //! parameter, never pasted into SQL.
 
 use crate::auth::caller;
+use crate::request::{keyset, next_keyset, one_of, page_size};
 use serde::Deserialize;
 use tonic::{Request, Response, Status};
 use vigie_core::clickhouse::ClickHouse;
@@ -43,17 +44,6 @@ struct BucketRow {
     positive: u64,
 }
 
-fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<(), Status> {
-    if value.is_empty() || allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(Status::invalid_argument(format!(
-            "{field}: {value:?}: expected one of {}",
-            allowed.join(", ")
-        )))
-    }
-}
-
 impl MentionApi {
     /// A service over `clickhouse`, checking `tokens`.
     pub fn new(clickhouse: Option<ClickHouse>, tokens: TokenStore) -> Self {
@@ -82,19 +72,8 @@ impl MentionService for MentionApi {
         let r = request.into_inner();
         one_of("sentiment", &r.sentiment, &["negative", "neutral", "positive"])?;
         one_of("visibility", &r.visibility, &["public", "private"])?;
-        let size = match r.page_size {
-            0 => 50,
-            n => n.min(500),
-        };
-        let after = match r.page_token.split_once('|') {
-            Some((t, id)) => Some((
-                t.parse::<i64>()
-                    .map_err(|_| Status::invalid_argument("page_token: not from this service"))?,
-                id.to_string(),
-            )),
-            None if r.page_token.is_empty() => None,
-            None => return Err(Status::invalid_argument("page_token: not from this service")),
-        };
+        let size = page_size(r.page_size, 50, 500);
+        let after = keyset(&r.page_token)?;
         let mut sql = String::from(
             "SELECT id, created_at_ms, source, visibility, author_handle, text, language, sentiment_label, \
              sentiment_score, toxicity, matched_watches, url FROM mentions FINAL WHERE tenant = ?",
@@ -151,12 +130,9 @@ impl MentionService for MentionApi {
             .fetch_all()
             .await
             .map_err(|e| Status::unavailable(format!("ClickHouse: {e}")))?;
-        let more = rows.len() > size as usize;
-        rows.truncate(size as usize);
-        let next_page_token = match (more, rows.last()) {
-            (true, Some(last)) => format!("{}|{}", last.created_at_ms, last.id),
-            _ => String::new(),
-        };
+        let more = rows.len() > size;
+        rows.truncate(size);
+        let next_page_token = next_keyset(more, rows.last().map(|h| (h.created_at_ms, h.id.as_str())));
         let mentions = rows
             .into_iter()
             .map(|h| MentionHit {

@@ -133,10 +133,7 @@ impl WatchService for WatchApi {
     ) -> Result<Response<ListWatchesResponse>, Status> {
         let p = caller(&self.tokens, &request, Role::Reader)?;
         let r = request.into_inner();
-        let size = match r.page_size {
-            0 => PAGE.0,
-            n => n.min(PAGE.1),
-        } as usize;
+        let size = crate::request::page_size(r.page_size, PAGE.0, PAGE.1);
         // Keyset pagination on the id: stable while watches come and go.
         let all = self.registry.read().of_tenant(&p.tenant);
         let page: Vec<Watch> = all
@@ -183,6 +180,7 @@ impl WatchService for WatchApi {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::with;
     use tonic::transport::Channel;
     use vigie_core::bus::memory::MemoryBus;
     use vigie_core::proto::watch_service_client::WatchServiceClient;
@@ -227,13 +225,6 @@ mod tests {
             acme_reader,
             globex_admin,
         }
-    }
-
-    fn with<T>(token: &str, message: T) -> Request<T> {
-        let mut r = Request::new(message);
-        r.metadata_mut()
-            .insert("authorization", format!("Bearer {token}").parse().unwrap());
-        r
     }
 
     fn watch(id: &str, query: &str) -> Watch {
