@@ -73,7 +73,7 @@ mod tests {
     use vigie_core::watches::WatchRegistry;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn health_answers_without_a_token_and_shutdown_is_clean() {
+    async fn health_and_reflection_answer_without_a_token_and_shutdown_is_clean() {
         let bus = MemoryBus::default();
         let tokens = TokenStore::default();
         let publisher = Publisher::Memory(bus);
@@ -89,10 +89,16 @@ mod tests {
         let mentions = mentions::MentionApi::new(None, TokenStore::default());
         let server = tokio::spawn(serve(addr, watches, alerts, mentions, cancel.clone()));
         let mut client = None;
+        let mut reflection = None;
         for _ in 0..50 {
             let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap();
             if let Ok(channel) = endpoint.connect().await {
-                client = Some(tonic_health::pb::health_client::HealthClient::new(channel));
+                client = Some(tonic_health::pb::health_client::HealthClient::new(
+                    channel.clone(),
+                ));
+                reflection = Some(
+                    tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient::new(channel),
+                );
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -112,7 +118,32 @@ mod tests {
                 "{service}"
             );
         }
-        drop(client);
+        // Reflection lists Vigie's services (what grpcurl and Postman use).
+        use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+        let request = tonic_reflection::pb::v1::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut reflection = reflection.expect("connected");
+        let mut answers = reflection
+            .server_reflection_info(futures_util::stream::iter(vec![request]))
+            .await
+            .unwrap()
+            .into_inner();
+        let answer = answers.message().await.unwrap().unwrap();
+        let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
+            panic!("not a service list: {answer:?}")
+        };
+        let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+        for service in [
+            "vigie.v1.WatchService",
+            "vigie.v1.AlertService",
+            "vigie.v1.MentionService",
+        ] {
+            assert!(names.iter().any(|n| n == service), "{names:?}");
+        }
+        drop((client, reflection, answers));
         cancel.cancel();
         server.await.unwrap().unwrap();
     }
