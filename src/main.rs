@@ -351,11 +351,17 @@ async fn run_api(config: Config) -> anyhow::Result<()> {
         .parse()
         .with_context(|| format!("api.grpc_listen {:?} is not host:port", config.api.grpc_listen))?;
     let publisher = bus.publisher()?;
-    let watches = vigie_api::watches::WatchApi::new(registry, publisher.clone(), tokens.clone());
+    let clickhouse = ClickHouse::new(&config.clickhouse);
+    let watches = vigie_api::watches::WatchApi::new(
+        registry,
+        publisher.clone(),
+        tokens.clone(),
+        Some(clickhouse.clone()),
+    );
     let log = vigie_api::alerts::AlertLog::default();
     log.follow(&bus, cancel.clone())?;
     let alerts = vigie_api::alerts::AlertApi::new(log, publisher.clone(), tokens.clone());
-    let mentions = vigie_api::mentions::MentionApi::new(Some(ClickHouse::new(&config.clickhouse)), tokens);
+    let mentions = vigie_api::mentions::MentionApi::new(Some(clickhouse), tokens);
     vigie_api::serve(addr, watches, alerts, mentions, cancel).await?;
     publisher.flush().await;
     Ok(())

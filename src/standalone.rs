@@ -150,7 +150,8 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
             .grpc_listen
             .parse()
             .with_context(|| format!("api.grpc_listen {:?} is not host:port", config.api.grpc_listen))?;
-        let watches = vigie_api::watches::WatchApi::new(registry_for_api, bus.publisher()?, store.clone());
+        let watches =
+            vigie_api::watches::WatchApi::new(registry_for_api, bus.publisher()?, store.clone(), None);
         let log = vigie_api::alerts::AlertLog::default();
         log.follow(&bus, cancel.clone())?;
         let alerts = vigie_api::alerts::AlertApi::new(log, bus.publisher()?, store.clone());

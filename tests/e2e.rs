@@ -862,6 +862,32 @@ batch_size = 50
             tonic::Code::NotFound,
             "tenant 2 must not see tenant 1's watch"
         );
+        // A query tried on the tenant's recent mentions before saving a watch.
+        let tried = client
+            .test_query(auth(
+                &admin1,
+                vigie_core::proto::TestQueryRequest {
+                    query: "acme AND panne".into(),
+                    recent: 10_000,
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(tried.scanned as u64 >= t1_accepted, "{} scanned", tried.scanned);
+        assert_eq!(tried.matched, 200);
+        assert!(tried.mentions.iter().all(|m| m.id.starts_with(&format!("{t1}:"))));
+        let broken = client
+            .test_query(auth(
+                &admin1,
+                vigie_core::proto::TestQueryRequest {
+                    query: "acme AND (".into(),
+                    recent: 0,
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(broken.code(), tonic::Code::InvalidArgument);
 
         // Alerts of tenant 3 (phase 3): listed with their current state; an operator
         // acknowledges the one still firing, the running alerting service applies it, and the

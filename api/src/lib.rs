@@ -77,7 +77,8 @@ mod tests {
         let bus = MemoryBus::default();
         let tokens = TokenStore::default();
         let publisher = Publisher::Memory(bus);
-        let watches = watches::WatchApi::new(WatchRegistry::default(), publisher.clone(), tokens.clone());
+        let watches =
+            watches::WatchApi::new(WatchRegistry::default(), publisher.clone(), tokens.clone(), None);
         let alerts = alerts::AlertApi::new(alerts::AlertLog::default(), publisher, tokens);
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()

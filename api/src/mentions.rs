@@ -19,20 +19,88 @@ pub struct MentionApi {
     tokens: TokenStore,
 }
 
+/// The columns of `mentions` the API reads.
+const HIT_COLUMNS: &str = "id, created_at_ms, source, visibility, kind, author_id, author_handle, author_followers, \
+     author_verified, text, title, country, language, sentiment_label, sentiment_score, toxicity, matched_watches, url";
+
+/// A mention as the API reads it from ClickHouse.
 #[derive(Debug, clickhouse::Row, Deserialize)]
-struct HitRow {
+pub(crate) struct HitRow {
     id: String,
     created_at_ms: i64,
     source: String,
     visibility: String,
+    kind: String,
+    author_id: String,
     author_handle: String,
+    author_followers: u64,
+    author_verified: u8,
     text: String,
+    title: String,
+    country: String,
     language: String,
     sentiment_label: String,
     sentiment_score: f32,
     toxicity: f32,
     matched_watches: Vec<String>,
     url: String,
+}
+
+impl HitRow {
+    /// The mention again, enough to evaluate a query on it.
+    pub(crate) fn to_document(&self) -> vigie_core::document::Document {
+        use vigie_core::model::{parse_kind, parse_source, parse_visibility};
+        let m = vigie_core::proto::Mention {
+            id: self.id.clone(),
+            source: parse_source(&self.source).unwrap_or_default() as i32,
+            visibility: parse_visibility(&self.visibility).unwrap_or_default() as i32,
+            kind: parse_kind(&self.kind).unwrap_or_default() as i32,
+            author: Some(vigie_core::proto::Author {
+                id: self.author_id.clone(),
+                handle: self.author_handle.clone(),
+                followers: self.author_followers,
+                verified: self.author_verified != 0,
+                ..Default::default()
+            }),
+            text: self.text.clone(),
+            title: self.title.clone(),
+            url: self.url.clone(),
+            country: self.country.clone(),
+            ..Default::default()
+        };
+        vigie_core::document::Document::from_mention(&m, &self.language)
+    }
+
+    /// The API form.
+    pub(crate) fn into_hit(self) -> MentionHit {
+        MentionHit {
+            id: self.id,
+            created_at_ms: self.created_at_ms,
+            source: self.source,
+            visibility: self.visibility,
+            author_handle: self.author_handle,
+            text: self.text,
+            language: self.language,
+            sentiment: self.sentiment_label,
+            sentiment_score: self.sentiment_score,
+            toxicity: self.toxicity,
+            matched_watches: self.matched_watches,
+            url: self.url,
+        }
+    }
+}
+
+/// The `n` most recent mentions of `tenant`, newest first.
+pub(crate) async fn recent(db: &ClickHouse, tenant: &str, n: u32) -> Result<Vec<HitRow>, Status> {
+    let sql = format!(
+        "SELECT {HIT_COLUMNS} FROM mentions FINAL WHERE tenant = ? ORDER BY created_at_ms DESC LIMIT {n}"
+    );
+    db.client()
+        .query(&sql)
+        .bind(tenant)
+        .fetch_all()
+        .await
+        .map_err(|e| Status::unavailable(format!("ClickHouse: {e}")))
 }
 
 #[derive(Debug, clickhouse::Row, Deserialize)]
@@ -74,10 +142,7 @@ impl MentionService for MentionApi {
         one_of("visibility", &r.visibility, &["public", "private"])?;
         let size = page_size(r.page_size, 50, 500);
         let after = keyset(&r.page_token)?;
-        let mut sql = String::from(
-            "SELECT id, created_at_ms, source, visibility, author_handle, text, language, sentiment_label, \
-             sentiment_score, toxicity, matched_watches, url FROM mentions FINAL WHERE tenant = ?",
-        );
+        let mut sql = format!("SELECT {HIT_COLUMNS} FROM mentions FINAL WHERE tenant = ?");
         let mut binds: Vec<String> = vec![p.tenant.clone()];
         let mut add = |clause: &str, value: String| {
             sql.push_str(clause);
@@ -133,23 +198,7 @@ impl MentionService for MentionApi {
         let more = rows.len() > size;
         rows.truncate(size);
         let next_page_token = next_keyset(more, rows.last().map(|h| (h.created_at_ms, h.id.as_str())));
-        let mentions = rows
-            .into_iter()
-            .map(|h| MentionHit {
-                id: h.id,
-                created_at_ms: h.created_at_ms,
-                source: h.source,
-                visibility: h.visibility,
-                author_handle: h.author_handle,
-                text: h.text,
-                language: h.language,
-                sentiment: h.sentiment_label,
-                sentiment_score: h.sentiment_score,
-                toxicity: h.toxicity,
-                matched_watches: h.matched_watches,
-                url: h.url,
-            })
-            .collect();
+        let mentions = rows.into_iter().map(HitRow::into_hit).collect();
         Ok(Response::new(SearchMentionsResponse {
             mentions,
             next_page_token,

@@ -8,8 +8,8 @@ use tonic::{Request, Response, Status};
 use vigie_core::bus::{OutRecord, Publisher};
 use vigie_core::proto::watch_service_server::{WatchService, WatchServiceServer};
 use vigie_core::proto::{
-    DeleteWatchResponse, ListWatchesRequest, ListWatchesResponse, QueryError, Role, ValidateQueryRequest,
-    ValidateQueryResponse, Watch, WatchRequest,
+    DeleteWatchResponse, ListWatchesRequest, ListWatchesResponse, QueryError, Role, TestQueryRequest,
+    TestQueryResponse, ValidateQueryRequest, ValidateQueryResponse, Watch, WatchRequest,
 };
 use vigie_core::query::Query;
 use vigie_core::tokens::{Principal, TokenStore};
@@ -24,15 +24,24 @@ pub struct WatchApi {
     registry: WatchRegistry,
     publisher: Publisher,
     tokens: TokenStore,
+    /// For `TestQuery`; `None` (standalone) answers UNAVAILABLE.
+    clickhouse: Option<vigie_core::clickhouse::ClickHouse>,
 }
 
 impl WatchApi {
-    /// A service writing through `publisher`, reading `registry`, checking `tokens`.
-    pub fn new(registry: WatchRegistry, publisher: Publisher, tokens: TokenStore) -> Self {
+    /// A service writing through `publisher`, reading `registry`, checking `tokens`, testing
+    /// queries on the mentions in `clickhouse`.
+    pub fn new(
+        registry: WatchRegistry,
+        publisher: Publisher,
+        tokens: TokenStore,
+        clickhouse: Option<vigie_core::clickhouse::ClickHouse>,
+    ) -> Self {
         Self {
             registry,
             publisher,
             tokens,
+            clickhouse,
         }
     }
 
@@ -155,6 +164,36 @@ impl WatchService for WatchApi {
         }))
     }
 
+    async fn test_query(
+        &self,
+        request: Request<TestQueryRequest>,
+    ) -> Result<Response<TestQueryResponse>, Status> {
+        let p = caller(&self.tokens, &request, Role::Reader)?;
+        let r = request.into_inner();
+        let query = Query::parse(&r.query).map_err(|e| Status::invalid_argument(format!("query: {e}")))?;
+        let db = self
+            .clickhouse
+            .as_ref()
+            .ok_or_else(|| Status::unavailable("TestQuery needs ClickHouse (not in standalone yet)"))?;
+        let recent = crate::mentions::recent(
+            db,
+            &p.tenant,
+            crate::request::page_size(r.recent, 1_000, 10_000) as u32,
+        )
+        .await?;
+        let scanned = recent.len() as u32;
+        let hits: Vec<_> = recent
+            .into_iter()
+            .filter(|m| query.matches(&m.to_document()))
+            .collect();
+        let matched = hits.len() as u32;
+        Ok(Response::new(TestQueryResponse {
+            scanned,
+            matched,
+            mentions: hits.into_iter().take(100).map(|h| h.into_hit()).collect(),
+        }))
+    }
+
     async fn validate_query(
         &self,
         request: Request<ValidateQueryRequest>,
@@ -207,7 +246,12 @@ mod tests {
             token("acme", Role::Reader),
             token("globex", Role::Admin),
         );
-        let api = WatchApi::new(WatchRegistry::default(), Publisher::Memory(bus.clone()), tokens);
+        let api = WatchApi::new(
+            WatchRegistry::default(),
+            Publisher::Memory(bus.clone()),
+            tokens,
+            None,
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(

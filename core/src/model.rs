@@ -114,7 +114,8 @@ pub fn visibility_name(visibility: Visibility) -> &'static str {
     }
 }
 
-fn parse_visibility(name: &str) -> Option<Visibility> {
+/// The visibility named `name` ("public", "private").
+pub fn parse_visibility(name: &str) -> Option<Visibility> {
     match name.trim().to_ascii_lowercase().as_str() {
         "public" => Some(Visibility::Public),
         "private" => Some(Visibility::Private),
