@@ -359,7 +359,7 @@ async fn run_api(config: Config) -> anyhow::Result<()> {
         Some(clickhouse.clone()),
     );
     let log = vigie_api::alerts::AlertLog::default();
-    log.follow(&bus, cancel.clone())?;
+    log.follow(&bus, cancel.clone()).await?;
     let alerts = vigie_api::alerts::AlertApi::new(log, publisher.clone(), tokens.clone());
     let mentions = vigie_api::mentions::MentionApi::new(Some(clickhouse), tokens);
     vigie_api::serve(addr, watches, alerts, mentions, cancel).await?;

@@ -138,9 +138,12 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
             "vigie standalone: post your own mentions to http://{}/v1/mentions or gRPC {} (Ctrl-C to stop)",
             config.ingest.http_listen, config.ingest.grpc_listen
         );
+        if dev_token.is_none() {
+            println!("vigie standalone: auth.required = false: ingest is open; the gRPC API answers UNAUTHENTICATED");
+        }
         if let Some(token) = &dev_token {
             println!(
-                "vigie standalone: development tenant {DEV_TENANT:?}, token (admin): {token}\n\
+                "vigie standalone: development tenant {DEV_TENANT:?} (yours to fill; the sample's are verdier and northwind), token (admin): {token}\n\
                  e.g. curl -H 'Authorization: Bearer {token}' -d '{{\"source\":\"x\",\"native_id\":\"1\",\"text\":\"hello\"}}' http://{}/v1/mentions",
                 config.ingest.http_listen
             );
@@ -153,7 +156,7 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         let watches =
             vigie_api::watches::WatchApi::new(registry_for_api, bus.publisher()?, store.clone(), None);
         let log = vigie_api::alerts::AlertLog::default();
-        log.follow(&bus, cancel.clone())?;
+        log.follow(&bus, cancel.clone()).await?;
         let alerts = vigie_api::alerts::AlertApi::new(log, bus.publisher()?, store.clone());
         let mentions = vigie_api::mentions::MentionApi::new(None, store);
         let api = tokio::spawn(vigie_api::serve(
@@ -163,7 +166,7 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
             mentions,
             cancel.clone(),
         ));
-        println!("vigie standalone: gRPC API (WatchService, AlertService) on {api_addr}");
+        println!("vigie standalone: gRPC API (WatchService, AlertService, MentionService) on {api_addr}");
         vigie_ingest::service::serve(&config.ingest, ingestor, cancel.clone()).await?;
         if let Ok(Err(e)) = api.await {
             tracing::warn!("api: {e}");

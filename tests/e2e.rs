@@ -994,6 +994,7 @@ batch_size = 50
                 StatsRequest {
                     watch_id: "outage".into(),
                     bucket: "minute".into(),
+                    from_ms: vigie_core::now_ms() - 86_400_000,
                     ..Default::default()
                 },
             ))

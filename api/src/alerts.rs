@@ -45,6 +45,9 @@ pub struct Entry {
 #[derive(Default)]
 struct LogInner {
     recent: VecDeque<Entry>,
+    /// Per partition, the first offset still held once older records were dropped: a cursor
+    /// behind it cannot be resumed without a gap.
+    dropped_before: HashMap<i32, i64>,
     /// Latest version of each alert, by (tenant, id).
     latest: HashMap<(String, String), Alert>,
 }
@@ -79,35 +82,29 @@ impl AlertLog {
             }
             inner.recent.push_back(entry.clone());
             if inner.recent.len() > RECENT {
-                inner.recent.pop_front();
+                if let Some(old) = inner.recent.pop_front() {
+                    inner.dropped_before.insert(old.partition, old.offset + 1);
+                }
             }
         }
         let _ = self.live.send(entry);
     }
 
-    /// Follows `vigie.alerts` from the beginning until `cancel`.
-    pub fn follow(
+    /// Reads `vigie.alerts` from the beginning, returns once caught up (so lists and actions
+    /// know every alert from the first call), and keeps following it until `cancel`.
+    pub async fn follow(
         &self,
         bus: &Bus,
         cancel: CancellationToken,
     ) -> Result<tokio::task::JoinHandle<()>, BusError> {
         let mut reader = bus.read_from_start(topics::ALERTS)?;
         let log = self.clone();
+        vigie_core::bus::catch_up(&mut reader, topics::ALERTS, &cancel, |r| log.push_record(r)).await?;
         Ok(tokio::spawn(async move {
             loop {
                 match reader.next_batch(1_000, Duration::from_millis(20), &cancel).await {
                     Ok(batch) if batch.is_empty() && cancel.is_cancelled() => break,
-                    Ok(batch) => {
-                        for r in batch {
-                            if let Ok(alert) = Alert::decode(r.payload.as_deref().unwrap_or_default()) {
-                                log.push(Entry {
-                                    partition: r.partition,
-                                    offset: r.offset,
-                                    alert,
-                                });
-                            }
-                        }
-                    }
+                    Ok(batch) => batch.iter().for_each(|r| log.push_record(r)),
                     Err(e) => {
                         tracing::warn!("api: following {}: {e}; retrying", topics::ALERTS);
                         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -115,6 +112,16 @@ impl AlertLog {
                 }
             }
         }))
+    }
+
+    fn push_record(&self, r: &vigie_core::bus::InRecord) {
+        if let Ok(alert) = Alert::decode(r.payload.as_deref().unwrap_or_default()) {
+            self.push(Entry {
+                partition: r.partition,
+                offset: r.offset,
+                alert,
+            });
+        }
     }
 
     fn get(&self, tenant: &str, id: &str) -> Option<Alert> {
@@ -338,15 +345,14 @@ impl AlertService for AlertApi {
                 .inner
                 .lock()
                 .map_err(|_| Status::internal("alert log poisoned"))?;
-            if let Some(oldest) = inner.recent.front() {
-                if cursor
-                    .get(&oldest.partition)
-                    .is_some_and(|o| *o + 1 < oldest.offset)
-                {
-                    return Err(Status::out_of_range(
-                        "cursor: older than the alerts held in memory; list alerts to catch up, then stream from the newest",
-                    ));
-                }
+            // Every partition the cursor names must still hold what follows it.
+            let gap = cursor
+                .iter()
+                .any(|(p, o)| inner.dropped_before.get(p).is_some_and(|first| *o + 1 < *first));
+            if gap {
+                return Err(Status::out_of_range(
+                    "cursor: older than the alerts held in memory; list alerts to catch up, then stream from the newest",
+                ));
             }
             inner.recent.iter().cloned().collect()
         };
@@ -370,7 +376,12 @@ impl AlertService for AlertApi {
                 }
             }
             loop {
-                match live.recv().await {
+                let next = tokio::select! {
+                    r = live.recv() => r,
+                    // The client went away: stop at once, even if nothing matched for a while.
+                    _ = tx.closed() => return,
+                };
+                match next {
                     Ok(e) => {
                         if let Some(m) = send(e, &mut cursor) {
                             if tx.send(Ok(m)).await.is_err() {
@@ -464,7 +475,9 @@ mod tests {
         .await;
         let cancel = CancellationToken::new();
         let log = AlertLog::default();
-        log.follow(&Bus::Memory(bus.clone()), cancel.clone()).unwrap();
+        log.follow(&Bus::Memory(bus.clone()), cancel.clone())
+            .await
+            .unwrap();
         let api = AlertApi::new(log, Publisher::Memory(bus.clone()), tokens);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -1,5 +1,5 @@
 //! Vigie's gRPC API for internal services. Every call is authenticated by a bearer token and
-//! scoped to the token's tenant (see [`auth`]); services so far: [`watches::WatchApi`] and [`alerts::AlertApi`].
+//! scoped to the token's tenant (see [`auth`]); services: [`watches::WatchApi`], [`alerts::AlertApi`] and [`mentions::MentionApi`].
 
 pub mod alerts;
 pub mod auth;

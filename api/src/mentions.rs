@@ -210,7 +210,8 @@ impl MentionService for MentionApi {
         let r = request.into_inner();
         let bucket = match r.bucket.as_str() {
             "" | "hour" => "hour",
-            "minute" => "minute",
+            "minute" if r.from_ms > 0 => "minute",
+            "minute" => return Err(Status::invalid_argument("from_ms: required with minute buckets")),
             other => {
                 return Err(Status::invalid_argument(format!(
                     "bucket: {other:?}: expected minute or hour"

@@ -26,6 +26,9 @@ pub struct WatchApi {
     tokens: TokenStore,
     /// For `TestQuery`; `None` (standalone) answers UNAVAILABLE.
     clickhouse: Option<vigie_core::clickhouse::ClickHouse>,
+    /// Serialises writes, so "already exists" / "not found" hold until the write lands (within
+    /// this process; concurrent writers in several API processes: the last write wins).
+    writing: tokio::sync::Mutex<()>,
 }
 
 impl WatchApi {
@@ -42,6 +45,7 @@ impl WatchApi {
             publisher,
             tokens,
             clickhouse,
+            writing: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -65,6 +69,7 @@ impl WatchApi {
             watch.name = watch.id.clone();
         }
         watch.updated_at_ms = vigie_core::now_ms();
+        let _writing = self.writing.lock().await;
         let exists = self.exists(&watch.tenant, &watch.id);
         if must_exist && !exists {
             return Err(Status::not_found(format!("no watch {:?}", watch.id)));
@@ -109,6 +114,7 @@ impl WatchService for WatchApi {
     ) -> Result<Response<DeleteWatchResponse>, Status> {
         let p = caller(&self.tokens, &request, Role::Admin)?;
         let id = request.into_inner().id;
+        let _writing = self.writing.lock().await;
         if !self.exists(&p.tenant, &id) {
             return Err(Status::not_found(format!("no watch {id:?}")));
         }

@@ -75,7 +75,8 @@ fn random_hex(bytes: usize) -> std::io::Result<String> {
 /// Makes a new token for `tenant` with `role`: the token to hand out (shown once) and the
 /// record to store.
 pub fn make(tenant: &str, role: Role, name: &str) -> std::io::Result<(String, ApiToken)> {
-    let id = random_hex(6)?;
+    // 128 random bits: ids never collide in practice (a collision would replace a token).
+    let id = random_hex(16)?;
     let token = format!("{PREFIX}{id}_{}", random_hex(24)?);
     let record = ApiToken {
         id,

@@ -52,7 +52,10 @@ pub fn row(record: &InRecord) -> Option<WatchRow> {
             version,
         }),
         Some(bytes) => {
-            let w = Watch::decode(bytes).ok()?;
+            // A record whose payload does not match its key is ignored here as by the registry.
+            let w = Watch::decode(bytes)
+                .ok()
+                .filter(|w| topics::watch_key(&w.tenant, &w.id) == key)?;
             Some(WatchRow {
                 watch: topics::watch_key(&w.tenant, &w.id),
                 rules: w

@@ -121,13 +121,14 @@ impl Ingestor {
         for s in items.iter_mut() {
             if let Item::Mention(m) = &s.item {
                 if m.tenant != p.tenant {
-                    let tenant = m.tenant.clone();
+                    // Kept under the caller's own tenant: a token never writes into another
+                    // tenant's dead letters either.
                     s.item = Item::Refused {
                         error: FieldError::new(
                             "tenant",
-                            format!("{tenant:?}: this token writes for tenant {:?} only", p.tenant),
+                            format!("{:?}: this token writes for tenant {:?} only", m.tenant, p.tenant),
                         ),
-                        tenant,
+                        tenant: p.tenant.clone(),
                     };
                 }
             }
