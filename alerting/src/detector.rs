@@ -190,6 +190,16 @@ pub enum Signal {
     },
 }
 
+/// FNV-1a, stable across processes (checkpoints hold these hashes).
+pub fn stable_hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
 /// Up to `n` most frequent entries, ties broken by name so output is deterministic.
 pub fn top_n(counts: impl IntoIterator<Item = (String, u64)>, n: usize) -> Vec<(String, u64)> {
     let mut v: Vec<(String, u64)> = counts.into_iter().collect();

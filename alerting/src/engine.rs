@@ -125,7 +125,7 @@ fn fingerprint(rule: &Rule) -> u64 {
         }
         .encode_to_vec()
     });
-    crate::rules::volume::stable_hash(&format!("{:?}", kind))
+    crate::detector::stable_hash(&format!("{:?}", kind))
 }
 
 impl WatchState {
@@ -431,7 +431,7 @@ impl Engine {
             // What a sweep changes without raising anything (closed buckets, pruned memories)
             // is redone identically after a restore, from the same open buckets: checkpoint it
             // only every CHECKPOINT_SWEEPS minutes per watch (staggered), not every minute.
-            let stagger = crate::rules::volume::stable_hash(id) as i64;
+            let stagger = crate::detector::stable_hash(id) as i64;
             if out.len() > produced || (minute + stagger).rem_euclid(CHECKPOINT_SWEEPS) == 0 {
                 ws.dirty = true;
             }

@@ -14,7 +14,6 @@ use prost::Message;
 use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
@@ -97,21 +96,8 @@ impl AlertLog {
         bus: &Bus,
         cancel: CancellationToken,
     ) -> Result<tokio::task::JoinHandle<()>, BusError> {
-        let mut reader = bus.read_from_start(topics::ALERTS)?;
         let log = self.clone();
-        vigie_core::bus::catch_up(&mut reader, topics::ALERTS, &cancel, |r| log.push_record(r)).await?;
-        Ok(tokio::spawn(async move {
-            loop {
-                match reader.next_batch(1_000, Duration::from_millis(20), &cancel).await {
-                    Ok(batch) if batch.is_empty() && cancel.is_cancelled() => break,
-                    Ok(batch) => batch.iter().for_each(|r| log.push_record(r)),
-                    Err(e) => {
-                        tracing::warn!("api: following {}: {e}; retrying", topics::ALERTS);
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                }
-            }
-        }))
+        vigie_core::bus::materialise(bus, topics::ALERTS, cancel, move |r| log.push_record(r)).await
     }
 
     fn push_record(&self, r: &vigie_core::bus::InRecord) {
@@ -418,11 +404,11 @@ mod tests {
     use super::*;
     use crate::auth::with;
     use futures_util::StreamExt;
+    use std::time::Duration;
     use tonic::transport::Channel;
     use vigie_core::bus::memory::MemoryBus;
     use vigie_core::proto::alert_service_client::AlertServiceClient;
     use vigie_core::proto::{AlertState, Severity};
-    use vigie_core::tokens::make;
 
     fn alert(tenant: &str, id: &str, version: u64, state: AlertState, fired: i64) -> Alert {
         Alert {
@@ -452,17 +438,12 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn list_get_act_and_stream_within_the_tenant() {
         let bus = MemoryBus::default();
-        let tokens = TokenStore::default();
-        let token = |tenant: &str, role| {
-            let (t, record) = make(tenant, role, "test").unwrap();
-            tokens.upsert(record);
-            t
-        };
-        let (reader, operator, other) = (
-            token("acme", Role::Reader),
-            token("acme", Role::Operator),
-            token("globex", Role::Operator),
-        );
+        let (tokens, t) = crate::auth::tokens_for(&[
+            ("acme", Role::Reader),
+            ("acme", Role::Operator),
+            ("globex", Role::Operator),
+        ]);
+        let (reader, operator, other) = (t[0].clone(), t[1].clone(), t[2].clone());
         publish(
             &bus,
             &[

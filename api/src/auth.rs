@@ -27,3 +27,18 @@ pub fn with<T>(token: &str, message: T) -> Request<T> {
     );
     r
 }
+
+/// A token store holding one token per (tenant, role), and the tokens in that order (tests).
+#[cfg(test)]
+pub fn tokens_for(grants: &[(&str, Role)]) -> (TokenStore, Vec<String>) {
+    let store = TokenStore::default();
+    let tokens = grants
+        .iter()
+        .map(|(tenant, role)| {
+            let (token, record) = vigie_core::tokens::make(tenant, *role, "test").expect("random token");
+            store.upsert(record);
+            token
+        })
+        .collect();
+    (store, tokens)
+}

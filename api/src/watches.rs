@@ -229,7 +229,6 @@ mod tests {
     use tonic::transport::Channel;
     use vigie_core::bus::memory::MemoryBus;
     use vigie_core::proto::watch_service_client::WatchServiceClient;
-    use vigie_core::tokens::make;
 
     struct Fixture {
         client: WatchServiceClient<Channel>,
@@ -241,17 +240,12 @@ mod tests {
 
     async fn fixture() -> Fixture {
         let bus = MemoryBus::default();
-        let tokens = TokenStore::default();
-        let token = |tenant: &str, role| {
-            let (t, record) = make(tenant, role, "test").unwrap();
-            tokens.upsert(record);
-            t
-        };
-        let (acme_admin, acme_reader, globex_admin) = (
-            token("acme", Role::Admin),
-            token("acme", Role::Reader),
-            token("globex", Role::Admin),
-        );
+        let (tokens, t) = crate::auth::tokens_for(&[
+            ("acme", Role::Admin),
+            ("acme", Role::Reader),
+            ("globex", Role::Admin),
+        ]);
+        let (acme_admin, acme_reader, globex_admin) = (t[0].clone(), t[1].clone(), t[2].clone());
         let api = WatchApi::new(
             WatchRegistry::default(),
             Publisher::Memory(bus.clone()),

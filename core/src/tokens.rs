@@ -12,7 +12,6 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Protobuf type name of token records.
@@ -192,25 +191,10 @@ pub async fn materialise(
     store: TokenStore,
     cancel: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, BusError> {
-    let mut reader = bus.read_from_start(topics::TOKENS)?;
-    crate::bus::catch_up(&mut reader, topics::TOKENS, &cancel, |r| {
+    crate::bus::materialise(bus, topics::TOKENS, cancel, move |r| {
         store.apply(&r.key_str(), r.payload.as_deref())
     })
-    .await?;
-    Ok(tokio::spawn(async move {
-        loop {
-            match reader.next_batch(1_000, Duration::from_millis(20), &cancel).await {
-                Ok(batch) if batch.is_empty() && cancel.is_cancelled() => break,
-                Ok(batch) => batch
-                    .iter()
-                    .for_each(|r| store.apply(&r.key_str(), r.payload.as_deref())),
-                Err(e) => {
-                    tracing::warn!("token updates: {e}; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
-        }
-    }))
+    .await
 }
 
 #[cfg(test)]

@@ -15,7 +15,6 @@ use prost::Message;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Protobuf type name carried in the schema header of watch records.
@@ -226,24 +225,11 @@ pub async fn materialise(
     registry: WatchRegistry,
     cancel: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, BusError> {
-    let mut reader = bus.read_from_start(topics::WATCHES)?;
-    crate::bus::catch_up(&mut reader, topics::WATCHES, &cancel, |r| {
-        apply_logged(&registry, r)
-    })
-    .await?;
+    let follow = registry.clone();
+    let task =
+        crate::bus::materialise(bus, topics::WATCHES, cancel, move |r| apply_logged(&follow, r)).await?;
     tracing::info!("watches materialised: {} known", registry.read().len());
-    Ok(tokio::spawn(async move {
-        loop {
-            match reader.next_batch(1_000, Duration::from_millis(20), &cancel).await {
-                Ok(batch) if batch.is_empty() && cancel.is_cancelled() => break,
-                Ok(batch) => batch.iter().for_each(|r| apply_logged(&registry, r)),
-                Err(e) => {
-                    tracing::warn!("watch updates: {e}; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
-        }
-    }))
+    Ok(task)
 }
 
 fn apply_logged(registry: &WatchRegistry, r: &crate::bus::InRecord) {
@@ -346,6 +332,7 @@ pub fn parse_file(text: &str, origin: &str) -> Result<Vec<Watch>, WatchError> {
 mod tests {
     use super::*;
     use crate::bus::memory::MemoryBus;
+    use std::time::Duration;
 
     const FILE: &str = r#"
 [[watch]]

@@ -88,13 +88,18 @@ mod tests {
     use super::*;
     use crate::testkit::{cleared, firings, m, with_observed, MIN};
 
-    #[test]
-    fn silence_after_steady_traffic_fires_and_traffic_clears_it() {
-        let rule = FlatlineRule {
+    /// Hourly windows, expecting at least five mentions an hour.
+    fn hourly() -> FlatlineRule {
+        FlatlineRule {
             window_seconds: 3600,
             min_expected: 5.0,
             source: String::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn silence_after_steady_traffic_fires_and_traffic_clears_it() {
+        let rule = hourly();
         let mut s = FlatlineState::new(&rule);
         let mut out = Vec::new();
         // Ten hours of 12 mentions an hour.
@@ -117,11 +122,7 @@ mod tests {
 
     #[test]
     fn a_sparse_watch_never_flatlines() {
-        let rule = FlatlineRule {
-            window_seconds: 3600,
-            min_expected: 5.0,
-            source: String::new(),
-        };
+        let rule = hourly();
         let mut s = FlatlineState::new(&rule);
         let mut out = Vec::new();
         for i in 0..48 {

@@ -60,7 +60,7 @@ impl NewTermState {
         let at = o.at();
         let window = rule.window_seconds as i64 * 1000;
         let history = rule.history_days as i64 * DAY_MS;
-        let id = crate::rules::volume::stable_hash(&o.mention.id);
+        let id = crate::detector::stable_hash(&o.mention.id);
         if !self.counted_ids.insert(id) {
             return;
         }

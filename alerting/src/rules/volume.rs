@@ -3,7 +3,7 @@
 //! bucket above the band is already a spike — and resolves when a bucket closes within the band.
 
 use crate::baseline::Expectation;
-use crate::detector::{top_n, EvidenceData, Firing, Observed, Sentiments, Signal};
+use crate::detector::{stable_hash, top_n, EvidenceData, Firing, Observed, Sentiments, Signal};
 use crate::series::Buckets;
 use crate::spike::{SpikeBaseline, SpikeScore};
 use serde::{Deserialize, Serialize};
@@ -28,16 +28,6 @@ pub struct BucketStats {
     pub terms: Vec<(String, u64)>,
     /// Hashes of counted mention ids, so a redelivered mention counts once.
     seen: HashSet<u64>,
-}
-
-/// FNV-1a, stable across processes (checkpoints hold these hashes).
-pub fn stable_hash(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
 }
 
 impl BucketStats {

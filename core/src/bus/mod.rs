@@ -99,6 +99,31 @@ pub async fn catch_up(
     Ok(())
 }
 
+/// Reads `topic` from the beginning until caught up (see [`catch_up`]), handing each record to
+/// `apply`, then keeps applying later records in a task until `cancel`: how every service
+/// materialises a topic it follows (watches, tokens, alerts).
+pub async fn materialise(
+    bus: &Bus,
+    topic: &'static str,
+    cancel: CancellationToken,
+    mut apply: impl FnMut(&InRecord) + Send + 'static,
+) -> Result<tokio::task::JoinHandle<()>, BusError> {
+    let mut reader = bus.read_from_start(topic)?;
+    catch_up(&mut reader, topic, &cancel, &mut apply).await?;
+    Ok(tokio::spawn(async move {
+        loop {
+            match reader.next_batch(1_000, Duration::from_millis(20), &cancel).await {
+                Ok(batch) if batch.is_empty() && cancel.is_cancelled() => break,
+                Ok(batch) => batch.iter().for_each(&mut apply),
+                Err(e) => {
+                    tracing::warn!("following {topic}: {e}; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }))
+}
+
 /// A record to publish.
 #[derive(Debug, Clone)]
 pub struct OutRecord {
