@@ -15,7 +15,6 @@ use vigie_core::bus::kafka::KafkaBus;
 use vigie_core::bus::Bus;
 use vigie_core::clickhouse::ClickHouse;
 use vigie_core::config::Config;
-use vigie_core::model::Limits;
 use vigie_core::watches::{self, WatchRegistry};
 
 #[derive(Parser)]
@@ -240,14 +239,7 @@ async fn run_ingest(config: Config) -> anyhow::Result<()> {
     let bus = kafka(&config);
     bus.ensure_topics().await?;
     let publisher = bus.publisher()?;
-    let mut ingestor = vigie_ingest::Ingestor::new(
-        publisher.clone(),
-        Limits {
-            max_text_chars: config.ingest.max_text_chars,
-        },
-        config.ingest.max_batch_items,
-        config.ingest.recent_ids,
-    );
+    let mut ingestor = vigie_ingest::Ingestor::from_config(publisher.clone(), &config.ingest);
     if config.auth.required {
         let tokens = vigie_core::tokens::TokenStore::default();
         vigie_core::tokens::materialise(&bus, tokens.clone(), cancel.clone()).await?;
@@ -350,19 +342,26 @@ async fn run_api(config: Config) -> anyhow::Result<()> {
         .grpc_listen
         .parse()
         .with_context(|| format!("api.grpc_listen {:?} is not host:port", config.api.grpc_listen))?;
+    let tls = vigie_api::tls_identity(&config.api)?;
     let publisher = bus.publisher()?;
-    let clickhouse = ClickHouse::new(&config.clickhouse);
-    let watches = vigie_api::watches::WatchApi::new(
-        registry,
-        publisher.clone(),
-        tokens.clone(),
-        Some(clickhouse.clone()),
-    );
+    let store = vigie_api::mentions::MentionStore::ClickHouse(ClickHouse::new(&config.clickhouse));
+    let watches =
+        vigie_api::watches::WatchApi::new(registry, publisher.clone(), tokens.clone(), store.clone());
     let log = vigie_api::alerts::AlertLog::default();
     log.follow(&bus, cancel.clone()).await?;
     let alerts = vigie_api::alerts::AlertApi::new(log, publisher.clone(), tokens.clone());
-    let mentions = vigie_api::mentions::MentionApi::new(Some(clickhouse), tokens);
-    vigie_api::serve(addr, watches, alerts, mentions, cancel).await?;
+    let mentions = vigie_api::mentions::MentionApi::new(store, tokens.clone());
+    let mut ingestor = vigie_ingest::Ingestor::from_config(publisher.clone(), &config.ingest);
+    if config.auth.required {
+        ingestor = ingestor.with_tokens(tokens);
+    }
+    let services = vigie_api::Services {
+        watches,
+        alerts,
+        mentions,
+        ingest: Arc::new(ingestor),
+    };
+    vigie_api::serve(addr, tls, services, cancel).await?;
     publisher.flush().await;
     Ok(())
 }

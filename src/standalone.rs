@@ -1,7 +1,8 @@
 //! `vigie standalone`: ingest, enrich and alerting in one process over the in-process bus, with
 //! no Kafka and no ClickHouse. Replays the bundled sample (or a file) through the same ingest
-//! code path as HTTP, prints the alerts as they are raised, then keeps serving HTTP and gRPC
-//! ingest until Ctrl-C (or exits once the replay is fully processed with `--exit`).
+//! code path as HTTP, prints the alerts as they are raised, then keeps serving HTTP ingest and
+//! the gRPC API (search and stats over an in-memory window of recent mentions) until Ctrl-C (or
+//! exits once the replay is fully processed with `--exit`).
 
 use anyhow::Context;
 use prost::Message;
@@ -12,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use vigie_core::bus::memory::MemoryBus;
 use vigie_core::bus::{Bus, Publisher};
 use vigie_core::config::Config;
-use vigie_core::model::{FieldError, Limits};
+use vigie_core::model::FieldError;
 use vigie_core::proto::DeadLetter;
 use vigie_core::topics;
 use vigie_core::watches::{self, WatchRegistry};
@@ -97,22 +98,26 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         cancel.clone(),
     )));
 
-    let mut ingestor = vigie_ingest::Ingestor::new(
-        publisher,
-        Limits {
-            max_text_chars: config.ingest.max_text_chars,
-        },
-        config.ingest.max_batch_items,
-        config.ingest.recent_ids,
-    );
+    // The API's view of mentions and alerts follows from before the replay, so it holds the
+    // sample: search, stats and TestQuery read a window of the most recent enriched mentions.
+    let api_follows = if args.exit {
+        None
+    } else {
+        let window = vigie_api::window::MentionWindow::new(config.api.window_mentions);
+        window.follow(&bus, cancel.clone()).await?;
+        let log = vigie_api::alerts::AlertLog::default();
+        log.follow(&bus, cancel.clone()).await?;
+        Some((window, log))
+    };
+    let mut ingestor = vigie_ingest::Ingestor::from_config(publisher, &config.ingest);
     // A development tenant and its token, so a newcomer can post and call the API at once.
-    let store = vigie_core::tokens::TokenStore::default();
+    let store_of_tokens = vigie_core::tokens::TokenStore::default();
     let dev_token = if config.auth.required {
         let (token, record) =
             vigie_core::tokens::make(DEV_TENANT, vigie_core::proto::Role::Admin, "standalone")
                 .context("cannot draw a random token")?;
-        store.upsert(record);
-        ingestor = ingestor.with_tokens(store.clone());
+        store_of_tokens.upsert(record);
+        ingestor = ingestor.with_tokens(store_of_tokens.clone());
         Some(token)
     } else {
         None
@@ -134,39 +139,43 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
         cancel.cancel();
     } else {
-        println!(
-            "vigie standalone: post your own mentions to http://{}/v1/mentions or gRPC {} (Ctrl-C to stop)",
-            config.ingest.http_listen, config.ingest.grpc_listen
-        );
-        if dev_token.is_none() {
-            println!("vigie standalone: auth.required = false: ingest is open; the gRPC API answers UNAUTHENTICATED");
-        }
-        if let Some(token) = &dev_token {
-            println!(
-                "vigie standalone: development tenant {DEV_TENANT:?} (yours to fill; the sample's are verdier and northwind), token (admin): {token}\n\
-                 e.g. curl -H 'Authorization: Bearer {token}' -d '{{\"source\":\"x\",\"native_id\":\"1\",\"text\":\"hello\"}}' http://{}/v1/mentions",
-                config.ingest.http_listen
-            );
-        }
         let api_addr = config
             .api
             .grpc_listen
             .parse()
             .with_context(|| format!("api.grpc_listen {:?} is not host:port", config.api.grpc_listen))?;
-        let watches =
-            vigie_api::watches::WatchApi::new(registry_for_api, bus.publisher()?, store.clone(), None);
-        let log = vigie_api::alerts::AlertLog::default();
-        log.follow(&bus, cancel.clone()).await?;
-        let alerts = vigie_api::alerts::AlertApi::new(log, bus.publisher()?, store.clone());
-        let mentions = vigie_api::mentions::MentionApi::new(None, store);
-        let api = tokio::spawn(vigie_api::serve(
-            api_addr,
-            watches,
-            alerts,
-            mentions,
-            cancel.clone(),
-        ));
-        println!("vigie standalone: gRPC API (WatchService, AlertService, MentionService) on {api_addr}");
+        let tls = vigie_api::tls_identity(&config.api)?;
+        let scheme = if tls.is_some() { "TLS" } else { "plaintext" };
+        let (window, log) = api_follows.context("the API's followers")?;
+        let store = vigie_api::mentions::MentionStore::Window(window);
+        let services = vigie_api::Services {
+            watches: vigie_api::watches::WatchApi::new(
+                registry_for_api,
+                bus.publisher()?,
+                store_of_tokens.clone(),
+                store.clone(),
+            ),
+            alerts: vigie_api::alerts::AlertApi::new(log, bus.publisher()?, store_of_tokens.clone()),
+            mentions: vigie_api::mentions::MentionApi::new(store, store_of_tokens),
+            ingest: ingestor.clone(),
+        };
+        let api = tokio::spawn(vigie_api::serve(api_addr, tls, services, cancel.clone()));
+        println!(
+            "vigie standalone: gRPC on {api_addr} ({scheme}): WatchService, AlertService, MentionService (over the last {} mentions), IngestService, health, reflection",
+            config.api.window_mentions
+        );
+        println!(
+            "vigie standalone: post your own mentions to http://{}/v1/mentions or gRPC IngestService (Ctrl-C to stop)",
+            config.ingest.http_listen
+        );
+        match &dev_token {
+            None => println!("vigie standalone: auth.required = false: ingest is open; the gRPC API answers UNAUTHENTICATED"),
+            Some(token) => println!(
+                "vigie standalone: development tenant {DEV_TENANT:?} (yours to fill; the sample's are verdier and northwind), token (admin): {token}\n\
+                 e.g. curl -H 'Authorization: Bearer {token}' -d '{{\"source\":\"x\",\"native_id\":\"1\",\"text\":\"hello\"}}' http://{}/v1/mentions",
+                config.ingest.http_listen
+            ),
+        }
         vigie_ingest::service::serve(&config.ingest, ingestor, cancel.clone()).await?;
         if let Ok(Err(e)) = api.await {
             tracing::warn!("api: {e}");

@@ -128,7 +128,7 @@ fn parse_cursor(s: &str) -> Result<Cursor, Status> {
             .split_once(':')
             .and_then(|(p, o)| Some((p.parse().ok()?, o.parse().ok()?)));
         let (p, o) = parsed
-            .ok_or_else(|| Status::invalid_argument(format!("cursor: {part:?} is not partition:offset")))?;
+            .ok_or_else(|| crate::request::invalid("cursor", &format!("{part:?} is not partition:offset")))?;
         c.insert(p, o);
     }
     Ok(c)
@@ -291,7 +291,7 @@ impl AlertService for AlertApi {
         let p = caller(&self.tokens, &request, Role::Operator)?;
         let r = request.into_inner();
         if r.duration_seconds == 0 {
-            return Err(Status::invalid_argument("duration_seconds: must be positive"));
+            return Err(crate::request::invalid("duration_seconds", "must be positive"));
         }
         let now = vigie_core::now_ms();
         let silence = Silence {

@@ -1,51 +1,99 @@
 //! Vigie's gRPC API for internal services. Every call is authenticated by a bearer token and
-//! scoped to the token's tenant (see [`auth`]); services: [`watches::WatchApi`], [`alerts::AlertApi`] and [`mentions::MentionApi`].
+//! scoped to the token's tenant (see [`auth`]); services: [`watches::WatchApi`],
+//! [`alerts::AlertApi`], [`mentions::MentionApi`] and the ingest crate's `IngestService`, with
+//! standard health checking and server reflection, on one port.
 
 pub mod alerts;
 pub mod auth;
 pub mod mentions;
 pub mod request;
 pub mod watches;
+pub mod window;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+use vigie_core::config::ApiConfig;
+use vigie_core::proto::alert_service_server::AlertServiceServer;
+use vigie_core::proto::ingest_service_server::IngestServiceServer;
+use vigie_core::proto::mention_service_server::MentionServiceServer;
+use vigie_core::proto::watch_service_server::WatchServiceServer;
+use vigie_ingest::grpc::GrpcIngest;
 
-/// Serves the API on `addr` until `cancel`.
+/// What the API process serves.
+pub struct Services {
+    /// `vigie.v1.WatchService`.
+    pub watches: watches::WatchApi,
+    /// `vigie.v1.AlertService`.
+    pub alerts: alerts::AlertApi,
+    /// `vigie.v1.MentionService`.
+    pub mentions: mentions::MentionApi,
+    /// `vigie.v1.IngestService`: the same ingest path as HTTP.
+    pub ingest: Arc<vigie_ingest::Ingestor>,
+}
+
+/// The listener's TLS identity from `api.tls_cert` and `api.tls_key` (PEM files), or `None`
+/// when both are empty (plaintext, for loopback and development).
+pub fn tls_identity(config: &ApiConfig) -> anyhow::Result<Option<tonic::transport::Identity>> {
+    match (config.tls_cert.is_empty(), config.tls_key.is_empty()) {
+        (true, true) => Ok(None),
+        (false, false) => {
+            let read = |path: &str, key: &str| {
+                std::fs::read(path).map_err(|e| anyhow::anyhow!("api.{key} {path:?}: cannot read: {e}"))
+            };
+            let cert = read(&config.tls_cert, "tls_cert")?;
+            let key = read(&config.tls_key, "tls_key")?;
+            Ok(Some(tonic::transport::Identity::from_pem(cert, key)))
+        }
+        _ => anyhow::bail!("api.tls_cert and api.tls_key: set both (TLS) or neither (plaintext)"),
+    }
+}
+
+/// Serves `services` on `addr` (over TLS with `tls`) until `cancel`.
 pub async fn serve(
     addr: SocketAddr,
-    watches: watches::WatchApi,
-    alerts: alerts::AlertApi,
-    mentions: mentions::MentionApi,
+    tls: Option<tonic::transport::Identity>,
+    services: Services,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen for the gRPC API on {addr} (api.grpc_listen): {e}"))?;
-    tracing::info!("api: gRPC on {addr}");
+        .map_err(|e| anyhow::anyhow!("cannot listen for gRPC on {addr} (api.grpc_listen): {e}"))?;
+    tracing::info!(
+        "api: gRPC on {addr} ({})",
+        if tls.is_some() { "TLS" } else { "plaintext" }
+    );
     // Standard health checking ("" and each service report SERVING) and server reflection; both
     // answer without a token.
     let (health, health_service) = tonic_health::server::health_reporter();
     health
-        .set_serving::<vigie_core::proto::watch_service_server::WatchServiceServer<watches::WatchApi>>()
+        .set_serving::<WatchServiceServer<watches::WatchApi>>()
         .await;
+    health.set_serving::<AlertServiceServer<alerts::AlertApi>>().await;
     health
-        .set_serving::<vigie_core::proto::alert_service_server::AlertServiceServer<alerts::AlertApi>>()
+        .set_serving::<MentionServiceServer<mentions::MentionApi>>()
         .await;
-    health
-        .set_serving::<vigie_core::proto::mention_service_server::MentionServiceServer<mentions::MentionApi>>(
-        )
-        .await;
+    health.set_serving::<IngestServiceServer<GrpcIngest>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(vigie_core::proto::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| anyhow::anyhow!("gRPC reflection: {e}"))?;
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(identity) = tls {
+        builder = builder
+            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+            .map_err(|e| anyhow::anyhow!("api.tls_cert/api.tls_key: {e}"))?;
+    }
     let stop = cancel.clone();
-    let server = tonic::transport::Server::builder()
+    // tonic honours each call's `grpc-timeout` (the client's deadline): a call still running
+    // then ends with DEADLINE_EXCEEDED.
+    let server = builder
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(watches.into_server())
-        .add_service(alerts.into_server())
-        .add_service(mentions.into_server())
+        .add_service(services.watches.into_server())
+        .add_service(services.alerts.into_server())
+        .add_service(services.mentions.into_server())
+        .add_service(GrpcIngest::server(services.ingest))
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener),
             async move { stop.cancelled().await },
@@ -69,43 +117,139 @@ mod tests {
     use super::*;
     use vigie_core::bus::memory::MemoryBus;
     use vigie_core::bus::Publisher;
+    use vigie_core::proto::ingest_service_client::IngestServiceClient;
+    use vigie_core::proto::{Mention, PublishRequest, Role};
     use vigie_core::tokens::TokenStore;
     use vigie_core::watches::WatchRegistry;
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn health_and_reflection_answer_without_a_token_and_shutdown_is_clean() {
-        let bus = MemoryBus::default();
-        let tokens = TokenStore::default();
-        let publisher = Publisher::Memory(bus);
-        let watches =
-            watches::WatchApi::new(WatchRegistry::default(), publisher.clone(), tokens.clone(), None);
-        let alerts = alerts::AlertApi::new(alerts::AlertLog::default(), publisher, tokens);
+    /// Every service over an in-process bus, checking `tokens`.
+    fn services(bus: &MemoryBus, tokens: &TokenStore) -> Services {
+        let publisher = Publisher::Memory(bus.clone());
+        let store = mentions::MentionStore::Window(window::MentionWindow::new(10));
+        let ingest = vigie_ingest::Ingestor::new(publisher.clone(), Default::default(), 100, 100)
+            .with_tokens(tokens.clone());
+        Services {
+            watches: watches::WatchApi::new(
+                WatchRegistry::default(),
+                publisher.clone(),
+                tokens.clone(),
+                store.clone(),
+            ),
+            alerts: alerts::AlertApi::new(alerts::AlertLog::default(), publisher, tokens.clone()),
+            mentions: mentions::MentionApi::new(store, tokens.clone()),
+            ingest: Arc::new(ingest),
+        }
+    }
+
+    fn free_addr() -> SocketAddr {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let cancel = CancellationToken::new();
-        let mentions = mentions::MentionApi::new(None, TokenStore::default());
-        let server = tokio::spawn(serve(addr, watches, alerts, mentions, cancel.clone()));
-        let mut client = None;
-        let mut reflection = None;
-        for _ in 0..50 {
-            let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap();
+        format!("127.0.0.1:{port}").parse().unwrap()
+    }
+
+    /// A channel to `endpoint`, retried while the server starts.
+    async fn connect(endpoint: tonic::transport::Endpoint) -> tonic::transport::Channel {
+        for _ in 0..100 {
             if let Ok(channel) = endpoint.connect().await {
-                client = Some(tonic_health::pb::health_client::HealthClient::new(
-                    channel.clone(),
-                ));
-                reflection = Some(
-                    tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient::new(channel),
-                );
-                break;
+                return channel;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        let mut client = client.expect("the API listens");
-        for service in ["", "vigie.v1.WatchService", "vigie.v1.AlertService"] {
+        panic!("the API does not answer at {}", endpoint.uri())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn over_tls_only_clients_trusting_the_certificate_get_in_and_ingest_is_served() {
+        let bus = MemoryBus::default();
+        let (tokens, keys) = auth::tokens_for(&[("acme", Role::Operator)]);
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls");
+        let config = ApiConfig {
+            tls_cert: format!("{dir}/server.pem"),
+            tls_key: format!("{dir}/server.key"),
+            ..Default::default()
+        };
+        let identity = tls_identity(&config).unwrap();
+        assert!(identity.is_some());
+        let addr = free_addr();
+        let cancel = CancellationToken::new();
+        let server = tokio::spawn(serve(addr, identity, services(&bus, &tokens), cancel.clone()));
+        let ca = std::fs::read(format!("{dir}/ca.pem")).unwrap();
+        let tls = tonic::transport::ClientTlsConfig::new()
+            .ca_certificate(tonic::transport::Certificate::from_pem(ca))
+            .domain_name("localhost");
+        let endpoint = tonic::transport::Endpoint::from_shared(format!("https://{addr}"))
+            .unwrap()
+            .tls_config(tls)
+            .unwrap();
+        let channel = connect(endpoint).await;
+        // IngestService on the API's port, with the API's tokens.
+        let mut ingest = IngestServiceClient::new(channel);
+        let accepted = ingest
+            .publish(auth::with(
+                &keys[0],
+                PublishRequest {
+                    mentions: vec![Mention {
+                        source: vigie_core::proto::Source::X as i32,
+                        native_id: "1".into(),
+                        text: "bonjour".into(),
+                        ..Default::default()
+                    }],
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(accepted.accepted, 1);
+        let published = bus.snapshot(vigie_core::topics::MENTIONS_RAW);
+        assert_eq!(published.len(), 1);
+        assert_eq!(
+            published[0].key_str(),
+            "acme",
+            "the token's tenant fills a missing one"
+        );
+        // A plaintext client gets nowhere.
+        let plain = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap();
+        let refused = match plain.connect().await {
+            Err(_) => true,
+            Ok(channel) => tonic_health::pb::health_client::HealthClient::new(channel)
+                .check(tonic_health::pb::HealthCheckRequest::default())
+                .await
+                .is_err(),
+        };
+        assert!(refused, "plaintext must not be answered on a TLS listener");
+        cancel.cancel();
+        server.await.unwrap().unwrap();
+        // Half a TLS configuration is refused, naming both settings.
+        let half = ApiConfig {
+            tls_cert: format!("{dir}/server.pem"),
+            ..Default::default()
+        };
+        let e = tls_identity(&half).unwrap_err().to_string();
+        assert!(e.contains("api.tls_cert") && e.contains("api.tls_key"), "{e}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn health_and_reflection_answer_without_a_token_and_shutdown_is_clean() {
+        let bus = MemoryBus::default();
+        let tokens = TokenStore::default();
+        let addr = free_addr();
+        let cancel = CancellationToken::new();
+        let server = tokio::spawn(serve(addr, None, services(&bus, &tokens), cancel.clone()));
+        let channel =
+            connect(tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap()).await;
+        let mut client = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+        let mut reflection =
+            tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient::new(channel);
+        for service in [
+            "",
+            "vigie.v1.WatchService",
+            "vigie.v1.AlertService",
+            "vigie.v1.MentionService",
+            "vigie.v1.IngestService",
+        ] {
             let r = client
                 .check(tonic_health::pb::HealthCheckRequest {
                     service: service.into(),
@@ -126,7 +270,6 @@ mod tests {
             host: String::new(),
             message_request: Some(MessageRequest::ListServices(String::new())),
         };
-        let mut reflection = reflection.expect("connected");
         let mut answers = reflection
             .server_reflection_info(futures_util::stream::iter(vec![request]))
             .await
@@ -141,6 +284,7 @@ mod tests {
             "vigie.v1.WatchService",
             "vigie.v1.AlertService",
             "vigie.v1.MentionService",
+            "vigie.v1.IngestService",
         ] {
             assert!(names.iter().any(|n| n == service), "{names:?}");
         }

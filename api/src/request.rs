@@ -1,16 +1,28 @@
 //! What every service checks in requests: enumerated values, page sizes and keyset page tokens.
 
-use tonic::Status;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// INVALID_ARGUMENT naming `field` and `reason`, in the message and as a
+/// `google.rpc.BadRequest` field violation in the status details (what gRPC clients read to
+/// point at the faulty field).
+pub fn invalid(field: &str, reason: &str) -> Status {
+    Status::with_error_details(
+        Code::InvalidArgument,
+        format!("{field}: {reason}"),
+        ErrorDetails::with_bad_request_violation(field, reason),
+    )
+}
 
 /// Refuses `value` unless empty or one of `allowed`, naming `field`.
 pub fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<(), Status> {
     if value.is_empty() || allowed.contains(&value) {
         Ok(())
     } else {
-        Err(Status::invalid_argument(format!(
-            "{field}: {value:?}: expected one of {}",
-            allowed.join(", ")
-        )))
+        Err(invalid(
+            field,
+            &format!("{value:?}: expected one of {}", allowed.join(", ")),
+        ))
     }
 }
 
@@ -29,7 +41,7 @@ pub fn keyset(token: &str) -> Result<Option<(i64, String)>, Status> {
         .split_once('|')
         .and_then(|(t, id)| Some((t.parse().ok()?, id.to_string())))
         .map(Some)
-        .ok_or_else(|| Status::invalid_argument("page_token: not from this service"))
+        .ok_or_else(|| invalid("page_token", "not from this service"))
 }
 
 /// The token of a page that ended at (`time_ms`, `id`), when there is more.
@@ -56,6 +68,13 @@ mod tests {
         );
         assert_eq!(page_size(0, 50, 500), 50);
         assert_eq!(page_size(9_999, 50, 500), 500);
-        assert!(one_of("state", "nope", &["a"]).is_err() && one_of("state", "", &["a"]).is_ok());
+        assert!(one_of("state", "", &["a"]).is_ok());
+        // The faulty field is named in the details, where clients look for it.
+        let refused = one_of("state", "nope", &["a"]).unwrap_err();
+        let details = refused.get_details_bad_request().expect("a BadRequest detail");
+        assert_eq!(details.field_violations[0].field, "state");
+        assert!(details.field_violations[0]
+            .description
+            .contains("expected one of a"));
     }
 }

@@ -4,6 +4,7 @@
 //! writes; reads come from the registry, which follows the topic.
 
 use crate::auth::caller;
+use crate::mentions::MentionStore;
 use tonic::{Request, Response, Status};
 use vigie_core::bus::{OutRecord, Publisher};
 use vigie_core::proto::watch_service_server::{WatchService, WatchServiceServer};
@@ -24,8 +25,8 @@ pub struct WatchApi {
     registry: WatchRegistry,
     publisher: Publisher,
     tokens: TokenStore,
-    /// For `TestQuery`; `None` (standalone) answers UNAVAILABLE.
-    clickhouse: Option<vigie_core::clickhouse::ClickHouse>,
+    /// The recent mentions `TestQuery` tries queries on.
+    mentions: MentionStore,
     /// Serialises writes, so "already exists" / "not found" hold until the write lands (within
     /// this process; concurrent writers in several API processes: the last write wins).
     writing: tokio::sync::Mutex<()>,
@@ -33,18 +34,18 @@ pub struct WatchApi {
 
 impl WatchApi {
     /// A service writing through `publisher`, reading `registry`, checking `tokens`, testing
-    /// queries on the mentions in `clickhouse`.
+    /// queries on `mentions`.
     pub fn new(
         registry: WatchRegistry,
         publisher: Publisher,
         tokens: TokenStore,
-        clickhouse: Option<vigie_core::clickhouse::ClickHouse>,
+        mentions: MentionStore,
     ) -> Self {
         Self {
             registry,
             publisher,
             tokens,
-            clickhouse,
+            mentions,
             writing: tokio::sync::Mutex::new(()),
         }
     }
@@ -80,14 +81,13 @@ impl WatchApi {
                 watch.id
             )));
         }
-        watches::validate(&watch)
-            .map_err(|e| Status::invalid_argument(format!("{}: {}", e.field, e.reason)))?;
+        watches::validate(&watch).map_err(|e| crate::request::invalid(&e.field, &e.reason))?;
         watches::publish(&self.publisher, std::slice::from_ref(&watch))
             .await
             .map_err(|e| Status::unavailable(e.to_string()))?;
         self.registry
             .upsert(watch.clone())
-            .map_err(|e| Status::invalid_argument(format!("{}: {}", e.field, e.reason)))?;
+            .map_err(|e| crate::request::invalid(&e.field, &e.reason))?;
         Ok(watch)
     }
 }
@@ -176,17 +176,14 @@ impl WatchService for WatchApi {
     ) -> Result<Response<TestQueryResponse>, Status> {
         let p = caller(&self.tokens, &request, Role::Reader)?;
         let r = request.into_inner();
-        let query = Query::parse(&r.query).map_err(|e| Status::invalid_argument(format!("query: {e}")))?;
-        let db = self
-            .clickhouse
-            .as_ref()
-            .ok_or_else(|| Status::unavailable("TestQuery needs ClickHouse (not in standalone yet)"))?;
-        let recent = crate::mentions::recent(
-            db,
-            &p.tenant,
-            crate::request::page_size(r.recent, 1_000, 10_000) as u32,
-        )
-        .await?;
+        let query = Query::parse(&r.query).map_err(|e| crate::request::invalid("query", &e.to_string()))?;
+        let recent = self
+            .mentions
+            .recent(
+                &p.tenant,
+                crate::request::page_size(r.recent, 1_000, 10_000) as u32,
+            )
+            .await?;
         let scanned = recent.len() as u32;
         let hits: Vec<_> = recent
             .into_iter()
@@ -246,11 +243,28 @@ mod tests {
             ("globex", Role::Admin),
         ]);
         let (acme_admin, acme_reader, globex_admin) = (t[0].clone(), t[1].clone(), t[2].clone());
+        // Recent mentions for TestQuery: two of acme's, one of globex's with the same words.
+        let window = crate::window::MentionWindow::new(100);
+        for (tenant, id, text) in [
+            ("acme", "a1", "grosse panne chez acme"),
+            ("acme", "a2", "acme est super"),
+            ("globex", "g1", "panne chez acme, vu de globex"),
+        ] {
+            window.push(&vigie_core::proto::EnrichedMention {
+                mention: Some(vigie_core::proto::Mention {
+                    tenant: tenant.into(),
+                    id: id.into(),
+                    text: text.into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+        }
         let api = WatchApi::new(
             WatchRegistry::default(),
             Publisher::Memory(bus.clone()),
             tokens,
-            None,
+            MentionStore::Window(window),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -277,6 +291,44 @@ mod tests {
             query: query.into(),
             ..Default::default()
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn test_query_tries_the_tenants_recent_mentions_only() {
+        let mut f = fixture().await;
+        let tried = f
+            .client
+            .test_query(with(
+                &f.acme_reader,
+                TestQueryRequest {
+                    query: "acme AND panne".into(),
+                    recent: 0,
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (tried.scanned, tried.matched),
+            (2, 1),
+            "globex's mention is not scanned"
+        );
+        assert_eq!(tried.mentions[0].id, "a1");
+        let refused = f
+            .client
+            .test_query(with(
+                &f.acme_reader,
+                TestQueryRequest {
+                    query: "acme AND (".into(),
+                    recent: 0,
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+        use tonic_types::StatusExt;
+        let details = refused.get_details_bad_request().expect("field details");
+        assert_eq!(details.field_violations[0].field, "query");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -56,14 +56,24 @@ pub struct Config {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiConfig {
-    /// Listen address (the ingest service keeps 127.0.0.1:50051 for `IngestService`).
+    /// Listen address of every gRPC service: the API and `IngestService`.
     pub grpc_listen: String,
+    /// PEM certificate chain: when set (with `tls_key`), gRPC is served over TLS only.
+    pub tls_cert: String,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: String,
+    /// Mentions kept in memory for search, stats and `TestQuery` when there is no ClickHouse
+    /// (`vigie standalone`); the oldest are forgotten first.
+    pub window_mentions: usize,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {
-            grpc_listen: "127.0.0.1:50052".into(),
+            grpc_listen: "127.0.0.1:50051".into(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            window_mentions: 100_000,
         }
     }
 }
@@ -152,7 +162,8 @@ impl Default for ClickHouseConfig {
 pub struct IngestConfig {
     /// HTTP listen address (webhooks, `/metrics`, `/healthz`).
     pub http_listen: String,
-    /// gRPC listen address.
+    /// A gRPC listen address of this process's own for `IngestService`; empty (the default)
+    /// leaves gRPC ingest to the API process (`api.grpc_listen`).
     pub grpc_listen: String,
     /// Largest accepted HTTP body, in bytes.
     pub max_body_bytes: usize,
@@ -168,7 +179,7 @@ impl Default for IngestConfig {
     fn default() -> Self {
         Self {
             http_listen: "127.0.0.1:8080".into(),
-            grpc_listen: "127.0.0.1:50051".into(),
+            grpc_listen: String::new(),
             max_body_bytes: 8 * 1024 * 1024,
             max_batch_items: 5_000,
             max_text_chars: 20_000,

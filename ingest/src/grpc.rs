@@ -25,9 +25,16 @@ impl GrpcIngest {
     }
 }
 
-fn submitted(mentions: Vec<Mention>) -> Vec<Submitted> {
+/// The items of a request; a mention leaving its tenant out is the caller's.
+fn submitted(mentions: Vec<Mention>, caller: Option<&Principal>) -> Vec<Submitted> {
     mentions
         .into_iter()
+        .map(|mut m| {
+            if let (Some(p), true) = (caller, m.tenant.is_empty()) {
+                m.tenant = p.tenant.clone();
+            }
+            m
+        })
         .map(|m| Submitted {
             original: m.encode_to_vec(),
             item: Item::Mention(m),
@@ -100,7 +107,7 @@ fn finish(r: PublishResponse) -> Result<Response<PublishResponse>, Status> {
 impl IngestService for GrpcIngest {
     async fn publish(&self, request: Request<PublishRequest>) -> Result<Response<PublishResponse>, Status> {
         let caller = principal(&self.ingestor, &request)?;
-        let mut items = submitted(request.into_inner().mentions);
+        let mut items = submitted(request.into_inner().mentions, caller.as_ref());
         Ingestor::bind_tenant(caller.as_ref(), &mut items);
         let r = self.ingestor.submit(items, "grpc").await.map_err(to_status)?;
         finish(r)
@@ -128,7 +135,7 @@ impl IngestService for GrpcIngest {
                 pending.push(m?);
             }
             if pending.len() >= chunk || (done && !pending.is_empty()) {
-                let mut items = submitted(std::mem::take(&mut pending));
+                let mut items = submitted(std::mem::take(&mut pending), caller.as_ref());
                 Ingestor::bind_tenant(caller.as_ref(), &mut items);
                 let r = self
                     .ingestor

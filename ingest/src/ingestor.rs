@@ -99,6 +99,18 @@ impl Ingestor {
         }
     }
 
+    /// An ingestor publishing through `publisher` with the limits of `config`.
+    pub fn from_config(publisher: Publisher, config: &vigie_core::config::IngestConfig) -> Self {
+        Self::new(
+            publisher,
+            Limits {
+                max_text_chars: config.max_text_chars,
+            },
+            config.max_batch_items,
+            config.recent_ids,
+        )
+    }
+
     /// Requires a bearer token with the operator role on every request, and binds each request
     /// to the token's tenant.
     pub fn with_tokens(mut self, tokens: TokenStore) -> Self {

@@ -20,30 +20,41 @@ pub async fn serve(
                 config.http_listen
             )
         })?;
-    let grpc_addr: std::net::SocketAddr = config.grpc_listen.parse().map_err(|e| {
-        anyhow::anyhow!(
-            "ingest.grpc_listen {:?} is not host:port: {e}",
-            config.grpc_listen
-        )
-    })?;
-    let grpc_listener = tokio::net::TcpListener::bind(grpc_addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen for gRPC on {grpc_addr} (ingest.grpc_listen): {e}"))?;
-    tracing::info!(
-        "ingest: HTTP on http://{}/v1/mentions, gRPC on {grpc_addr}",
-        config.http_listen
-    );
     let router = crate::http::router(ingestor.clone(), config.max_body_bytes);
     let http_cancel = cancel.clone();
     let http = axum::serve(http_listener, router)
         .with_graceful_shutdown(async move { http_cancel.cancelled().await });
-    let grpc_cancel = cancel.clone();
-    let grpc = tonic::transport::Server::builder()
-        .add_service(GrpcIngest::server(ingestor))
-        .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(grpc_listener),
-            async move { grpc_cancel.cancelled().await },
-        );
+    tracing::info!("ingest: HTTP on http://{}/v1/mentions", config.http_listen);
+    // gRPC ingest of its own only when asked: by default the API process serves `IngestService`.
+    let grpc = if config.grpc_listen.is_empty() {
+        None
+    } else {
+        let grpc_addr: std::net::SocketAddr = config.grpc_listen.parse().map_err(|e| {
+            anyhow::anyhow!(
+                "ingest.grpc_listen {:?} is not host:port: {e}",
+                config.grpc_listen
+            )
+        })?;
+        let grpc_listener = tokio::net::TcpListener::bind(grpc_addr).await.map_err(|e| {
+            anyhow::anyhow!("cannot listen for gRPC on {grpc_addr} (ingest.grpc_listen): {e}")
+        })?;
+        tracing::info!("ingest: gRPC on {grpc_addr}");
+        let grpc_cancel = cancel.clone();
+        Some(
+            tonic::transport::Server::builder()
+                .add_service(GrpcIngest::server(ingestor))
+                .serve_with_incoming_shutdown(
+                    tonic::transport::server::TcpIncoming::from(grpc_listener),
+                    async move { grpc_cancel.cancelled().await },
+                ),
+        )
+    };
+    let grpc = async {
+        match grpc {
+            Some(server) => server.await,
+            None => Ok(()),
+        }
+    };
     // In-flight requests get the shutdown grace period to finish; a client holding a stream
     // open past it does not keep the process alive.
     let servers = async { tokio::join!(http, grpc) };

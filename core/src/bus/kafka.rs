@@ -310,7 +310,8 @@ impl KafkaSubscriber {
         self.consumer.context().assignments.load(Ordering::SeqCst)
     }
 
-    /// High watermark of every partition of the topic.
+    /// High watermark of every partition of the topic; 0 for a partition holding nothing to read
+    /// (empty, or every record deleted by retention).
     pub async fn end_offsets(&self) -> Result<HashMap<i32, i64>, BusError> {
         let err = |e: KafkaError| BusError::Consume {
             topic: self.topic.clone(),
@@ -324,11 +325,11 @@ impl KafkaSubscriber {
             let mut out = HashMap::new();
             for t in metadata.topics() {
                 for p in t.partitions() {
-                    let (_, high) = self
+                    let (low, high) = self
                         .consumer
                         .fetch_watermarks(&self.topic, p.id(), METADATA_TIMEOUT)
                         .map_err(err)?;
-                    out.insert(p.id(), high);
+                    out.insert(p.id(), if low >= high { 0 } else { high });
                 }
             }
             Ok(out)

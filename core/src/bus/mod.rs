@@ -307,7 +307,7 @@ impl Subscriber {
     }
 
     /// End offset (next offset to be written) of every partition of the topic, to detect when a
-    /// reader has caught up.
+    /// reader has caught up; 0 for a partition with nothing left to read.
     pub async fn end_offsets(&self) -> Result<HashMap<i32, i64>, BusError> {
         match self {
             Subscriber::Memory(s) => Ok(s.end_offsets()),
