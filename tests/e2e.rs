@@ -946,6 +946,7 @@ batch_size = 50
             .alert
             .unwrap();
         assert_eq!((acked.id.as_str(), acked.version), (id.as_str(), 2));
+        let t3_watch = acked.watch_id.clone();
 
         // Mentions: search with keyset pagination and stats, from ClickHouse, tenant-scoped.
         use vigie_core::proto::mention_service_client::MentionServiceClient;
@@ -1029,6 +1030,267 @@ batch_size = 50
             ))
             .await;
         assert_eq!(bad.unwrap_err().code(), tonic::Code::InvalidArgument);
+
+        // The remaining RPCs' happy paths, on the full stack.
+        use vigie_core::proto::ingest_service_client::IngestServiceClient;
+        use vigie_core::proto::{
+            ListWatchesRequest, Mention, PublishRequest, SilenceRequest, ValidateQueryRequest,
+        };
+        let renamed = client
+            .update_watch(auth(
+                &admin1,
+                Watch {
+                    name: "Made through the API".into(),
+                    ..watch.clone()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(renamed.name, "Made through the API");
+        let listed = client
+            .list_watches(auth(&admin1, ListWatchesRequest::default()))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(listed.watches.iter().any(|w| w.id == "api-made"));
+        assert!(listed.watches.iter().all(|w| w.tenant == t1));
+        let scratch = Watch {
+            id: "scratch".into(),
+            query: "acme".into(),
+            ..Default::default()
+        };
+        client.create_watch(auth(&admin1, scratch)).await.unwrap();
+        client
+            .delete_watch(auth(&admin1, WatchRequest { id: "scratch".into() }))
+            .await
+            .unwrap();
+        let gone = client
+            .get_watch(auth(&admin1, WatchRequest { id: "scratch".into() }))
+            .await
+            .unwrap_err();
+        assert_eq!(gone.code(), tonic::Code::NotFound);
+        let checked = client
+            .validate_query(auth(
+                &k1,
+                ValidateQueryRequest {
+                    query: "acme AND (panne".into(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!checked.valid && checked.error.is_some(), "{checked:?}");
+        let silence = alerts
+            .silence_alerts(auth(
+                &operator3,
+                SilenceRequest {
+                    watch_id: t3_watch.clone(),
+                    duration_seconds: 60,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(silence.tenant, t3);
+        alerts
+            .resolve_alert(auth(&operator3, AlertRequest { id: id.clone() }))
+            .await
+            .unwrap();
+        let mut resolved = false;
+        for _ in 0..300 {
+            let a = alerts
+                .get_alert(auth(&operator3, AlertRequest { id: id.clone() }))
+                .await
+                .unwrap()
+                .into_inner();
+            if a.state() == vigie_core::proto::AlertState::Resolved {
+                resolved = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(resolved, "the resolution applied by alerting and read back");
+        // IngestService on the API's port: a mention without a tenant is the token's.
+        let mut ingest = IngestServiceClient::connect(format!("http://{api_addr}"))
+            .await
+            .unwrap();
+        let via_grpc = Mention {
+            source: vigie_core::proto::Source::Forum as i32,
+            native_id: "grpc-1".into(),
+            text: "Acme : livraison reçue, commandé via gRPC".into(),
+            ..Default::default()
+        };
+        let published = ingest
+            .publish(auth(
+                &k1,
+                PublishRequest {
+                    mentions: vec![via_grpc.clone()],
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(published.accepted, 1);
+
+        // Cross-tenant: tenant 2's admin tries every read and write on tenant 1's and tenant
+        // 3's watch and alert ids. Each behaves as not found, or answers with tenant 2's own
+        // data only, or is refused; afterwards tenant 1's watch and tenant 3's alert are as
+        // they were.
+        for watch_id in ["api-made", t3_watch.as_str()] {
+            let r = WatchRequest { id: watch_id.into() };
+            let code = |s: Result<tonic::Response<Watch>, tonic::Status>| s.unwrap_err().code();
+            assert_eq!(
+                code(client.get_watch(auth(&admin2, r.clone())).await),
+                tonic::Code::NotFound
+            );
+            let hijack = Watch {
+                id: watch_id.into(),
+                query: "hijacked".into(),
+                ..Default::default()
+            };
+            assert_eq!(
+                code(client.update_watch(auth(&admin2, hijack)).await),
+                tonic::Code::NotFound
+            );
+            let deleted = client.delete_watch(auth(&admin2, r)).await;
+            assert_eq!(deleted.unwrap_err().code(), tonic::Code::NotFound);
+            let found = mentions
+                .search(auth(&admin2, search(watch_id, "", 500, "")))
+                .await
+                .unwrap()
+                .into_inner();
+            assert!(found.mentions.is_empty(), "tenant 2 found {watch_id}'s mentions");
+            let counted = mentions
+                .stats(auth(
+                    &admin2,
+                    StatsRequest {
+                        watch_id: watch_id.into(),
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            assert!(
+                counted.buckets.is_empty(),
+                "tenant 2 counted {watch_id}'s mentions"
+            );
+        }
+        let theirs = client
+            .list_watches(auth(&admin2, ListWatchesRequest::default()))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(theirs.watches.iter().all(|w| w.tenant == t2));
+        let tried = client
+            .test_query(auth(
+                &admin2,
+                vigie_core::proto::TestQueryRequest {
+                    query: "acme".into(),
+                    recent: 10_000,
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(tried.mentions.iter().all(|m| m.id.starts_with(&format!("{t2}:"))));
+        let alert_id = AlertRequest { id: id.clone() };
+        assert_eq!(
+            alerts
+                .get_alert(auth(&admin2, alert_id.clone()))
+                .await
+                .unwrap_err()
+                .code(),
+            tonic::Code::NotFound
+        );
+        assert_eq!(
+            alerts
+                .acknowledge_alert(auth(&admin2, alert_id.clone()))
+                .await
+                .unwrap_err()
+                .code(),
+            tonic::Code::NotFound
+        );
+        assert_eq!(
+            alerts
+                .resolve_alert(auth(&admin2, alert_id.clone()))
+                .await
+                .unwrap_err()
+                .code(),
+            tonic::Code::NotFound
+        );
+        let listed = alerts
+            .list_alerts(auth(&admin2, ListAlertsRequest::default()))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(listed.alerts.iter().all(|a| a.tenant == t2));
+        let own_silence = alerts
+            .silence_alerts(auth(
+                &admin2,
+                SilenceRequest {
+                    watch_id: t3_watch.clone(),
+                    duration_seconds: 60,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(own_silence.tenant, t2, "a silence is always the caller's own");
+        let mut streamed = alerts
+            .stream_alerts(auth(&admin2, StreamAlertsRequest::default()))
+            .await
+            .unwrap()
+            .into_inner();
+        while let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(1_500), streamed.message())
+            .await
+            .map(|m| m.unwrap())
+        {
+            assert_eq!(
+                m.alert.unwrap().tenant,
+                t2,
+                "tenant 2's stream carries only its own alerts"
+            );
+        }
+        let foreign = ingest
+            .publish(auth(
+                &admin2,
+                PublishRequest {
+                    mentions: vec![Mention {
+                        tenant: t1.clone(),
+                        native_id: "grpc-2".into(),
+                        ..via_grpc.clone()
+                    }],
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(foreign.code(), tonic::Code::InvalidArgument);
+        assert!(foreign.message().contains("tenant"), "{}", foreign.message());
+        let kept = client
+            .get_watch(auth(
+                &admin1,
+                WatchRequest {
+                    id: "api-made".into(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (kept.query.as_str(), kept.name.as_str()),
+            ("acme AND livraison", "Made through the API")
+        );
+        let still = alerts
+            .get_alert(auth(&operator3, AlertRequest { id: id.clone() }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(still.state(), vigie_core::proto::AlertState::Resolved);
+        assert!(still.actor.starts_with("token:"), "{}", still.actor);
     });
     wait_until(
         "the API-made watch in the BI table",

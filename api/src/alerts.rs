@@ -30,6 +30,9 @@ use vigie_core::topics;
 /// Alert records kept in memory for resuming streams.
 pub const RECENT: usize = 100_000;
 
+/// How often an open stream checks its token is still valid.
+const TOKEN_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// One record of `vigie.alerts` with its position.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -242,21 +245,35 @@ impl AlertService for AlertApi {
         let size = page_size(r.page_size, 100, 1_000);
         // Keyset pagination: (fired_at_ms, id) descending; the token is where the page ended.
         let after = keyset(&r.page_token)?;
-        let mut alerts: Vec<Alert> = self
-            .log
-            .inner
-            .lock()
-            .map(|i| i.latest.values().filter(|a| filter.keeps(a)).cloned().collect())
-            .unwrap_or_default();
-        alerts.retain(|a| {
-            (r.from_ms == 0 || a.fired_at_ms >= r.from_ms) && (r.to_ms == 0 || a.fired_at_ms < r.to_ms)
-        });
-        alerts.sort_by(|a, b| (b.fired_at_ms, &b.id).cmp(&(a.fired_at_ms, &a.id)));
-        if let Some((t, id)) = &after {
-            alerts.retain(|a| (a.fired_at_ms, &a.id) < (*t, id));
-        }
-        let more = alerts.len() > size;
-        alerts.truncate(size);
+        let newest_first = |a: &&Alert, b: &&Alert| (b.fired_at_ms, &b.id).cmp(&(a.fired_at_ms, &a.id));
+        let (alerts, more) = {
+            let inner = self
+                .log
+                .inner
+                .lock()
+                .map_err(|_| Status::internal("alert log poisoned"))?;
+            let mut candidates: Vec<&Alert> = inner
+                .latest
+                .values()
+                .filter(|a| {
+                    filter.keeps(a)
+                        && (r.from_ms == 0 || a.fired_at_ms >= r.from_ms)
+                        && (r.to_ms == 0 || a.fired_at_ms < r.to_ms)
+                        && after
+                            .as_ref()
+                            .is_none_or(|(t, id)| (a.fired_at_ms, &a.id) < (*t, id))
+                })
+                .collect();
+            // Only the page is sorted and copied, not every alert of the tenant.
+            let more = candidates.len() > size;
+            if more {
+                candidates.select_nth_unstable_by(size, newest_first);
+                candidates.truncate(size);
+            }
+            candidates.sort_unstable_by(newest_first);
+            let page: Vec<Alert> = candidates.into_iter().cloned().collect();
+            (page, more)
+        };
         let next_page_token = next_keyset(more, alerts.last().map(|a| (a.fired_at_ms, a.id.as_str())));
         Ok(Response::new(ListAlertsResponse {
             alerts,
@@ -320,6 +337,13 @@ impl AlertService for AlertApi {
         request: Request<StreamAlertsRequest>,
     ) -> Result<Response<Self::StreamAlertsStream>, Status> {
         let p = caller(&self.tokens, &request, Role::Reader)?;
+        // Checked again while the stream runs: revoking the token ends it.
+        let authorization = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let tokens = self.tokens.clone();
         let r = request.into_inner();
         let mut cursor = parse_cursor(&r.cursor)?;
         let filter = Filter::new(p.tenant, r.state, r.severity, r.watch_id)?;
@@ -361,11 +385,19 @@ impl AlertService for AlertApi {
                     }
                 }
             }
+            let mut recheck = tokio::time::interval(TOKEN_RECHECK);
             loop {
                 let next = tokio::select! {
                     r = live.recv() => r,
                     // The client went away: stop at once, even if nothing matched for a while.
                     _ = tx.closed() => return,
+                    _ = recheck.tick() => {
+                        if let Err(e) = tokens.authorize(authorization.as_deref(), Role::Reader) {
+                            let _ = tx.send(Err(Status::unauthenticated(format!("{e}; stream ended")))).await;
+                            return;
+                        }
+                        continue;
+                    }
                 };
                 match next {
                     Ok(e) => {
@@ -459,7 +491,7 @@ mod tests {
         log.follow(&Bus::Memory(bus.clone()), cancel.clone())
             .await
             .unwrap();
-        let api = AlertApi::new(log, Publisher::Memory(bus.clone()), tokens);
+        let api = AlertApi::new(log, Publisher::Memory(bus.clone()), tokens.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(
@@ -604,6 +636,19 @@ mod tests {
         );
         let nothing_more = tokio::time::timeout(Duration::from_millis(300), stream.next()).await;
         assert!(nothing_more.is_err(), "no repeat after the resumed changes");
+        // Revoking the reader's token ends its open stream.
+        let mut record = tokens
+            .all()
+            .into_iter()
+            .find(|t| t.tenant == "acme" && t.role == Role::Reader as i32)
+            .unwrap();
+        record.revoked_at_ms = 1;
+        tokens.upsert(record);
+        let ended = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .expect("the stream ends within moments of the revocation")
+            .expect("with a status");
+        assert_eq!(ended.unwrap_err().code(), tonic::Code::Unauthenticated);
         cancel.cancel();
     }
 }

@@ -263,7 +263,9 @@ impl MemorySubscriber {
     pub fn end_offsets(&self) -> HashMap<i32, i64> {
         let topic = self.cursors.first().map(|(t, _)| t.as_str()).unwrap_or_default();
         // 0 when every record was trimmed: there is nothing to wait for.
-        let end = self.bus.with_topic(topic, |t| if t.records.is_empty() { 0 } else { t.end() });
+        let end = self
+            .bus
+            .with_topic(topic, |t| if t.records.is_empty() { 0 } else { t.end() });
         HashMap::from([(0, end)])
     }
 }
