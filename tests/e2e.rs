@@ -983,11 +983,10 @@ batch_size = 50
         ids.dedup();
         assert_eq!(ids.len(), 200, "two pages, no overlap");
         assert!(ids.iter().all(|i| i.starts_with(&format!("{t1}:"))));
-        let text = mentions
-            .search(auth(&k1, search("", "PANNE", 500, "")))
-            .await
-            .unwrap()
-            .into_inner();
+        // With a deadline, passed on to ClickHouse as the query's max_execution_time.
+        let mut with_deadline = auth(&k1, search("", "PANNE", 500, ""));
+        with_deadline.set_timeout(Duration::from_secs(30));
+        let text = mentions.search(with_deadline).await.unwrap().into_inner();
         assert_eq!(text.mentions.len(), 200, "case-insensitive text search");
         let stats = mentions
             .stats(auth(

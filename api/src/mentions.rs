@@ -221,14 +221,37 @@ impl SearchFilter {
 /// unreachable or overloaded), INTERNAL when the query itself was refused.
 pub(crate) fn clickhouse_status(e: clickhouse::error::Error) -> Status {
     use clickhouse::error::Error;
+    // ClickHouse 18 names error codes by number only; later versions by name too.
+    let says = |m: &str, codes: &[&str]| codes.iter().any(|c| m.contains(c));
     match e {
         Error::Network(_) | Error::TimedOut => Status::unavailable(format!("ClickHouse unavailable: {e}")),
+        Error::BadResponse(ref m) if says(m, &["TIMEOUT_EXCEEDED", "Code: 159,"]) => {
+            Status::deadline_exceeded(format!(
+                "ClickHouse stopped the query at the call's deadline: {e}"
+            ))
+        }
         Error::BadResponse(ref m)
-            if m.contains("TOO_MANY_SIMULTANEOUS_QUERIES") || m.contains("MEMORY_LIMIT") =>
+            if says(
+                m,
+                &[
+                    "TOO_MANY_SIMULTANEOUS_QUERIES",
+                    "MEMORY_LIMIT_EXCEEDED",
+                    "Code: 202,",
+                    "Code: 241,",
+                ],
+            ) =>
         {
             Status::unavailable(format!("ClickHouse overloaded: {e}"))
         }
         other => Status::internal(format!("ClickHouse refused the query: {other}")),
+    }
+}
+
+/// `query` stopped by ClickHouse once the caller's deadline has passed.
+fn bounded(query: clickhouse::query::Query, deadline: Option<u64>) -> clickhouse::query::Query {
+    match deadline {
+        Some(secs) => query.with_setting("max_execution_time", secs.to_string()),
+        None => query,
     }
 }
 
@@ -243,14 +266,21 @@ struct Counts {
 
 impl MentionStore {
     /// The `n` most recent mentions of `tenant`, newest first.
-    pub(crate) async fn recent(&self, tenant: &str, n: u32) -> Result<Vec<HitRow>, Status> {
+    pub(crate) async fn recent(
+        &self,
+        tenant: &str,
+        n: u32,
+        deadline: Option<u64>,
+    ) -> Result<Vec<HitRow>, Status> {
         match self {
             Self::ClickHouse(db) => {
+                // Without FINAL (which would merge every part of the tenant): `LIMIT 1 BY id`
+                // keeps a redelivered mention once.
                 let sql = format!(
-                    "SELECT {HIT_COLUMNS} FROM mentions FINAL WHERE tenant = ? ORDER BY created_at_ms DESC LIMIT {n}"
+                    "SELECT {HIT_COLUMNS} FROM mentions WHERE tenant = ? \
+                     ORDER BY created_at_ms DESC, id DESC LIMIT 1 BY id LIMIT {n}"
                 );
-                db.client()
-                    .query(&sql)
+                bounded(db.client().query(&sql), deadline)
                     .bind(tenant)
                     .fetch_all()
                     .await
@@ -272,6 +302,7 @@ impl MentionStore {
         filter: &SearchFilter,
         after: Option<(i64, String)>,
         size: usize,
+        deadline: Option<u64>,
     ) -> Result<Vec<HitRow>, Status> {
         let before = |h: &HitRow| match &after {
             None => true,
@@ -297,7 +328,7 @@ impl MentionStore {
                     " ORDER BY created_at_ms DESC, id DESC LIMIT 1 BY id LIMIT {}",
                     size + 1
                 ));
-                let mut q = db.client().query(&sql).bind(tenant);
+                let mut q = bounded(db.client().query(&sql), deadline).bind(tenant);
                 for b in &binds {
                     q = q.bind(b.as_str());
                 }
@@ -312,7 +343,7 @@ impl MentionStore {
                 let sql = format!(
                     "SELECT {HIT_COLUMNS} FROM mentions FINAL WHERE tenant = ? AND id IN ({placeholders})"
                 );
-                let mut q = db.client().query(&sql).bind(tenant);
+                let mut q = bounded(db.client().query(&sql), deadline).bind(tenant);
                 for (_, id) in &page {
                     q = q.bind(id.as_str());
                 }
@@ -325,6 +356,7 @@ impl MentionStore {
 
     /// Counts of `tenant`'s mentions (or of one watch's matches) per `bucket` ("minute" or
     /// "hour") in [from_ms, to_ms) (0: unbounded), oldest bucket first.
+    #[allow(clippy::too_many_arguments)]
     async fn stats(
         &self,
         tenant: &str,
@@ -332,6 +364,7 @@ impl MentionStore {
         bucket: &str,
         from_ms: i64,
         to_ms: i64,
+        deadline: Option<u64>,
     ) -> Result<Vec<StatsBucket>, Status> {
         let bucket_ms: i64 = if bucket == "hour" { 3_600_000 } else { 60_000 };
         let rows = match self {
@@ -383,7 +416,7 @@ impl MentionStore {
                          WHERE tenant = ?{} GROUP BY start ORDER BY start",
                         range("created_at")
                     );
-                    db.client().query(&sql).bind(tenant).fetch_all().await
+                    bounded(db.client().query(&sql), deadline).bind(tenant).fetch_all().await
                 } else {
                     let sql = format!(
                         "SELECT toUInt32({bucket}) AS start, sum(mentions) AS total, \
@@ -392,8 +425,7 @@ impl MentionStore {
                          WHERE tenant = ? AND watch = ?{} GROUP BY start ORDER BY start",
                         range(bucket)
                     );
-                    db.client()
-                        .query(&sql)
+                    bounded(db.client().query(&sql), deadline)
                         .bind(tenant)
                         .bind(vigie_core::topics::watch_key(tenant, watch_id).as_str())
                         .fetch_all()
@@ -445,11 +477,15 @@ impl MentionService for MentionApi {
         request: Request<SearchMentionsRequest>,
     ) -> Result<Response<SearchMentionsResponse>, Status> {
         let p = caller(&self.tokens, &request, Role::Reader)?;
+        let deadline = crate::request::deadline_secs(&request);
         let r = request.into_inner();
         let filter = SearchFilter::new(&p.tenant, &r)?;
         let size = page_size(r.page_size, 50, 500);
         let after = keyset(&r.page_token)?;
-        let mut rows = self.store.search(&p.tenant, &filter, after, size).await?;
+        let mut rows = self
+            .store
+            .search(&p.tenant, &filter, after, size, deadline)
+            .await?;
         let more = rows.len() > size;
         rows.truncate(size);
         let next_page_token = next_keyset(more, rows.last().map(|h| (h.created_at_ms, h.id.as_str())));
@@ -462,6 +498,7 @@ impl MentionService for MentionApi {
 
     async fn stats(&self, request: Request<StatsRequest>) -> Result<Response<StatsResponse>, Status> {
         let p = caller(&self.tokens, &request, Role::Reader)?;
+        let deadline = crate::request::deadline_secs(&request);
         let r = request.into_inner();
         let bucket = match r.bucket.as_str() {
             "" | "hour" => "hour",
@@ -479,7 +516,7 @@ impl MentionService for MentionApi {
         }
         let buckets = self
             .store
-            .stats(&p.tenant, &r.watch_id, bucket, r.from_ms, r.to_ms)
+            .stats(&p.tenant, &r.watch_id, bucket, r.from_ms, r.to_ms, deadline)
             .await?;
         Ok(Response::new(StatsResponse { buckets }))
     }
@@ -602,6 +639,22 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+    }
+
+    #[test]
+    fn clickhouse_failures_map_to_what_a_client_should_do() {
+        use clickhouse::error::Error;
+        let code = |e: Error| clickhouse_status(e).code();
+        assert_eq!(code(Error::TimedOut), tonic::Code::Unavailable);
+        let timeout = "Code: 159, e.displayText() = DB::Exception: Timeout exceeded: elapsed 1.0 seconds";
+        assert_eq!(
+            code(Error::BadResponse(timeout.into())),
+            tonic::Code::DeadlineExceeded
+        );
+        let busy = "Code: 202, e.displayText() = DB::Exception: Too many simultaneous queries";
+        assert_eq!(code(Error::BadResponse(busy.into())), tonic::Code::Unavailable);
+        let wrong = "Code: 47, e.displayText() = DB::Exception: Unknown identifier: nope";
+        assert_eq!(code(Error::BadResponse(wrong.into())), tonic::Code::Internal);
     }
 
     #[tokio::test]

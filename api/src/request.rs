@@ -26,6 +26,26 @@ pub fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<(), Status> 
     }
 }
 
+/// The caller's deadline (the `grpc-timeout` header), in whole seconds rounded up: what work done
+/// on its behalf elsewhere (a ClickHouse query) is bounded by. `None` without a deadline.
+pub fn deadline_secs<T>(request: &tonic::Request<T>) -> Option<u64> {
+    let value = request.metadata().get("grpc-timeout")?.to_str().ok()?;
+    let split = value.len().checked_sub(1)?;
+    let (digits, unit) = value.split_at(split);
+    let n: u64 = digits.parse().ok()?;
+    let nanos_per_unit: u64 = match unit {
+        "H" => 3_600_000_000_000,
+        "M" => 60_000_000_000,
+        "S" => 1_000_000_000,
+        "m" => 1_000_000,
+        "u" => 1_000,
+        "n" => 1,
+        _ => return None,
+    };
+    let nanos = n.saturating_mul(nanos_per_unit);
+    Some(nanos.div_ceil(1_000_000_000).max(1))
+}
+
 /// The page size asked for, `default` when 0, at most `max`.
 pub fn page_size(asked: u32, default: u32, max: u32) -> usize {
     let n = if asked == 0 { default } else { asked.min(max) };
@@ -66,6 +86,12 @@ mod tests {
             keyset("garbage").unwrap_err().code(),
             tonic::Code::InvalidArgument
         );
+        let mut r = tonic::Request::new(());
+        assert_eq!(deadline_secs(&r), None);
+        r.set_timeout(std::time::Duration::from_millis(1_500));
+        assert_eq!(deadline_secs(&r), Some(2), "rounded up to whole seconds");
+        r.metadata_mut().insert("grpc-timeout", "2M".parse().unwrap());
+        assert_eq!(deadline_secs(&r), Some(120));
         assert_eq!(page_size(0, 50, 500), 50);
         assert_eq!(page_size(9_999, 50, 500), 500);
         assert!(one_of("state", "", &["a"]).is_ok());

@@ -175,6 +175,7 @@ impl WatchService for WatchApi {
         request: Request<TestQueryRequest>,
     ) -> Result<Response<TestQueryResponse>, Status> {
         let p = caller(&self.tokens, &request, Role::Reader)?;
+        let deadline = crate::request::deadline_secs(&request);
         let r = request.into_inner();
         let query = Query::parse(&r.query).map_err(|e| crate::request::invalid("query", &e.to_string()))?;
         let recent = self
@@ -182,6 +183,7 @@ impl WatchService for WatchApi {
             .recent(
                 &p.tenant,
                 crate::request::page_size(r.recent, 1_000, 10_000) as u32,
+                deadline,
             )
             .await?;
         let scanned = recent.len() as u32;
