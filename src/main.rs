@@ -347,7 +347,7 @@ async fn run_api(config: Config) -> anyhow::Result<()> {
     let store = vigie_api::mentions::MentionStore::ClickHouse(ClickHouse::new(&config.clickhouse));
     let watches =
         vigie_api::watches::WatchApi::new(registry, publisher.clone(), tokens.clone(), store.clone());
-    let log = vigie_api::alerts::AlertLog::default();
+    let log = vigie_api::alerts::AlertLog::new(i64::from(config.api.keep_resolved_days) * 86_400_000);
     log.follow(&bus, cancel.clone()).await?;
     let alerts = vigie_api::alerts::AlertApi::new(log, publisher.clone(), tokens.clone());
     let mentions = vigie_api::mentions::MentionApi::new(store, tokens.clone());

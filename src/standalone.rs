@@ -105,7 +105,7 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
     } else {
         let window = vigie_api::window::MentionWindow::new(config.api.window_mentions);
         window.follow(&bus, cancel.clone()).await?;
-        let log = vigie_api::alerts::AlertLog::default();
+        let log = vigie_api::alerts::AlertLog::new(i64::from(config.api.keep_resolved_days) * 86_400_000);
         log.follow(&bus, cancel.clone()).await?;
         Some((window, log))
     };

@@ -50,8 +50,30 @@ struct LogInner {
     /// Per partition, the first offset still held once older records were dropped: a cursor
     /// behind it cannot be resumed without a gap.
     dropped_before: HashMap<i32, i64>,
-    /// Latest version of each alert, by (tenant, id).
+    /// Latest version of each alert, by (tenant, id); resolved alerts are forgotten
+    /// `keep_resolved_ms` after their last change (ClickHouse's `alerts` table keeps them all).
     latest: HashMap<(String, String), Alert>,
+    keep_resolved_ms: i64,
+    /// The most recent change seen (the log's clock) and when resolved alerts were last swept.
+    newest_ms: i64,
+    swept_ms: i64,
+}
+
+/// How long the API lists a resolved alert after its last change, by default.
+pub const KEEP_RESOLVED_MS: i64 = 30 * 86_400_000;
+
+impl LogInner {
+    /// Forgets resolved alerts older than `keep_resolved_ms`, at most once an hour of changes.
+    fn sweep(&mut self) {
+        if self.newest_ms - self.swept_ms < 3_600_000 {
+            return;
+        }
+        self.swept_ms = self.newest_ms;
+        let horizon = self.newest_ms - self.keep_resolved_ms;
+        self.latest.retain(|_, a| {
+            a.state() != vigie_core::proto::AlertState::Resolved || a.updated_at_ms >= horizon
+        });
+    }
 }
 
 /// What the API knows of `vigie.alerts`.
@@ -63,14 +85,22 @@ pub struct AlertLog {
 
 impl Default for AlertLog {
     fn default() -> Self {
-        Self {
-            inner: Arc::default(),
-            live: broadcast::channel(4_096).0,
-        }
+        Self::new(KEEP_RESOLVED_MS)
     }
 }
 
 impl AlertLog {
+    /// A log listing resolved alerts for `keep_resolved_ms` after their last change.
+    pub fn new(keep_resolved_ms: i64) -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(LogInner {
+                keep_resolved_ms,
+                ..Default::default()
+            })),
+            live: broadcast::channel(4_096).0,
+        }
+    }
+
     /// Takes in one record.
     pub fn push(&self, entry: Entry) {
         if let Ok(mut inner) = self.inner.lock() {
@@ -82,6 +112,8 @@ impl AlertLog {
             if newer {
                 inner.latest.insert(key, entry.alert.clone());
             }
+            inner.newest_ms = inner.newest_ms.max(entry.alert.updated_at_ms);
+            inner.sweep();
             inner.recent.push_back(entry.clone());
             if inner.recent.len() > RECENT {
                 if let Some(old) = inner.recent.pop_front() {
@@ -465,6 +497,41 @@ mod tests {
             .publish(topics::ALERTS, records)
             .await
             .unwrap();
+    }
+
+    #[test]
+    fn resolved_alerts_are_forgotten_after_the_retention_open_ones_never() {
+        let log = AlertLog::new(86_400_000);
+        let day = 86_400_000;
+        let entry = |offset, mut a: Alert, updated| {
+            a.updated_at_ms = updated;
+            Entry {
+                partition: 0,
+                offset,
+                alert: a,
+            }
+        };
+        log.push(entry(0, alert("t", "t:w:r:1", 1, AlertState::Firing, 0), 0));
+        log.push(entry(1, alert("t", "t:w:r:2", 2, AlertState::Resolved, 0), 0));
+        log.push(entry(
+            2,
+            alert("t", "t:w:r:3", 2, AlertState::Resolved, 0),
+            day / 2,
+        ));
+        log.push(entry(
+            3,
+            alert("t", "t:w:r:4", 1, AlertState::Acknowledged, 0),
+            3 * day,
+        ));
+        let held = |id: &str| log.get("t", id).is_some();
+        assert!(
+            held("t:w:r:1") && held("t:w:r:4"),
+            "open alerts stay, however old"
+        );
+        assert!(
+            !held("t:w:r:2") && !held("t:w:r:3"),
+            "resolved more than a day before the newest change"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -65,6 +65,9 @@ pub struct ApiConfig {
     /// Mentions kept in memory for search, stats and `TestQuery` when there is no ClickHouse
     /// (`vigie standalone`); the oldest are forgotten first.
     pub window_mentions: usize,
+    /// Days a resolved alert stays listed by the API after its last change (every alert stays
+    /// in ClickHouse's `alerts` table); open alerts are always listed.
+    pub keep_resolved_days: u32,
 }
 
 impl Default for ApiConfig {
@@ -74,6 +77,7 @@ impl Default for ApiConfig {
             tls_cert: String::new(),
             tls_key: String::new(),
             window_mentions: 100_000,
+            keep_resolved_days: 30,
         }
     }
 }
