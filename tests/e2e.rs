@@ -938,13 +938,15 @@ batch_size = 50
             .acknowledge_alert(auth(&operator3, AlertRequest { id: id.clone() }))
             .await
             .unwrap();
-        let acked = tokio::time::timeout(Duration::from_secs(60), stream.message())
+        let acked_message = tokio::time::timeout(Duration::from_secs(60), stream.message())
             .await
             .expect("the acknowledgement within a minute")
             .unwrap()
-            .unwrap()
-            .alert
             .unwrap();
+        // The client goes away; it resumes from this cursor below.
+        drop(stream);
+        let cursor = acked_message.cursor.clone();
+        let acked = acked_message.alert.unwrap();
         assert_eq!((acked.id.as_str(), acked.version), (id.as_str(), 2));
         let t3_watch = acked.watch_id.clone();
 
@@ -1097,20 +1099,34 @@ batch_size = 50
             .resolve_alert(auth(&operator3, AlertRequest { id: id.clone() }))
             .await
             .unwrap();
-        let mut resolved = false;
-        for _ in 0..300 {
-            let a = alerts
-                .get_alert(auth(&operator3, AlertRequest { id: id.clone() }))
-                .await
-                .unwrap()
-                .into_inner();
-            if a.state() == vigie_core::proto::AlertState::Resolved {
-                resolved = true;
-                break;
+        // Resumed from the cursor it had: the resolution (made while it was away) arrives, and
+        // nothing it already received comes again.
+        let mut resumed = alerts
+            .stream_alerts(auth(
+                &operator3,
+                StreamAlertsRequest {
+                    cursor,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let resolved = tokio::time::timeout(Duration::from_secs(60), async {
+            loop {
+                let a = resumed.message().await.unwrap().expect("open").alert.unwrap();
+                assert!(
+                    !(a.id == id && a.version <= acked.version),
+                    "a change received before the disconnect came again: {a:?}"
+                );
+                if a.id == id && a.state() == vigie_core::proto::AlertState::Resolved {
+                    return a;
+                }
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        assert!(resolved, "the resolution applied by alerting and read back");
+        })
+        .await
+        .expect("the resolution arrives on the resumed stream");
+        assert_eq!(resolved.version, acked.version + 1, "no change in between missed");
         // IngestService on the API's port: a mention without a tenant is the token's.
         let mut ingest = IngestServiceClient::connect(format!("http://{api_addr}"))
             .await
