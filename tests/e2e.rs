@@ -1021,6 +1021,40 @@ batch_size = 50
             .mentions
             .iter()
             .all(|m| m.id.starts_with(&format!("{t2}:"))));
+        // Tenant 2's mentions were enriched twice in part (phase 2's crash): two versions of
+        // 200 of them are stored. Paging through in small pages still shows each once, all of
+        // them; its stats count each once, sentiments included.
+        let (mut seen, mut token) = (Vec::new(), String::new());
+        loop {
+            let page = mentions
+                .search(auth(&k2, search("outage", "", 7, &token)))
+                .await
+                .unwrap()
+                .into_inner();
+            seen.extend(page.mentions.into_iter().map(|m| m.id));
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            token = page.next_page_token;
+        }
+        let shown = seen.len();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(shown, seen.len(), "a mention shown twice across pages");
+        let stored = count(
+            &database,
+            &format!("SELECT count() FROM mentions FINAL WHERE tenant = '{t2}' AND has(matched_watches, '{t2}/outage')"),
+        );
+        assert_eq!(shown as u64, stored, "every matching mention of tenant 2, once");
+        let whole2 = mentions
+            .stats(auth(&k2, StatsRequest::default()))
+            .await
+            .unwrap()
+            .into_inner();
+        let total: u64 = whole2.buckets.iter().map(|b| b.mentions).sum();
+        let by_sentiment: u64 = whole2.buckets.iter().map(|b| b.negative + b.neutral + b.positive).sum();
+        assert_eq!(total, count(&database, &format!("SELECT count() FROM mentions FINAL WHERE tenant = '{t2}'")));
+        assert_eq!(by_sentiment, total, "each mention in one sentiment");
         let bad = mentions
             .search(auth(
                 &k1,

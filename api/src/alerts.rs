@@ -50,28 +50,37 @@ struct LogInner {
     /// Per partition, the first offset still held once older records were dropped: a cursor
     /// behind it cannot be resumed without a gap.
     dropped_before: HashMap<i32, i64>,
-    /// Latest version of each alert, by (tenant, id); resolved alerts are forgotten
-    /// `keep_resolved_ms` after their last change (ClickHouse's `alerts` table keeps them all).
-    latest: HashMap<(String, String), Alert>,
+    /// Latest version of each alert, by (tenant, id), with when this process received it;
+    /// resolved alerts are forgotten `keep_resolved_ms` after that (ClickHouse's `alerts` table
+    /// keeps them all). Wall time, not the alerts' event time: a tenant replaying old data or
+    /// sending future dates does not make others' alerts vanish.
+    latest: HashMap<(String, String), Latest>,
     keep_resolved_ms: i64,
-    /// The most recent change seen (the log's clock) and when resolved alerts were last swept.
-    newest_ms: i64,
+    /// When resolved alerts were last swept (wall time).
     swept_ms: i64,
+}
+
+/// An alert's latest state and when it was received.
+struct Latest {
+    alert: Alert,
+    received_ms: i64,
 }
 
 /// How long the API lists a resolved alert after its last change, by default.
 pub const KEEP_RESOLVED_MS: i64 = 30 * 86_400_000;
 
 impl LogInner {
-    /// Forgets resolved alerts older than `keep_resolved_ms`, at most once an hour of changes.
-    fn sweep(&mut self) {
-        if self.newest_ms - self.swept_ms < 3_600_000 {
+    /// Forgets alerts resolved and unchanged for `keep_resolved_ms` at `now_ms`, at most once
+    /// an hour. (An alert forgotten that way could only come back from a republication of its
+    /// old records, which happens within moments of a crash, not days later.)
+    fn sweep(&mut self, now_ms: i64) {
+        if now_ms - self.swept_ms < 3_600_000 {
             return;
         }
-        self.swept_ms = self.newest_ms;
-        let horizon = self.newest_ms - self.keep_resolved_ms;
-        self.latest.retain(|_, a| {
-            a.state() != vigie_core::proto::AlertState::Resolved || a.updated_at_ms >= horizon
+        self.swept_ms = now_ms;
+        let horizon = now_ms - self.keep_resolved_ms;
+        self.latest.retain(|_, l| {
+            l.alert.state() != vigie_core::proto::AlertState::Resolved || l.received_ms >= horizon
         });
     }
 }
@@ -103,17 +112,25 @@ impl AlertLog {
 
     /// Takes in one record.
     pub fn push(&self, entry: Entry) {
+        self.push_at(entry, vigie_core::now_ms());
+    }
+
+    /// Takes in one record received at `now_ms`.
+    fn push_at(&self, entry: Entry, now_ms: i64) {
         if let Ok(mut inner) = self.inner.lock() {
             let key = (entry.alert.tenant.clone(), entry.alert.id.clone());
             let newer = inner
                 .latest
                 .get(&key)
-                .is_none_or(|a| a.version <= entry.alert.version);
+                .is_none_or(|l| l.alert.version <= entry.alert.version);
             if newer {
-                inner.latest.insert(key, entry.alert.clone());
+                let latest = Latest {
+                    alert: entry.alert.clone(),
+                    received_ms: now_ms,
+                };
+                inner.latest.insert(key, latest);
             }
-            inner.newest_ms = inner.newest_ms.max(entry.alert.updated_at_ms);
-            inner.sweep();
+            inner.sweep(now_ms);
             inner.recent.push_back(entry.clone());
             if inner.recent.len() > RECENT {
                 if let Some(old) = inner.recent.pop_front() {
@@ -146,10 +163,11 @@ impl AlertLog {
     }
 
     fn get(&self, tenant: &str, id: &str) -> Option<Alert> {
-        self.inner
-            .lock()
-            .ok()
-            .and_then(|i| i.latest.get(&(tenant.to_string(), id.to_string())).cloned())
+        self.inner.lock().ok().and_then(|i| {
+            i.latest
+                .get(&(tenant.to_string(), id.to_string()))
+                .map(|l| l.alert.clone())
+        })
     }
 }
 
@@ -287,6 +305,7 @@ impl AlertService for AlertApi {
             let mut candidates: Vec<&Alert> = inner
                 .latest
                 .values()
+                .map(|l| &l.alert)
                 .filter(|a| {
                     filter.keeps(a)
                         && (r.from_ms == 0 || a.fired_at_ms >= r.from_ms)
@@ -501,37 +520,32 @@ mod tests {
 
     #[test]
     fn resolved_alerts_are_forgotten_after_the_retention_open_ones_never() {
-        let log = AlertLog::new(86_400_000);
         let day = 86_400_000;
-        let entry = |offset, mut a: Alert, updated| {
-            a.updated_at_ms = updated;
-            Entry {
-                partition: 0,
-                offset,
-                alert: a,
-            }
+        let log = AlertLog::new(day);
+        let entry = |offset, a: Alert| Entry {
+            partition: 0,
+            offset,
+            alert: a,
         };
-        log.push(entry(0, alert("t", "t:w:r:1", 1, AlertState::Firing, 0), 0));
-        log.push(entry(1, alert("t", "t:w:r:2", 2, AlertState::Resolved, 0), 0));
-        log.push(entry(
-            2,
-            alert("t", "t:w:r:3", 2, AlertState::Resolved, 0),
-            day / 2,
-        ));
-        log.push(entry(
-            3,
-            alert("t", "t:w:r:4", 1, AlertState::Acknowledged, 0),
-            3 * day,
-        ));
+        let t0 = 1_800_000_000_000;
+        log.push_at(entry(0, alert("t", "t:w:r:1", 1, AlertState::Firing, 0)), t0);
+        log.push_at(entry(1, alert("t", "t:w:r:2", 2, AlertState::Resolved, 0)), t0);
+        // Received later, though about an older time: kept by when it was received.
+        log.push_at(
+            entry(2, alert("t", "t:w:r:3", 2, AlertState::Resolved, -5 * day)),
+            t0 + 2 * day,
+        );
+        log.push_at(
+            entry(3, alert("t", "t:w:r:4", 1, AlertState::Acknowledged, 0)),
+            t0 + 2 * day,
+        );
         let held = |id: &str| log.get("t", id).is_some();
         assert!(
             held("t:w:r:1") && held("t:w:r:4"),
             "open alerts stay, however old"
         );
-        assert!(
-            !held("t:w:r:2") && !held("t:w:r:3"),
-            "resolved more than a day before the newest change"
-        );
+        assert!(!held("t:w:r:2"), "resolved and unchanged for more than a day");
+        assert!(held("t:w:r:3"), "resolved, received less than a day ago");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

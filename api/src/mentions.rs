@@ -6,7 +6,7 @@ use crate::auth::caller;
 use crate::request::{keyset, next_keyset, one_of, page_size};
 use crate::window::MentionWindow;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use tonic::{Request, Response, Status};
 use vigie_core::clickhouse::{ClickHouse, MentionRow};
 use vigie_core::proto::mention_service_server::{MentionService, MentionServiceServer};
@@ -255,6 +255,13 @@ fn bounded(query: clickhouse::query::Query, deadline: Option<u64>) -> clickhouse
     }
 }
 
+/// One page of a search.
+struct Page {
+    rows: Vec<HitRow>,
+    /// Where the next page starts; `None` on the last page.
+    next: Option<(i64, String)>,
+}
+
 /// Sentiment counts of one bucket.
 #[derive(Default)]
 struct Counts {
@@ -278,7 +285,7 @@ impl MentionStore {
                 // keeps a redelivered mention once.
                 let sql = format!(
                     "SELECT {HIT_COLUMNS} FROM mentions WHERE tenant = ? \
-                     ORDER BY created_at_ms DESC, id DESC LIMIT 1 BY id LIMIT {n}"
+                     ORDER BY created_at_ms DESC, id DESC, version DESC LIMIT 1 BY id LIMIT {n}"
                 );
                 bounded(db.client().query(&sql), deadline)
                     .bind(tenant)
@@ -295,7 +302,7 @@ impl MentionStore {
     }
 
     /// One page of `tenant`'s mentions matching `filter`, newest first, after the keyset
-    /// position `after`; at most `size + 1` rows (the extra one tells there is more).
+    /// position `after`: at most `size` rows, and where the next page starts if there is one.
     async fn search(
         &self,
         tenant: &str,
@@ -303,7 +310,7 @@ impl MentionStore {
         after: Option<(i64, String)>,
         size: usize,
         deadline: Option<u64>,
-    ) -> Result<Vec<HitRow>, Status> {
+    ) -> Result<Page, Status> {
         let before = |h: &HitRow| match &after {
             None => true,
             Some((t, id)) => h.created_at_ms < *t || (h.created_at_ms == *t && h.id.as_str() < id.as_str()),
@@ -312,11 +319,20 @@ impl MentionStore {
             Self::Window(w) => {
                 let mut held = w.of_tenant(tenant, |h| filter.matches(h) && before(h));
                 held.sort_by(|a, b| (b.hit.created_at_ms, &b.hit.id).cmp(&(a.hit.created_at_ms, &a.hit.id)));
-                Ok(held.into_iter().take(size + 1).map(|h| h.hit.clone()).collect())
+                let more = held.len() > size;
+                let rows: Vec<HitRow> = held.into_iter().take(size).map(|h| h.hit.clone()).collect();
+                let next = more
+                    .then(|| rows.last().map(|h| (h.created_at_ms, h.id.clone())))
+                    .flatten();
+                Ok(Page { rows, next })
             }
             Self::ClickHouse(db) => {
-                // Two steps: the page's ids from the few columns the conditions read (a
-                // redelivered mention counts once), then those mentions in full by primary key.
+                // Two steps: the page's (time, id) from the few columns the conditions read,
+                // without FINAL (`LIMIT 1 BY id` keeps a redelivered mention once, its newest
+                // version first), then those mentions in full by primary key with FINAL. The
+                // page boundaries come from the first step; a mention whose current version no
+                // longer matches, or now has another time (a resend), is left out of this page
+                // (it shows where its current version belongs).
                 let (conditions, binds) = filter.sql();
                 let mut sql = format!("SELECT created_at_ms, id FROM mentions WHERE tenant = ?{conditions}");
                 if let Some((t, _)) = &after {
@@ -325,7 +341,7 @@ impl MentionStore {
                     ));
                 }
                 sql.push_str(&format!(
-                    " ORDER BY created_at_ms DESC, id DESC LIMIT 1 BY id LIMIT {}",
+                    " ORDER BY created_at_ms DESC, id DESC, version DESC LIMIT 1 BY id LIMIT {}",
                     size + 1
                 ));
                 let mut q = bounded(db.client().query(&sql), deadline).bind(tenant);
@@ -335,9 +351,15 @@ impl MentionStore {
                 if let Some((_, id)) = &after {
                     q = q.bind(id.as_str());
                 }
-                let page: Vec<(i64, String)> = q.fetch_all().await.map_err(clickhouse_status)?;
+                let mut page: Vec<(i64, String)> = q.fetch_all().await.map_err(clickhouse_status)?;
+                let more = page.len() > size;
+                page.truncate(size);
+                let next = if more { page.last().cloned() } else { None };
                 if page.is_empty() {
-                    return Ok(Vec::new());
+                    return Ok(Page {
+                        rows: Vec::new(),
+                        next,
+                    });
                 }
                 let placeholders = vec!["?"; page.len()].join(", ");
                 let sql = format!(
@@ -347,9 +369,18 @@ impl MentionStore {
                 for (_, id) in &page {
                     q = q.bind(id.as_str());
                 }
-                let mut rows: Vec<HitRow> = q.fetch_all().await.map_err(clickhouse_status)?;
-                rows.sort_by(|a, b| (b.created_at_ms, &b.id).cmp(&(a.created_at_ms, &a.id)));
-                Ok(rows)
+                let current: Vec<HitRow> = q.fetch_all().await.map_err(clickhouse_status)?;
+                let mut by_id: HashMap<String, HitRow> =
+                    current.into_iter().map(|h| (h.id.clone(), h)).collect();
+                let rows = page
+                    .iter()
+                    .filter_map(|(t, id)| {
+                        by_id
+                            .remove(id)
+                            .filter(|h| h.created_at_ms == *t && filter.matches(h))
+                    })
+                    .collect();
+                Ok(Page { rows, next })
             }
         }
     }
@@ -406,14 +437,14 @@ impl MentionStore {
                 // themselves, each id once (a mention matched by several watches, or
                 // redelivered, counts once).
                 let rows: Vec<BucketRow> = if watch_id.is_empty() {
-                    let start =
-                        if bucket == "hour" { "toStartOfHour(created_at)" } else { "toStartOfMinute(created_at)" };
+                    let start = if bucket == "hour" { "toStartOfHour(at)" } else { "toStartOfMinute(at)" };
+                    // Each mention once, as its current version says (cheaper than FINAL).
                     let sql = format!(
-                        "SELECT toUInt32({start}) AS start, uniqExact(id) AS total, \
-                         uniqExactIf(id, sentiment_label = 'negative') AS negative, \
-                         uniqExactIf(id, sentiment_label = 'neutral') AS neutral, \
-                         uniqExactIf(id, sentiment_label = 'positive') AS positive FROM mentions \
-                         WHERE tenant = ?{} GROUP BY start ORDER BY start",
+                        "SELECT toUInt32({start}) AS start, count() AS total, \
+                         countIf(label = 'negative') AS negative, countIf(label = 'neutral') AS neutral, \
+                         countIf(label = 'positive') AS positive FROM (\
+                         SELECT id, argMax(created_at, version) AS at, argMax(sentiment_label, version) AS label \
+                         FROM mentions WHERE tenant = ?{} GROUP BY id) GROUP BY start ORDER BY start",
                         range("created_at")
                     );
                     bounded(db.client().query(&sql), deadline).bind(tenant).fetch_all().await
@@ -482,14 +513,15 @@ impl MentionService for MentionApi {
         let filter = SearchFilter::new(&p.tenant, &r)?;
         let size = page_size(r.page_size, 50, 500);
         let after = keyset(&r.page_token)?;
-        let mut rows = self
+        let page = self
             .store
             .search(&p.tenant, &filter, after, size, deadline)
             .await?;
-        let more = rows.len() > size;
-        rows.truncate(size);
-        let next_page_token = next_keyset(more, rows.last().map(|h| (h.created_at_ms, h.id.as_str())));
-        let mentions = rows.into_iter().map(HitRow::into_hit).collect();
+        let next_page_token = next_keyset(
+            page.next.is_some(),
+            page.next.as_ref().map(|(t, id)| (*t, id.as_str())),
+        );
+        let mentions = page.rows.into_iter().map(HitRow::into_hit).collect();
         Ok(Response::new(SearchMentionsResponse {
             mentions,
             next_page_token,

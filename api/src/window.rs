@@ -1,11 +1,11 @@
 //! A bounded in-memory window of the most recent enriched mentions: what search, stats and
 //! `TestQuery` read when there is no ClickHouse (`vigie standalone`). It follows
 //! `vigie.mentions.enriched` like any other consumer; the oldest mentions are forgotten first,
-//! and a redelivered mention is kept once.
+//! a redelivered mention is kept once, and a re-enriched one (a newer version) replaces it.
 
 use crate::mentions::HitRow;
 use prost::Message;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio_util::sync::CancellationToken;
 use vigie_core::bus::{Bus, BusError};
@@ -25,8 +25,8 @@ struct Inner {
     capacity: usize,
     /// Oldest arrival first.
     order: VecDeque<Arc<Held>>,
-    /// (tenant, id) of what `order` holds.
-    ids: HashSet<(String, String)>,
+    /// (tenant, id) of what `order` holds, with the version held.
+    ids: HashMap<(String, String), u64>,
 }
 
 /// The window; clones share it.
@@ -56,8 +56,25 @@ impl MentionWindow {
     pub fn push(&self, mention: &EnrichedMention) {
         let row = MentionRow::from_enriched(mention);
         let key = (row.tenant.clone(), row.id.clone());
+        let version = row.version;
+        let held = Arc::new(Held {
+            tenant: row.tenant.clone(),
+            hit: HitRow::from_row(row),
+        });
         let mut inner = self.lock();
-        if inner.ids.contains(&key) {
+        if let Some(&have) = inner.ids.get(&key) {
+            if version > have {
+                // Rare (a re-enrichment): replaced where it stands.
+                if let Some(slot) = inner
+                    .order
+                    .iter_mut()
+                    .rev()
+                    .find(|h| h.tenant == key.0 && h.hit.id == key.1)
+                {
+                    *slot = held;
+                }
+                inner.ids.insert(key, version);
+            }
             return;
         }
         while inner.order.len() >= inner.capacity {
@@ -65,11 +82,8 @@ impl MentionWindow {
                 inner.ids.remove(&(old.tenant.clone(), old.hit.id.clone()));
             }
         }
-        inner.ids.insert(key);
-        inner.order.push_back(Arc::new(Held {
-            tenant: row.tenant.clone(),
-            hit: HitRow::from_row(row),
-        }));
+        inner.ids.insert(key, version);
+        inner.order.push_back(held);
     }
 
     /// How many mentions the window holds.
@@ -140,6 +154,17 @@ mod tests {
             .collect();
         assert_eq!(ids, ["b", "c", "d"], "oldest forgotten, redelivery kept once");
         assert!(w.of_tenant("other", |_| true).is_empty());
+        // A newer version (re-enriched) replaces the one held; an older one does not.
+        let mut newer = enriched("t", "c", 5);
+        newer.enriched_at_ms = 10;
+        newer.language = "fr".into();
+        w.push(&newer);
+        let mut older = enriched("t", "c", 5);
+        older.enriched_at_ms = 5;
+        older.language = "de".into();
+        w.push(&older);
+        let c = w.of_tenant("t", |h| h.id == "c");
+        assert_eq!((c.len(), c[0].hit.language.as_str()), (1, "fr"));
         // A forgotten mention can come back (its id is forgotten with it).
         w.push(&enriched("t", "a", 9));
         assert_eq!(w.len(), 3);
