@@ -431,7 +431,7 @@ mod tests {
         m.insert("acme/a", "acme", Query::parse("livraison").unwrap());
         assert!(m.matches("acme", &doc).is_empty());
         m.remove("acme/a");
-        assert!(m.is_empty() == false && m.len() == 1);
+        assert!(!m.is_empty() && m.len() == 1);
         assert!(m.index.values().all(|ids| !ids.is_empty()));
     }
 

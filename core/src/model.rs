@@ -394,8 +394,8 @@ pub fn validate_and_complete(
     if mention.url.len() > MAX_URL {
         return Err(FieldError::new("url", format!("is longer than {MAX_URL} bytes")));
     }
-    if !mention.url.is_empty() && !(mention.url.starts_with("http://") || mention.url.starts_with("https://"))
-    {
+    let web = |u: &str| u.starts_with("http://") || u.starts_with("https://");
+    if !mention.url.is_empty() && !web(&mention.url) {
         return Err(FieldError::new("url", "must start with http:// or https://"));
     }
     if let Some(author) = &mention.author {
@@ -406,7 +406,8 @@ pub fn validate_and_complete(
     check_short("parent_id", &mention.parent_id, false)?;
     check_short("thread_id", &mention.thread_id, false)?;
     let hint = &mention.language_hint;
-    if !hint.is_empty() && !(hint.len() == 2 && hint.chars().all(|c| c.is_ascii_alphabetic())) {
+    let two_letters = |s: &str| s.len() == 2 && s.chars().all(|c| c.is_ascii_alphabetic());
+    if !hint.is_empty() && !two_letters(hint) {
         return Err(FieldError::new(
             "language_hint",
             format!("{hint:?} is not an ISO 639-1 code (two letters)"),
@@ -414,7 +415,7 @@ pub fn validate_and_complete(
     }
     mention.language_hint = hint.to_ascii_lowercase();
     let country = &mention.country;
-    if !country.is_empty() && !(country.len() == 2 && country.chars().all(|c| c.is_ascii_alphabetic())) {
+    if !country.is_empty() && !two_letters(country) {
         return Err(FieldError::new(
             "country",
             format!("{country:?} is not an ISO 3166-1 alpha-2 code (two letters)"),

@@ -25,10 +25,13 @@ struct Inner {
     appended: Notify,
 }
 
+/// A stored record: key and payload (`None` payload: a tombstone).
+type Stored = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 struct Topic {
     /// Offset of `records[0]`.
     base: i64,
-    records: VecDeque<(Option<Vec<u8>>, Option<Vec<u8>>)>,
+    records: VecDeque<Stored>,
     /// Committed position of each group.
     groups: HashMap<String, i64>,
     /// Number of live readers without a group (see [`Topic::trim`]).
