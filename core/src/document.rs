@@ -6,6 +6,7 @@ use crate::model::{kind_name, source_name, visibility_name};
 use crate::proto::{Kind, Mention, Source, Visibility};
 use crate::query::{Scope, Words};
 use crate::text::{normalize, tokenize, Token};
+use std::borrow::Cow;
 
 /// A mention field that a query filter can test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,7 +85,7 @@ pub struct Document {
     tokens: Vec<Token>,
     title_len: usize,
     /// Normalised (field, value) pairs the mention has; several values for author and site.
-    fields: Vec<(Field, String)>,
+    fields: Vec<(Field, Cow<'static, str>)>,
     followers: u64,
 }
 
@@ -99,37 +100,46 @@ impl Document {
     pub fn from_mention(m: &Mention, language: &str) -> Self {
         let mut fields = Vec::with_capacity(10);
         let lang = if language.is_empty() { "und" } else { language };
-        fields.push((Field::Lang, lang.to_string()));
+        fields.push((Field::Lang, Cow::Owned(lang.to_string())));
         if !m.country.is_empty() {
-            fields.push((Field::Country, m.country.to_ascii_lowercase()));
+            fields.push((Field::Country, Cow::Owned(m.country.to_ascii_lowercase())));
         }
+        // Names of enumerations are static: no allocation for them.
         fields.push((
             Field::Source,
-            source_name(Source::try_from(m.source).unwrap_or_default()).into(),
+            Cow::Borrowed(source_name(Source::try_from(m.source).unwrap_or_default())),
         ));
         fields.push((
             Field::Visibility,
-            visibility_name(Visibility::try_from(m.visibility).unwrap_or_default()).into(),
+            Cow::Borrowed(visibility_name(
+                Visibility::try_from(m.visibility).unwrap_or_default(),
+            )),
         ));
         fields.push((
             Field::Kind,
-            kind_name(Kind::try_from(m.kind).unwrap_or_default()).into(),
+            Cow::Borrowed(kind_name(Kind::try_from(m.kind).unwrap_or_default())),
         ));
-        let author = m.author.clone().unwrap_or_default();
-        for v in [&author.handle, &author.id, &author.display_name] {
-            let v = normalize(v.trim_start_matches('@'));
-            if !v.is_empty() {
-                fields.push((Field::Author, v));
+        let (mut verified, mut followers) = (false, 0);
+        if let Some(author) = &m.author {
+            for v in [&author.handle, &author.id, &author.display_name] {
+                let v = normalize(v.trim_start_matches('@'));
+                if !v.is_empty() {
+                    fields.push((Field::Author, Cow::Owned(v)));
+                }
             }
+            (verified, followers) = (author.verified, author.followers);
         }
-        fields.push((Field::Verified, author.verified.to_string()));
+        fields.push((
+            Field::Verified,
+            Cow::Borrowed(if verified { "true" } else { "false" }),
+        ));
         for domain in site_suffixes(&m.url) {
-            fields.push((Field::Site, domain));
+            fields.push((Field::Site, Cow::Owned(domain)));
         }
-        Self::build(&m.title, &m.text, fields, author.followers)
+        Self::build(&m.title, &m.text, fields, followers)
     }
 
-    fn build(title: &str, text: &str, fields: Vec<(Field, String)>, followers: u64) -> Self {
+    fn build(title: &str, text: &str, fields: Vec<(Field, Cow<'static, str>)>, followers: u64) -> Self {
         let mut tokens = tokenize(title);
         let title_len = tokens.len();
         tokens.extend(tokenize(text).into_iter().map(|mut t| {
@@ -150,7 +160,7 @@ impl Document {
     }
 
     /// The (field, value) pairs of the mention.
-    pub fn fields(&self) -> &[(Field, String)] {
+    pub fn fields(&self) -> &[(Field, Cow<'static, str>)] {
         &self.fields
     }
 

@@ -57,6 +57,34 @@ fn hash_str(seed: u64, s: &str) -> u64 {
     (h.rotate_left(5) ^ s.len() as u64).wrapping_mul(K)
 }
 
+/// Hashes integer keys with one multiplication: index keys are already well mixed and query
+/// ids are small integers, so SipHash (the default) would only cost time on every lookup.
+#[derive(Default, Clone, Copy)]
+struct IntHasher(u64);
+
+impl std::hash::Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // The high bits pick the control byte in hashbrown: the multiplication spreads them.
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
+
 fn combine(tenant: u64, key: u64) -> u64 {
     (tenant.rotate_left(29) ^ key).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
@@ -160,9 +188,9 @@ struct Entry {
 /// The index of every stored query.
 #[derive(Default)]
 pub struct Matcher {
-    entries: HashMap<u32, Entry>,
+    entries: IntMap<u32, Entry>,
     by_key: HashMap<String, u32>,
-    index: HashMap<u64, Vec<u32>>,
+    index: IntMap<u64, Vec<u32>>,
     /// Per tenant, queries verified for every mention.
     always: HashMap<String, Vec<u32>>,
     next_id: u32,

@@ -41,17 +41,21 @@ pub fn features(text: &str, buckets: u32, mut f: impl FnMut(u32)) -> usize {
         let mut chars = chunk.chars().peekable();
         while chars.peek().is_some() {
             word.clear();
+            let mut word_letters = 0;
             for c in chars.by_ref() {
-                if c.is_alphabetic() {
+                if c.is_ascii_alphabetic() {
+                    word.push(c.to_ascii_lowercase());
+                } else if !c.is_ascii() && c.is_alphabetic() {
                     word.extend(c.to_lowercase());
                 } else {
                     break;
                 }
+                word_letters += 1;
             }
             if word.is_empty() || matches!(word.as_str(), "rt" | "amp") {
                 continue;
             }
-            letters += word.chars().count();
+            letters += word_letters;
             char_ngrams(&word, 1, 4, buckets, &mut f);
             f(word_bucket(&word, buckets));
         }

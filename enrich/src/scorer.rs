@@ -15,10 +15,10 @@ pub struct Scorer;
 impl Scorer {
     /// Enriches one mention. `now_ms` is the processing time recorded on the result.
     pub fn score(&self, mention: Mention, watches: &WatchSet, now_ms: i64) -> EnrichedMention {
-        let text = if mention.title.is_empty() {
-            mention.text.clone()
+        let text: std::borrow::Cow<str> = if mention.title.is_empty() {
+            std::borrow::Cow::Borrowed(&mention.text)
         } else {
-            format!("{}. {}", mention.title, mention.text)
+            std::borrow::Cow::Owned(format!("{}. {}", mention.title, mention.text))
         };
         let detected = language::identify(&text);
         let (lang, confidence) = if detected.code == "und" && !mention.language_hint.is_empty() {

@@ -36,6 +36,21 @@ pub fn char_ngrams(word: &str, min: usize, max: usize, buckets: u32, mut f: impl
     let len = (0..=len).rev().find(|&l| word.is_char_boundary(l)).unwrap_or(0);
     stack[1..=len].copy_from_slice(&bytes[..len]);
     let buf = &stack[..len + 2];
+    if buf.is_ascii() {
+        // Most words: every byte is a character, no offsets to compute.
+        let n_chars = buf.len();
+        for start in 0..n_chars {
+            let mut h = 0xcbf2_9ce4_8422_2325u64;
+            for n in 1..=max.min(n_chars - start) {
+                h ^= buf[start + n - 1] as u64;
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+                if n >= min {
+                    f(ngram_bucket(h, n, buckets));
+                }
+            }
+        }
+        return;
+    }
     // Byte offsets of character starts, capped at 64 characters, plus the end.
     let mut starts = [0usize; 66];
     let mut n_chars = 0;
@@ -54,12 +69,17 @@ pub fn char_ngrams(word: &str, min: usize, max: usize, buckets: u32, mut f: impl
                 h = h.wrapping_mul(0x0000_0100_0000_01b3);
             }
             if n >= min {
-                let mixed =
-                    (h ^ (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)).wrapping_mul(0xff51_afd7_ed55_8ccd);
-                f(bucket(mixed ^ (mixed >> 29), buckets));
+                f(ngram_bucket(h, n, buckets));
             }
         }
     }
+}
+
+/// The bucket of an n-gram of `n` characters whose bytes hashed to `h`.
+#[inline]
+fn ngram_bucket(h: u64, n: usize, buckets: u32) -> u32 {
+    let mixed = (h ^ (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    bucket(mixed ^ (mixed >> 29), buckets)
 }
 
 /// The bucket of a whole word (seeded apart from n-grams).

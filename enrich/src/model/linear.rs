@@ -40,6 +40,17 @@ impl LinearModel {
     pub fn add(&self, bucket: u32, scores: &mut [i32]) {
         let k = self.classes.len();
         let row = &self.weights[bucket as usize * k..bucket as usize * k + k];
+        // Eight classes (the language model): a fixed width the compiler turns into one
+        // vector addition.
+        if let (Ok(row), Ok(scores)) = (
+            <&[i16; 8]>::try_from(row),
+            <&mut [i32; 8]>::try_from(&mut *scores),
+        ) {
+            for i in 0..8 {
+                scores[i] += row[i] as i32;
+            }
+            return;
+        }
         for (s, w) in scores.iter_mut().zip(row) {
             *s += *w as i32;
         }
