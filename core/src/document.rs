@@ -182,7 +182,7 @@ impl Document {
         };
         fn text(t: &Token, exact: bool) -> &str {
             if exact {
-                &t.raw
+                t.raw()
             } else {
                 &t.text
             }

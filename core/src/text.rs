@@ -91,20 +91,21 @@ pub fn tokenize(text: &str) -> Vec<Token> {
         let raw = &text[start..end];
         let norm = normalize(raw);
         if sigil {
-            tokens.push(Token {
-                text: norm.clone(),
-                raw: raw.to_string(),
-                position,
-            });
-            tokens.push(Token {
+            let bare = Token {
                 text: norm[1..].to_string(),
-                raw: raw[1..].to_string(),
+                raw: Token::kept(&raw[1..], &norm[1..]),
+                position,
+            };
+            tokens.push(Token {
+                raw: Token::kept(raw, &norm),
+                text: norm,
                 position,
             });
+            tokens.push(bare);
         } else {
             tokens.push(Token {
+                raw: Token::kept(raw, &norm),
                 text: norm,
-                raw: raw.to_string(),
                 position,
             });
         }
@@ -117,8 +118,8 @@ pub fn tokenize(text: &str) -> Vec<Token> {
 pub fn raw_words(text: &str) -> Vec<String> {
     tokenize(text)
         .into_iter()
-        .filter(|t| !t.raw.starts_with('#') && !t.raw.starts_with('@'))
-        .map(|t| t.raw)
+        .filter(|t| !t.raw().starts_with('#') && !t.raw().starts_with('@'))
+        .map(|t| t.raw().to_string())
         .collect()
 }
 
@@ -127,10 +128,31 @@ pub fn raw_words(text: &str) -> Vec<String> {
 pub struct Token {
     /// Normalised text, with `#` or `@` for tags and handles.
     pub text: String,
-    /// The text as written.
-    pub raw: String,
+    /// The text as written, when it differs from `text` (most words are written as
+    /// normalised: no second copy for them).
+    raw: String,
     /// Word position, for phrases.
     pub position: u32,
+}
+
+impl Token {
+    /// The text as written.
+    pub fn raw(&self) -> &str {
+        if self.raw.is_empty() {
+            &self.text
+        } else {
+            &self.raw
+        }
+    }
+
+    /// What to keep of `raw` beside its normalised form `norm`.
+    fn kept(raw: &str, norm: &str) -> String {
+        if raw == norm {
+            String::new()
+        } else {
+            raw.to_string()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -158,7 +180,7 @@ mod tests {
         let t = tokenize("#a b");
         assert_eq!(t[0].position, t[1].position);
         assert_eq!(t[2].position, 1);
-        assert_eq!(t[0].raw, "#a");
+        assert_eq!(t[0].raw(), "#a");
     }
 
     #[test]

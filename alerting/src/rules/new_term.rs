@@ -44,7 +44,7 @@ fn terms(rule: &NewTermRule, o: &Observed) -> Vec<String> {
     let mut out: Vec<String> = o.enriched.hashtags.iter().map(|h| h.to_lowercase()).collect();
     if !rule.hashtags_only {
         for t in vigie_core::text::tokenize(&o.mention.text) {
-            if !t.raw.starts_with(['#', '@']) && t.text.chars().count() >= MIN_WORD_CHARS {
+            if !t.raw().starts_with(['#', '@']) && t.text.chars().count() >= MIN_WORD_CHARS {
                 out.push(t.text);
             }
         }
