@@ -8,6 +8,11 @@
 //! (tenant and watch) into one notification, respects `max_per_minute` (alerts beyond wait and
 //! go out together in the next notification), and retries each POST with exponential back-off.
 //! After `max_attempts` the notification is dead-lettered with the reason, never dropped.
+//!
+//! Alerts still firing are sent again every `repeat_interval_secs` as one reminder (like
+//! Alertmanager's `repeat_interval`) until acknowledged, resolved or silenced. What is still
+//! open is read from `vigie.alerts` itself (from its start when the receiver starts), so
+//! reminders go on across a receiver's restarts.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -15,7 +20,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use prost::Message;
 use serde_json::json;
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use vigie_core::bus::{Bus, OutRecord};
@@ -33,27 +38,98 @@ const REMEMBERED: usize = 10_000;
 /// Longest wait for one POST.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Whether `receiver` wants `alert`, produced at `raised_at_ms`, at wall time `now_ms`.
-pub fn wanted(receiver: &ReceiverConfig, alert: &Alert, now_ms: i64) -> bool {
+/// Whether `alert` is for `receiver` at all: its tenants, its lowest severity, not silenced.
+fn routed(receiver: &ReceiverConfig, alert: &Alert) -> bool {
     let min = parse_severity(&receiver.min_severity)
         .map(|s| s as i32)
         .unwrap_or(0);
     (receiver.tenants.is_empty() || receiver.tenants.contains(&alert.tenant))
         && alert.severity >= min
         && alert.silenced_by.is_empty()
+}
+
+/// Whether `receiver` wants `alert`, produced at `raised_at_ms`, at wall time `now_ms`.
+pub fn wanted(receiver: &ReceiverConfig, alert: &Alert, now_ms: i64) -> bool {
+    routed(receiver, alert)
         && (receiver.send_resolved || alert.state() == AlertState::Firing)
         && now_ms - alert.raised_at_ms <= receiver.max_age_secs as i64 * 1000
 }
 
-/// The body of one notification: `alerts` of one group (or a digest of several, `groups` > 1).
-pub fn payload(receiver: &ReceiverConfig, group: &str, alerts: &[Alert]) -> Vec<u8> {
+/// The alerts of a receiver still firing, each with when it was last sent: what reminders are
+/// made of.
+#[derive(Default)]
+pub struct StillFiring {
+    alerts: HashMap<String, (Alert, i64)>,
+    /// The version at which recently closed alerts closed (the last `REMEMBERED`), so an older
+    /// record arriving late does not reopen them.
+    closed: HashMap<String, u64>,
+    closed_order: VecDeque<String>,
+}
+
+impl StillFiring {
+    /// Takes in a state change seen at `now_ms`: a firing alert routed to `receiver` is open
+    /// (sent now, if new); an acknowledged, resolved or silenced one is not. Older versions
+    /// than the one held are ignored.
+    pub fn apply(&mut self, receiver: &ReceiverConfig, alert: Alert, now_ms: i64) {
+        let held = self.alerts.get(&alert.id);
+        let newest = held
+            .map(|(a, _)| a.version)
+            .or(self.closed.get(&alert.id).copied());
+        if newest.is_some_and(|v| v > alert.version) {
+            return;
+        }
+        if alert.state() == AlertState::Firing && routed(receiver, &alert) {
+            let sent = held.map(|(_, t)| *t).unwrap_or(now_ms);
+            self.alerts.insert(alert.id.clone(), (alert, sent));
+        } else {
+            self.alerts.remove(&alert.id);
+            if self.closed.insert(alert.id.clone(), alert.version).is_none() {
+                self.closed_order.push_back(alert.id);
+                if self.closed_order.len() > REMEMBERED {
+                    if let Some(old) = self.closed_order.pop_front() {
+                        self.closed.remove(&old);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The alerts last sent `every_ms` or more before `now_ms`, oldest first.
+    pub fn due(&self, every_ms: i64, now_ms: i64) -> Vec<Alert> {
+        let mut due: Vec<Alert> = self
+            .alerts
+            .values()
+            .filter(|(_, sent)| now_ms - *sent >= every_ms)
+            .map(|(a, _)| a.clone())
+            .collect();
+        due.sort_by(|a, b| (a.fired_at_ms, &a.id).cmp(&(b.fired_at_ms, &b.id)));
+        due
+    }
+
+    /// Records that `alerts` were sent at `now_ms`.
+    pub fn sent(&mut self, alerts: &[Alert], now_ms: i64) {
+        for a in alerts {
+            if let Some((_, sent)) = self.alerts.get_mut(&a.id) {
+                *sent = now_ms;
+            }
+        }
+    }
+}
+
+/// The body of one notification: `alerts` of one group (or a digest of several), or a
+/// `reminder` of alerts still firing.
+pub fn payload(receiver: &ReceiverConfig, group: &str, alerts: &[Alert], reminder: bool) -> Vec<u8> {
     let firing = alerts.iter().filter(|a| a.state() == AlertState::Firing).count();
     let status = if firing > 0 { "firing" } else { "resolved" };
     let body = if receiver.format == "slack" {
-        let mut text = format!(
-            "*Vigie* — {} alert(s) for {group} ({firing} firing)",
-            alerts.len()
-        );
+        let mut text = if reminder {
+            format!("*Vigie* — reminder: {firing} alert(s) still firing, not acknowledged")
+        } else {
+            format!(
+                "*Vigie* — {} alert(s) for {group} ({firing} firing)",
+                alerts.len()
+            )
+        };
         for a in alerts {
             text.push_str("\n• ");
             text.push_str(&crate::render::alert_text(a));
@@ -64,6 +140,7 @@ pub fn payload(receiver: &ReceiverConfig, group: &str, alerts: &[Alert]) -> Vec<
             "receiver": receiver.name,
             "group": group,
             "status": status,
+            "reminder": reminder,
             "alerts": alerts.iter().map(crate::render::alert_json).collect::<Vec<_>>(),
         })
     };
@@ -183,6 +260,16 @@ pub async fn run_receiver(
     let mut sent: HashSet<(String, u64)> = HashSet::new();
     let mut sent_order: VecDeque<(String, u64)> = VecDeque::new();
     let limit = std::sync::Arc::new(std::sync::Mutex::new(RateLimit::new(receiver.max_per_minute)));
+    let reminders = if receiver.repeat_interval_secs > 0 {
+        Some(tokio::spawn(send_reminders(
+            bus.clone(),
+            receiver.clone(),
+            limit.clone(),
+            cancel.clone(),
+        )))
+    } else {
+        None
+    };
     let receiver = &receiver;
     let client = http_client();
     let client = &client;
@@ -225,7 +312,7 @@ pub async fn run_receiver(
                 } else {
                     pending.remove(0)
                 };
-                let body = payload(receiver, &group, &alerts);
+                let body = payload(receiver, &group, &alerts, false);
                 match deliver(client, &receiver.url, body.clone(), receiver.max_attempts, &drain).await {
                     Ok(()) => {
                         vigie_core::metrics::notification(&receiver.name, "sent");
@@ -252,6 +339,80 @@ pub async fn run_receiver(
         }
     })
     .await;
+    if let Some(task) = reminders {
+        task.await??;
+    }
+    Ok(())
+}
+
+/// Sends `receiver` a reminder of its alerts still firing every `repeat_interval_secs`, until
+/// `cancel`. Follows `vigie.alerts` from its start to know what is still open.
+async fn send_reminders(
+    bus: Bus,
+    receiver: ReceiverConfig,
+    limit: std::sync::Arc<std::sync::Mutex<RateLimit>>,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    let every_ms = receiver.repeat_interval_secs.saturating_mul(1000) as i64;
+    let open = std::sync::Arc::new(std::sync::Mutex::new(StillFiring::default()));
+    let follow = {
+        let (open, receiver) = (open.clone(), receiver.clone());
+        vigie_core::bus::materialise(&bus, topics::ALERTS, cancel.clone(), move |r| {
+            if let (Ok(alert), Ok(mut open)) = (
+                Alert::decode(r.payload.as_deref().unwrap_or_default()),
+                open.lock(),
+            ) {
+                open.apply(&receiver, alert, vigie_core::now_ms());
+            }
+        })
+        .await?
+    };
+    let publisher = bus.publisher()?;
+    let client = http_client();
+    let tick = Duration::from_millis((every_ms / 4).clamp(100, 60_000) as u64);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = cancel.cancelled() => break,
+        }
+        let due = match open.lock() {
+            Ok(open) => open.due(every_ms, vigie_core::now_ms()),
+            Err(_) => break,
+        };
+        // A reminder waits for a free notification under the rate limit (tried again next tick).
+        if due.is_empty() || !limit.lock().map(|mut l| l.try_take()).unwrap_or(false) {
+            continue;
+        }
+        let body = payload(&receiver, "reminder", &due, true);
+        if let Ok(mut open) = open.lock() {
+            open.sent(&due, vigie_core::now_ms());
+        }
+        match deliver(
+            &client,
+            &receiver.url,
+            body.clone(),
+            receiver.max_attempts,
+            &cancel,
+        )
+        .await
+        {
+            Ok(()) => {
+                vigie_core::metrics::notification(&receiver.name, "reminded");
+                tracing::info!(receiver = %receiver.name, alerts = due.len(), "reminded of alerts still firing");
+            }
+            Err(reason) => {
+                vigie_core::metrics::notification(&receiver.name, "deadlettered");
+                tracing::warn!(receiver = %receiver.name, "reminder dead-lettered: {reason}");
+                let error = FieldError::new("url", format!("receiver {}: {reason}", receiver.name));
+                let tenant = due.first().map(|a| a.tenant.clone()).unwrap_or_default();
+                let letter = deadletter::record(STAGE, &receiver.url, &tenant, &error, &body);
+                if let Err(e) = publisher.publish(topics::DEADLETTER, vec![letter]).await {
+                    tracing::warn!(receiver = %receiver.name, "cannot dead-letter a reminder: {e}");
+                }
+            }
+        }
+    }
+    follow.abort();
     Ok(())
 }
 
@@ -444,6 +605,111 @@ mod tests {
     }
 
     #[test]
+    fn still_firing_follows_versions_and_routing() {
+        let r = receiver("http://x");
+        let mut open = StillFiring::default();
+        open.apply(&r, alert("a1", 1, "w", Severity::Critical, AlertState::Firing), 0);
+        open.apply(&r, alert("a2", 1, "w", Severity::Info, AlertState::Firing), 0); // below min
+        open.apply(&r, alert("a3", 2, "w", Severity::Warning, AlertState::Firing), 0);
+        open.apply(
+            &r,
+            alert("a3", 3, "w", Severity::Warning, AlertState::Acknowledged),
+            10,
+        );
+        open.apply(&r, alert("a3", 2, "w", Severity::Warning, AlertState::Firing), 20); // stale
+        assert!(open.due(100, 99).is_empty(), "nothing due before the interval");
+        let due = open.due(100, 100);
+        assert_eq!(due.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["a1"]);
+        open.sent(&due, 100);
+        assert!(open.due(100, 150).is_empty());
+        assert_eq!(open.due(100, 200).len(), 1);
+        open.apply(
+            &r,
+            alert("a1", 2, "w", Severity::Critical, AlertState::Resolved),
+            210,
+        );
+        assert!(open.due(100, 1_000).is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn alerts_still_firing_are_reminded_until_acknowledged() {
+        let (url, bodies) = webhook(vec![]).await;
+        let bus = MemoryBus::default();
+        let p = Publisher::Memory(bus.clone());
+        let publish = |alerts: Vec<Alert>| {
+            let p = p.clone();
+            async move {
+                let records = alerts
+                    .iter()
+                    .map(|a| OutRecord::message("acme", "vigie.v1.Alert", a.encode_to_vec()))
+                    .collect();
+                p.publish(topics::ALERTS, records).await.unwrap();
+            }
+        };
+        publish(vec![
+            alert("a1", 1, "w1", Severity::Critical, AlertState::Firing),
+            alert("a2", 1, "w2", Severity::Warning, AlertState::Firing),
+        ])
+        .await;
+        let cancel = CancellationToken::new();
+        let r = ReceiverConfig {
+            repeat_interval_secs: 1,
+            ..receiver(&url)
+        };
+        let task = tokio::spawn(run_receiver(Bus::Memory(bus.clone()), r, cancel.clone()));
+        let reminders = |bodies: &Arc<Mutex<Vec<String>>>| -> Vec<Vec<String>> {
+            bodies
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|b| serde_json::from_str::<serde_json::Value>(b).unwrap())
+                .filter(|v| v["reminder"] == true)
+                .map(|v| {
+                    v["alerts"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|a| a["id"].as_str().unwrap().to_string())
+                        .collect()
+                })
+                .collect()
+        };
+        let wait_for = |n: usize| {
+            let bodies = bodies.clone();
+            async move {
+                for _ in 0..100 {
+                    if reminders(&bodies).len() >= n {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                panic!("fewer than {n} reminders: {:?}", bodies.lock().unwrap());
+            }
+        };
+        wait_for(1).await;
+        assert_eq!(
+            reminders(&bodies)[0],
+            ["a1", "a2"],
+            "both still firing, in one reminder"
+        );
+        // a1 is acknowledged: reminders go on for a2 only.
+        publish(vec![alert(
+            "a1",
+            2,
+            "w1",
+            Severity::Critical,
+            AlertState::Acknowledged,
+        )])
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let before = reminders(&bodies).len();
+        wait_for(before + 1).await;
+        assert_eq!(reminders(&bodies).last().unwrap(), &["a2"]);
+        cancel.cancel();
+        task.await.unwrap().unwrap();
+    }
+
+    #[test]
     fn slack_payloads_carry_text() {
         let r = ReceiverConfig {
             format: "slack".into(),
@@ -453,6 +719,7 @@ mod tests {
             &r,
             "acme/w1",
             &[alert("a1", 1, "w1", Severity::Critical, AlertState::Firing)],
+            false,
         );
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert!(v["text"].as_str().unwrap().contains("ALERT [CRITICAL] acme/w1"));

@@ -246,6 +246,9 @@ pub struct ReceiverConfig {
     /// Alerts produced longer ago than this many seconds are not sent (a new receiver does not
     /// replay history).
     pub max_age_secs: u64,
+    /// An alert still firing (not acknowledged, resolved or silenced) is sent again as a
+    /// reminder this often, in seconds; 0 never.
+    pub repeat_interval_secs: u64,
 }
 
 impl Default for ReceiverConfig {
@@ -261,6 +264,7 @@ impl Default for ReceiverConfig {
             max_per_minute: 20,
             max_attempts: 6,
             max_age_secs: 3_600,
+            repeat_interval_secs: 4 * 3_600,
         }
     }
 }
