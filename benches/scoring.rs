@@ -4,6 +4,10 @@
 //!
 //! Run: `cargo bench --bench scoring` (criterion reports time per mention and mentions/s).
 
+/// The same allocator as the `vigie` binary, so the figures are those of the service.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 use vigie_core::document::Document;

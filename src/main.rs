@@ -7,6 +7,10 @@ mod score;
 mod standalone;
 mod volume_eval;
 
+/// mimalloc: see the dependency's note in Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
