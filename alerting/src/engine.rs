@@ -556,7 +556,7 @@ impl Engine {
     }
 
     /// Serialised pieces changed since the last call: ("<tenant>" or "<tenant>/<watch id>",
-    /// JSON, or `None` for the piece of a deleted watch). Watch pieces come before their
+    /// LZ4-compressed JSON (see [`compress_piece`]), or `None` for the piece of a deleted watch). Watch pieces come before their
     /// tenant's piece.
     pub fn take_checkpoint(&mut self) -> Vec<(String, Option<Vec<u8>>)> {
         let mut pieces = Vec::new();
@@ -565,13 +565,16 @@ impl Engine {
             for (id, ws) in t.watches.iter_mut().filter(|(_, w)| w.dirty) {
                 ws.dirty = false;
                 if let Ok(bytes) = serde_json::to_vec(ws) {
-                    pieces.push((vigie_core::topics::watch_key(name, id), Some(bytes)));
+                    pieces.push((
+                        vigie_core::topics::watch_key(name, id),
+                        Some(compress_piece(&bytes)),
+                    ));
                 }
             }
             if t.dirty {
                 t.dirty = false;
                 if let Ok(bytes) = serde_json::to_vec(t) {
-                    pieces.push((name.clone(), Some(bytes)));
+                    pieces.push((name.clone(), Some(compress_piece(&bytes))));
                 }
             }
         }
@@ -580,6 +583,8 @@ impl Engine {
 
     /// Restores one checkpoint piece (as produced by [`Engine::take_checkpoint`]).
     pub fn restore(&mut self, key: &str, bytes: &[u8]) -> Result<(), String> {
+        let json = decompress_piece(bytes).map_err(|e| format!("checkpoint piece {key}: {e}"))?;
+        let bytes = json.as_slice();
         match key.split_once('/') {
             Some((tenant, watch)) => {
                 let ws: WatchState =
@@ -616,9 +621,56 @@ impl Engine {
     }
 }
 
+/// Marks a compressed checkpoint piece; pieces written before compression are plain JSON
+/// (starting with `{`) and still read.
+const LZ4_MAGIC: &[u8; 4] = b"VLZ4";
+
+/// A checkpoint piece as stored: `VLZ4`, then the JSON compressed with LZ4 (size prepended).
+/// Busy watches' state (new terms, stories) is repetitive text: a fraction of its size on the
+/// topic, far from the broker's message size limit.
+pub fn compress_piece(json: &[u8]) -> Vec<u8> {
+    let mut out = LZ4_MAGIC.to_vec();
+    out.extend_from_slice(&lz4_flex::block::compress_prepend_size(json));
+    out
+}
+
+/// The JSON of a stored checkpoint piece (compressed or, from before compression, plain).
+pub fn decompress_piece(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    match bytes.strip_prefix(LZ4_MAGIC) {
+        Some(compressed) => lz4_flex::block::decompress_size_prepended(compressed)
+            .map_err(|e| format!("corrupt compressed piece: {e}")),
+        None => Ok(bytes.to_vec()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checkpoint_pieces_are_compressed_and_old_plain_ones_still_read() {
+        let json: Vec<u8> = serde_json::to_vec(&serde_json::json!({
+            "terms": (0..2_000).map(|i| format!("#term{i}")).collect::<Vec<_>>()
+        }))
+        .unwrap();
+        let stored = compress_piece(&json);
+        assert!(stored.starts_with(b"VLZ4"));
+        assert!(
+            stored.len() * 2 < json.len(),
+            "{} -> {}",
+            json.len(),
+            stored.len()
+        );
+        assert_eq!(decompress_piece(&stored).unwrap(), json);
+        assert_eq!(
+            decompress_piece(b"{\"a\":1}").unwrap(),
+            b"{\"a\":1}",
+            "plain JSON as written before"
+        );
+        let mut corrupt = stored.clone();
+        corrupt.truncate(20);
+        assert!(decompress_piece(&corrupt).is_err());
+    }
     use crate::testkit::{m, MIN};
     use vigie_core::proto::{AlertState, Source};
     use vigie_core::watches::{parse_file, WatchRegistry};

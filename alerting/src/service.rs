@@ -30,8 +30,9 @@ use vigie_core::{deadletter, topics};
 pub const SCHEMA: &str = "vigie.v1.Alert";
 /// Protobuf type name of alert commands.
 pub const COMMAND_SCHEMA: &str = "vigie.v1.AlertCommand";
-/// Schema header of checkpoint pieces (JSON of the engine's state, versioned with the crate).
-pub const CHECKPOINT_SCHEMA: &str = "vigie.alerting.state+json";
+/// Schema header of checkpoint pieces (JSON of the engine's state, versioned with the crate,
+/// LZ4-compressed: see `engine::compress_piece`).
+pub const CHECKPOINT_SCHEMA: &str = "vigie.alerting.state+json+lz4";
 const STAGE: &str = "alerting";
 /// How often quiet live tenants are looked for.
 const CLOCK_TICK: Duration = Duration::from_secs(15);
