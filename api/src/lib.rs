@@ -165,7 +165,7 @@ mod tests {
     async fn over_tls_only_clients_trusting_the_certificate_get_in_and_ingest_is_served() {
         let bus = MemoryBus::default();
         let (tokens, keys) = auth::tokens_for(&[("acme", Role::Operator)]);
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls");
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/tls");
         let config = ApiConfig {
             tls_cert: format!("{dir}/server.pem"),
             tls_key: format!("{dir}/server.key"),

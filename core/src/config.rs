@@ -166,6 +166,10 @@ impl Default for ClickHouseConfig {
 pub struct IngestConfig {
     /// HTTP listen address (webhooks, `/metrics`, `/healthz`).
     pub http_listen: String,
+    /// PEM certificate chain: when set (with `tls_key`), HTTP ingest is served over TLS only.
+    pub tls_cert: String,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: String,
     /// A gRPC listen address of this process's own for `IngestService`; empty (the default)
     /// leaves gRPC ingest to the API process (`api.grpc_listen`).
     pub grpc_listen: String,
@@ -183,6 +187,8 @@ impl Default for IngestConfig {
     fn default() -> Self {
         Self {
             http_listen: "127.0.0.1:8080".into(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
             grpc_listen: String::new(),
             max_body_bytes: 8 * 1024 * 1024,
             max_batch_items: 5_000,

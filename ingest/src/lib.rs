@@ -13,5 +13,6 @@ pub mod http;
 pub mod ingestor;
 pub mod recent;
 pub mod service;
+pub mod tls;
 
 pub use ingestor::{Ingestor, Item};

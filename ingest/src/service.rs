@@ -21,10 +21,27 @@ pub async fn serve(
             )
         })?;
     let router = crate::http::router(ingestor.clone(), config.max_body_bytes);
+    let tls = crate::tls::acceptor("ingest", &config.tls_cert, &config.tls_key)?;
     let http_cancel = cancel.clone();
-    let http = axum::serve(http_listener, router)
-        .with_graceful_shutdown(async move { http_cancel.cancelled().await });
-    tracing::info!("ingest: HTTP on http://{}/v1/mentions", config.http_listen);
+    let http = async move {
+        match tls {
+            Some(acceptor) => {
+                crate::tls::serve(http_listener, acceptor, router, http_cancel).await;
+                Ok(())
+            }
+            None => {
+                axum::serve(http_listener, router)
+                    .with_graceful_shutdown(async move { http_cancel.cancelled().await })
+                    .await
+            }
+        }
+    };
+    let scheme = if config.tls_cert.is_empty() {
+        "http"
+    } else {
+        "https"
+    };
+    tracing::info!("ingest: HTTP on {scheme}://{}/v1/mentions", config.http_listen);
     // gRPC ingest of its own only when asked: by default the API process serves `IngestService`.
     let grpc = if config.grpc_listen.is_empty() {
         None
