@@ -123,6 +123,23 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         None
     };
     let ingestor = Arc::new(ingestor);
+    // And one operator token per tenant of the watches, to read the sample's alerts and
+    // mentions through the API at once.
+    let mut tenant_tokens = Vec::new();
+    if config.auth.required && !args.exit {
+        let tenants: std::collections::BTreeSet<&str> = watch_list
+            .iter()
+            .map(|w| w.tenant.as_str())
+            .filter(|t| *t != DEV_TENANT)
+            .collect();
+        for tenant in tenants {
+            let (token, record) =
+                vigie_core::tokens::make(tenant, vigie_core::proto::Role::Operator, "standalone")
+                    .context("cannot draw a random token")?;
+            store_of_tokens.upsert(record);
+            tenant_tokens.push(format!("{tenant}: {token}"));
+        }
+    }
 
     let text = match &args.mentions {
         Some(path) => {
@@ -168,6 +185,12 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
             "vigie standalone: post your own mentions to http://{}/v1/mentions or gRPC IngestService (Ctrl-C to stop)",
             config.ingest.http_listen
         );
+        if !tenant_tokens.is_empty() {
+            println!(
+                "vigie standalone: tokens (operator) of the watches' tenants, to read their alerts and mentions: {}",
+                tenant_tokens.join(", ")
+            );
+        }
         match &dev_token {
             None => println!("vigie standalone: auth.required = false: ingest is open; the gRPC API answers UNAUTHENTICATED"),
             Some(token) => println!(
