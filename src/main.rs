@@ -365,7 +365,12 @@ async fn run_api(config: Config) -> anyhow::Result<()> {
         mentions,
         ingest: Arc::new(ingestor),
     };
+    let metrics = tokio::spawn(vigie_core::metrics::serve_owned(
+        config.api.metrics_listen.clone(),
+        cancel.clone(),
+    ));
     vigie_api::serve(addr, tls, services, cancel).await?;
+    let _ = metrics.await;
     publisher.flush().await;
     Ok(())
 }

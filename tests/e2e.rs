@@ -438,6 +438,7 @@ fn mentions_flow_through_kafka_into_clickhouse_and_survive_an_enrich_crash() {
     let database = format!("vigie_e2e_{run_id}");
     let config = dir.join("vigie.toml");
     let api_port = free_port();
+    let api_metrics = format!("127.0.0.1:{}", free_port());
     std::fs::write(
         &config,
         format!(
@@ -457,6 +458,7 @@ metrics_listen = "127.0.0.1:{m1}"
 batch_size = 200
 [api]
 grpc_listen = "127.0.0.1:{api_port}"
+metrics_listen = "{api_metrics}"
 [alerting]
 group_id = "e2e-alerting-{run_id}"
 metrics_listen = "127.0.0.1:{m2}"
@@ -1371,6 +1373,15 @@ batch_size = 50
         },
     );
     drop(runtime);
+    // The API's own metrics count the calls by method and status, refusals included.
+    let (status, metrics) = http("GET", &api_metrics, "/metrics", b"").unwrap();
+    assert_eq!(status, 200);
+    for line in [
+        r#"vigie_api_requests_total{code="NotFound",method="/vigie.v1.WatchService/GetWatch"}"#,
+        r#"vigie_api_requests_total{code="Ok",method="/vigie.v1.MentionService/Search"}"#,
+    ] {
+        assert!(metrics.contains(line), "{line} missing from\n{metrics}");
+    }
     terminate(api, "api", &stack);
 
     // A revoked token stops working within moments.

@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod auth;
 pub mod mentions;
+pub mod observe;
 pub mod request;
 pub mod watches;
 pub mod window;
@@ -88,6 +89,7 @@ pub async fn serve(
     // tonic honours each call's `grpc-timeout` (the client's deadline): a call still running
     // then ends with DEADLINE_EXCEEDED.
     let server = builder
+        .layer(observe::ObserveLayer)
         .add_service(health_service)
         .add_service(reflection)
         .add_service(services.watches.into_server())
@@ -280,6 +282,12 @@ mod tests {
             panic!("not a service list: {answer:?}")
         };
         let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+        // Every call is counted by method and status, health checks included.
+        let metrics = vigie_core::metrics::render();
+        assert!(
+            metrics.contains(r#"vigie_api_requests_total{code="Ok",method="/grpc.health.v1.Health/Check"}"#),
+            "{metrics}"
+        );
         for service in [
             "vigie.v1.WatchService",
             "vigie.v1.AlertService",

@@ -58,6 +58,8 @@ pub struct Config {
 pub struct ApiConfig {
     /// Listen address of every gRPC service: the API and `IngestService`.
     pub grpc_listen: String,
+    /// Listen address of `/metrics` and `/healthz` for `vigie api`.
+    pub metrics_listen: String,
     /// PEM certificate chain: when set (with `tls_key`), gRPC is served over TLS only.
     pub tls_cert: String,
     /// PEM private key of `tls_cert`.
@@ -74,6 +76,7 @@ impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             grpc_listen: "127.0.0.1:50051".into(),
+            metrics_listen: "127.0.0.1:9103".into(),
             tls_cert: String::new(),
             tls_key: String::new(),
             window_mentions: 100_000,

@@ -11,7 +11,9 @@
 //! | `vigie_consumer_lag` | gauge | stage, topic, partition | records behind the partition's end |
 //! | `vigie_alerts_raised_total` | counter | rule_type, severity | alerts raised |
 //! | `vigie_alerting_ignored_total` | counter | reason | mentions alerting did not count: `late` (beyond the lateness allowance), `replayed` (already in the restored state) |
-//! | `vigie_notifications_total` | counter | receiver, outcome | notifications `sent` or `deadlettered` |
+//! | `vigie_notifications_total` | counter | receiver, outcome | notifications `sent`, `reminded` or `deadlettered` |
+//! | `vigie_api_requests_total` | counter | method, code | gRPC calls by full method name and status code |
+//! | `vigie_api_request_seconds` | histogram | method | time until a call's response starts (whole call when unary) |
 //!
 //! Every service serves them on `/metrics` in the Prometheus text format.
 
@@ -32,6 +34,8 @@ struct Vocabulary {
     alerts: IntCounterVec,
     ignored: IntCounterVec,
     notifications: IntCounterVec,
+    api_requests: IntCounterVec,
+    api_seconds: HistogramVec,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -73,7 +77,26 @@ static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
     registry
         .register(Box::new(lag.clone()))
         .expect("metric registered once");
+    let api_seconds = HistogramVec::new(
+        HistogramOpts::new(
+            "vigie_api_request_seconds",
+            "Time until a gRPC call's response starts (the whole call when unary)",
+        )
+        .buckets(prometheus::exponential_buckets(0.0005, 2.5, 14).expect("valid buckets")),
+        &["method"],
+    )
+    .expect("valid metric definition");
+    registry
+        .register(Box::new(api_seconds.clone()))
+        .expect("metric registered once");
     Vocabulary {
+        api_requests: counter(
+            &registry,
+            "vigie_api_requests_total",
+            "gRPC calls by method and status code",
+            &["method", "code"],
+        ),
+        api_seconds,
         received: counter(
             &registry,
             "vigie_stage_received_total",
@@ -213,6 +236,15 @@ pub fn notification(receiver: &str, outcome: &str) {
         .notifications
         .with_label_values(&[receiver, outcome])
         .inc();
+}
+
+/// Counts one gRPC call of `method` ending with `code`, whose response started after `elapsed`.
+pub fn api_request(method: &str, code: &str, elapsed: std::time::Duration) {
+    VOCABULARY.api_requests.with_label_values(&[method, code]).inc();
+    VOCABULARY
+        .api_seconds
+        .with_label_values(&[method])
+        .observe(elapsed.as_secs_f64());
 }
 
 /// Renders every metric in the Prometheus text exposition format.
