@@ -36,8 +36,9 @@ pub fn char_ngrams(word: &str, min: usize, max: usize, buckets: u32, mut f: impl
     let len = (0..=len).rev().find(|&l| word.is_char_boundary(l)).unwrap_or(0);
     stack[1..=len].copy_from_slice(&bytes[..len]);
     let buf = &stack[..len + 2];
-    if buf.is_ascii() {
-        // Most words: every byte is a character, no offsets to compute.
+    if buf.len() <= 65 && buf.is_ascii() {
+        // Most words: every byte is a character, no offsets to compute (longer words take the
+        // general path, which caps them at 65 characters).
         let n_chars = buf.len();
         for start in 0..n_chars {
             let mut h = 0xcbf2_9ce4_8422_2325u64;
@@ -120,3 +121,61 @@ impl std::hash::Hasher for FnvHasher {
 
 /// Builds [`FnvHasher`]s.
 pub type FnvBuild = std::hash::BuildHasherDefault<FnvHasher>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The general path, as written before the ASCII fast path: the reference.
+    fn reference(word: &str, min: usize, max: usize, buckets: u32) -> Vec<u32> {
+        let bytes = word.as_bytes();
+        let mut stack = [b' '; 128];
+        let len = bytes.len().min(126);
+        let len = (0..=len).rev().find(|&l| word.is_char_boundary(l)).unwrap_or(0);
+        stack[1..=len].copy_from_slice(&bytes[..len]);
+        let buf = &stack[..len + 2];
+        let mut starts = [0usize; 66];
+        let mut n_chars = 0;
+        for (i, &b) in buf.iter().enumerate() {
+            if (b & 0xC0) != 0x80 && n_chars < 65 {
+                starts[n_chars] = i;
+                n_chars += 1;
+            }
+        }
+        starts[n_chars] = buf.len();
+        let mut out = Vec::new();
+        for start in 0..n_chars {
+            let mut h = 0xcbf2_9ce4_8422_2325u64;
+            for n in 1..=max.min(n_chars - start) {
+                for &b in &buf[starts[start + n - 1]..starts[start + n]] {
+                    h ^= b as u64;
+                    h = h.wrapping_mul(0x0000_0100_0000_01b3);
+                }
+                if n >= min {
+                    out.push(ngram_bucket(h, n, buckets));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_ascii_fast_path_gives_the_same_buckets() {
+        let long = "a".repeat(63) + "bcdefgh";
+        for word in [
+            "a",
+            "chez",
+            "livraison",
+            "sécurité",
+            "été",
+            long.as_str(),
+            &"z".repeat(200),
+        ] {
+            for (min, max) in [(1, 4), (4, 5)] {
+                let mut got = Vec::new();
+                char_ngrams(word, min, max, 1 << 15, |b| got.push(b));
+                assert_eq!(got, reference(word, min, max, 1 << 15), "{word:?} {min}..{max}");
+            }
+        }
+    }
+}
