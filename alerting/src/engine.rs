@@ -637,8 +637,21 @@ pub fn compress_piece(json: &[u8]) -> Vec<u8> {
 /// The JSON of a stored checkpoint piece (compressed or, from before compression, plain).
 pub fn decompress_piece(bytes: &[u8]) -> Result<Vec<u8>, String> {
     match bytes.strip_prefix(LZ4_MAGIC) {
-        Some(compressed) => lz4_flex::block::decompress_size_prepended(compressed)
-            .map_err(|e| format!("corrupt compressed piece: {e}")),
+        Some(compressed) => {
+            // The size header is checked before anything is allocated: LZ4 expands at most
+            // 255 times, and no piece is anywhere near 64 MiB.
+            let (size, body) = compressed
+                .split_first_chunk::<4>()
+                .map(|(size, body)| (u32::from_le_bytes(*size) as usize, body))
+                .ok_or("corrupt compressed piece: no size")?;
+            if size > body.len().saturating_mul(255).max(16) || size > 64 << 20 {
+                return Err(format!(
+                    "corrupt compressed piece: claims {size} bytes from {}",
+                    body.len()
+                ));
+            }
+            lz4_flex::block::decompress(body, size).map_err(|e| format!("corrupt compressed piece: {e}"))
+        }
         None => Ok(bytes.to_vec()),
     }
 }
@@ -670,6 +683,11 @@ mod tests {
         let mut corrupt = stored.clone();
         corrupt.truncate(20);
         assert!(decompress_piece(&corrupt).is_err());
+        // A hostile size header is refused before any allocation.
+        let mut huge = b"VLZ4".to_vec();
+        huge.extend_from_slice(&u32::MAX.to_le_bytes());
+        huge.extend_from_slice(b"abc");
+        assert!(decompress_piece(&huge).unwrap_err().contains("claims"));
     }
     use crate::testkit::{m, MIN};
     use vigie_core::proto::{AlertState, Source};

@@ -35,6 +35,8 @@ use vigie_core::{deadletter, topics};
 const STAGE: &str = "notify";
 /// (id, version) pairs remembered to drop redelivered records.
 const REMEMBERED: usize = 10_000;
+/// Most alerts listed in one Slack message.
+const SLACK_LINES: usize = 50;
 /// Longest wait for one POST.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -79,7 +81,14 @@ impl StillFiring {
             return;
         }
         if alert.state() == AlertState::Firing && routed(receiver, &alert) {
-            let sent = held.map(|(_, t)| *t).unwrap_or(now_ms);
+            // First seen: it was sent when produced (or is about to be); read back after a
+            // restart, its reminders keep their rhythm instead of starting over.
+            let produced = if alert.raised_at_ms > 0 {
+                alert.raised_at_ms.min(now_ms)
+            } else {
+                now_ms
+            };
+            let sent = held.map(|(_, t)| *t).unwrap_or(produced);
             self.alerts.insert(alert.id.clone(), (alert, sent));
         } else {
             self.alerts.remove(&alert.id);
@@ -94,12 +103,17 @@ impl StillFiring {
         }
     }
 
-    /// The alerts last sent `every_ms` or more before `now_ms`, oldest first.
+    /// What a reminder at `now_ms` holds: nothing unless an alert was last sent `every_ms` or
+    /// more ago; then also every alert sent at least half that long ago, so alerts that fired
+    /// at different times settle into one reminder instead of one each. Oldest first.
     pub fn due(&self, every_ms: i64, now_ms: i64) -> Vec<Alert> {
+        if !self.alerts.values().any(|(_, sent)| now_ms - *sent >= every_ms) {
+            return Vec::new();
+        }
         let mut due: Vec<Alert> = self
             .alerts
             .values()
-            .filter(|(_, sent)| now_ms - *sent >= every_ms)
+            .filter(|(_, sent)| now_ms - *sent >= every_ms / 2)
             .map(|(a, _)| a.clone())
             .collect();
         due.sort_by(|a, b| (a.fired_at_ms, &a.id).cmp(&(b.fired_at_ms, &b.id)));
@@ -130,9 +144,13 @@ pub fn payload(receiver: &ReceiverConfig, group: &str, alerts: &[Alert], reminde
                 alerts.len()
             )
         };
-        for a in alerts {
+        // Chat messages have a size limit: the first alerts, and how many more.
+        for a in alerts.iter().take(SLACK_LINES) {
             text.push_str("\n• ");
             text.push_str(&crate::render::alert_text(a));
+        }
+        if alerts.len() > SLACK_LINES {
+            text.push_str(&format!("\n… and {} more", alerts.len() - SLACK_LINES));
         }
         json!({ "text": text })
     } else {
@@ -355,17 +373,28 @@ async fn send_reminders(
 ) -> anyhow::Result<()> {
     let every_ms = receiver.repeat_interval_secs.saturating_mul(1000) as i64;
     let open = std::sync::Arc::new(std::sync::Mutex::new(StillFiring::default()));
-    let follow = {
+    // What is still open, from vigie.alerts (retried until it can be read: reminders must not
+    // silently stay off).
+    let follow = loop {
         let (open, receiver) = (open.clone(), receiver.clone());
-        vigie_core::bus::materialise(&bus, topics::ALERTS, cancel.clone(), move |r| {
+        let apply = move |r: &vigie_core::bus::InRecord| {
             if let (Ok(alert), Ok(mut open)) = (
                 Alert::decode(r.payload.as_deref().unwrap_or_default()),
                 open.lock(),
             ) {
                 open.apply(&receiver, alert, vigie_core::now_ms());
             }
-        })
-        .await?
+        };
+        match vigie_core::bus::materialise(&bus, topics::ALERTS, cancel.clone(), apply).await {
+            Ok(task) => break task,
+            Err(e) => {
+                tracing::warn!("notify: reminders cannot read {}: {e}; retrying", topics::ALERTS);
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                    _ = cancel.cancelled() => return Ok(()),
+                }
+            }
+        }
     };
     let publisher = bus.publisher()?;
     let client = http_client();
@@ -400,6 +429,7 @@ async fn send_reminders(
                 vigie_core::metrics::notification(&receiver.name, "reminded");
                 tracing::info!(receiver = %receiver.name, alerts = due.len(), "reminded of alerts still firing");
             }
+            Err(_) if cancel.is_cancelled() => break,
             Err(reason) => {
                 vigie_core::metrics::notification(&receiver.name, "deadlettered");
                 tracing::warn!(receiver = %receiver.name, "reminder dead-lettered: {reason}");
@@ -629,6 +659,12 @@ mod tests {
             210,
         );
         assert!(open.due(100, 1_000).is_empty());
+        // Alerts that fired at different times share a reminder once one of them is due.
+        let firing = |id: &str| alert(id, 1, "w", Severity::Critical, AlertState::Firing);
+        open.apply(&r, firing("b1"), 1_000);
+        open.apply(&r, firing("b2"), 1_060);
+        assert_eq!(open.due(100, 1_100).len(), 1, "b2 not half due yet");
+        assert_eq!(open.due(100, 1_110).len(), 2, "b2 half due: both in one reminder");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,7 +26,8 @@ pub struct Observe<S> {
 }
 
 /// The method label of a request path: Vigie's and the standard gRPC services' full method
-/// names; anything else (a client's typo) is `other`, so labels stay few.
+/// names; anything else (a client's typo) is `other`, so labels stay few (so is a made-up
+/// method under a known prefix, once it is answered UNIMPLEMENTED).
 fn method_label(path: &str) -> String {
     if path.starts_with("/vigie.v1.") || path.starts_with("/grpc.") {
         path.to_string()
@@ -69,6 +70,13 @@ where
             let code = match &result {
                 Ok(response) => code_label(response.headers()),
                 Err(_) => "transport_error".to_string(),
+            };
+            // A method that does not exist is not a label of its own (a client could make up
+            // any number of them).
+            let method = if code == "Unimplemented" {
+                "other".to_string()
+            } else {
+                method
             };
             vigie_core::metrics::api_request(&method, &code, started.elapsed());
             result

@@ -13,6 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 /// Longest a client may take to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a client may take to send a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The TLS acceptor for `cert` and `key` (PEM files), `None` when both are empty (plaintext).
 /// `section` names the configuration section in errors (e.g. "ingest").
@@ -52,7 +54,9 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok(c) => c,
                 Err(e) => {
+                    // Out of file descriptors, typically: pause rather than spin.
                     tracing::warn!("ingest: accepting a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
             },
@@ -63,7 +67,8 @@ pub async fn serve(
             let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
-                    tracing::debug!("ingest: TLS handshake with {peer} failed: {e}");
+                    // Visible: a webhook provider failing the handshake must be seen.
+                    tracing::info!("ingest: TLS handshake with {peer} failed: {e}");
                     return;
                 }
                 Err(_) => {
@@ -72,7 +77,10 @@ pub async fn serve(
                 }
             };
             let service = hyper_util::service::TowerToHyperService::new(router);
+            // A client trickling its headers is cut off.
             let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
                 .serve_connection(hyper_util::rt::TokioIo::new(tls), service);
             tokio::pin!(connection);
             let result = tokio::select! {
