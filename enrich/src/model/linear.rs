@@ -69,12 +69,35 @@ impl LinearModel {
     /// accumulate, scale, add biases, softmax.
     pub fn probabilities(&self, buckets: &[u32], out: &mut [f32]) {
         let mut acc = [0i32; 16];
-        let acc = &mut acc[..self.classes.len().min(16)];
-        for &b in buckets {
-            self.add(b, acc);
+        let k = self.classes.len().min(16);
+        // The sentiment (3 classes) and toxicity (2) models: rows of a size known when
+        // compiling, without a bounds check per weight.
+        match k {
+            2 => self.accumulate::<2>(buckets, &mut acc),
+            3 => self.accumulate::<3>(buckets, &mut acc),
+            _ => {
+                for &b in buckets {
+                    self.add(b, &mut acc[..k]);
+                }
+            }
         }
-        self.finish(acc, buckets.len(), out);
+        self.finish(&acc[..k], buckets.len(), out);
         softmax(out);
+    }
+
+    /// Sums the rows of `buckets` into `acc[..K]`, for a model of `K` classes.
+    #[inline]
+    fn accumulate<const K: usize>(&self, buckets: &[u32], acc: &mut [i32; 16]) {
+        let mut sum = [0i32; K];
+        for &b in buckets {
+            let start = b as usize * K;
+            if let Some(row) = self.weights.get(start..start + K) {
+                for (s, w) in sum.iter_mut().zip(row) {
+                    *s += *w as i32;
+                }
+            }
+        }
+        acc[..K].copy_from_slice(&sum);
     }
 
     /// Serialises the model.
