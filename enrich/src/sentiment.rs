@@ -7,7 +7,9 @@
 //! exclamation and question runs, and a small bilingual polarity lexicon. The score is
 //! P(positive) − P(negative); the label is the most probable class.
 
-use crate::model::features::{char_ngrams, hash_bytes, pair_bucket, word_bucket, FnvBuild};
+use crate::model::features::{
+    char_ngrams, hash_bytes, pair_bucket_of, pair_first, pair_second, word_bucket, FnvBuild,
+};
 use crate::model::linear::LinearModel;
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -263,7 +265,10 @@ struct Scan<'a, F: FnMut(u32)> {
     squeezed: String,
     normalized: String,
     key: String,
-    prev: String,
+    /// The language, hashed as the first word of a pair.
+    lang_first: u64,
+    /// The previous word, hashed as the first word of a pair.
+    prev_first: u64,
     /// Words left in the current negation scope.
     negated: u32,
     intensified: bool,
@@ -300,10 +305,11 @@ impl<F: FnMut(u32)> Scan<'_, F> {
         self.key.push_str(&self.normalized);
         let buckets = self.buckets;
         (self.f)(word_bucket(&self.key, buckets));
+        let second = pair_second(&self.key);
         if !self.lang.is_empty() {
-            (self.f)(pair_bucket(self.lang, &self.key, buckets));
+            (self.f)(pair_bucket_of(self.lang_first, second, buckets));
         }
-        (self.f)(pair_bucket(&self.prev, &self.key, buckets));
+        (self.f)(pair_bucket_of(self.prev_first, second, buckets));
         if self.normalized.len() >= 4 {
             char_ngrams(&self.normalized, 4, 5, buckets, &mut self.f);
         }
@@ -334,7 +340,7 @@ impl<F: FnMut(u32)> Scan<'_, F> {
         } else if self.negated > 0 {
             self.negated -= 1;
         }
-        std::mem::swap(&mut self.prev, &mut self.key);
+        self.prev_first = pair_first(&self.key);
     }
 
     /// Features of one whitespace-separated chunk.
@@ -411,7 +417,8 @@ pub fn features(text: &str, lang: &str, buckets: u32, f: impl FnMut(u32)) {
         squeezed: String::with_capacity(32),
         normalized: String::with_capacity(32),
         key: String::with_capacity(32),
-        prev: String::from("<s>"),
+        lang_first: pair_first(lang),
+        prev_first: pair_first("<s>"),
         negated: 0,
         intensified: false,
         valence: 0.0,

@@ -92,8 +92,26 @@ pub fn word_bucket(word: &str, buckets: u32) -> u32 {
 /// The bucket of a word pair.
 #[inline]
 pub fn pair_bucket(a: &str, b: &str, buckets: u32) -> u32 {
-    let h = hash_bytes(103, a.as_bytes()) ^ hash_bytes(107, b.as_bytes()).rotate_left(17);
-    bucket(h, buckets)
+    pair_bucket_of(pair_first(a), pair_second(b), buckets)
+}
+
+/// The hash of `a` as the first word of a pair (see [`pair_bucket_of`]).
+#[inline]
+pub fn pair_first(a: &str) -> u64 {
+    hash_bytes(103, a.as_bytes())
+}
+
+/// The hash of `b` as the second word of a pair (see [`pair_bucket_of`]).
+#[inline]
+pub fn pair_second(b: &str) -> u64 {
+    hash_bytes(107, b.as_bytes())
+}
+
+/// [`pair_bucket`] from the words' hashes, for a caller pairing one word with several others
+/// (each word is hashed once instead of once per pair).
+#[inline]
+pub fn pair_bucket_of(first: u64, second: u64, buckets: u32) -> u32 {
+    bucket(first ^ second.rotate_left(17), buckets)
 }
 
 /// A fast, non-cryptographic hasher (FNV-1a) for the small static word tables of the models.
