@@ -157,7 +157,7 @@ pub fn replay_counts(
         name: "volume".into(),
         severity: "warning".into(),
         cooldown_seconds,
-        kind: Some(vigie_core::proto::rule::Kind::VolumeSpike(rule.clone())),
+        kind: Some(vigie_core::proto::rule::Kind::VolumeSpike(*rule)),
     })
     .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.reason))?;
     let points = read_counts(text)?;

@@ -66,7 +66,7 @@ fn a_count_series_fires_on_its_spike_only() {
         let t = start + i * 300;
         let hour = (t % 86_400) / 3_600;
         let mut v = if (8..20).contains(&hour) { 60 } else { 15 } + (i % 7);
-        if i >= 8 * 288 + 120 && i < 8 * 288 + 144 {
+        if (8 * 288 + 120..8 * 288 + 144).contains(&i) {
             v *= 4;
         }
         let ts = vigie_core::model::format_rfc3339_ms(t * 1000);

@@ -218,7 +218,7 @@ fn terminate(mut service: Service, name: &str, stack: &Stack) {
 fn mention(tenant: &str, i: usize, base_ms: i64, invalid: bool) -> String {
     let text = if invalid {
         String::new()
-    } else if i % 10 == 0 {
+    } else if i.is_multiple_of(10) {
         format!("Encore une panne générale chez Acme, c'est inadmissible (#{i})")
     } else {
         format!("Message {i} : j'ai commandé chez Acme, livraison correcte")

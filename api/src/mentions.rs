@@ -21,8 +21,9 @@ pub struct MentionApi {
     tokens: TokenStore,
 }
 
-/// Where the API reads mentions from.
+/// Where the API reads mentions from (one per process: the size of the variants is no matter).
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum MentionStore {
     /// The `mentions` table and its rollups (the full stack).
     ClickHouse(ClickHouse),
@@ -295,7 +296,7 @@ impl MentionStore {
             }
             Self::Window(w) => {
                 let mut held = w.of_tenant(tenant, |_| true);
-                held.sort_by(|a, b| b.hit.created_at_ms.cmp(&a.hit.created_at_ms));
+                held.sort_by_key(|h| std::cmp::Reverse(h.hit.created_at_ms));
                 Ok(held.into_iter().take(n as usize).map(|h| h.hit.clone()).collect())
             }
         }

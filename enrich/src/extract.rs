@@ -16,7 +16,7 @@ pub fn extract(text: &str) -> Entities {
     let mut out = Entities::default();
     for word in text.split_whitespace() {
         if word.starts_with("http://") || word.starts_with("https://") {
-            let url = word.trim_end_matches(|c: char| matches!(c, '.' | ',' | ')' | '!' | '?' | ';'));
+            let url = word.trim_end_matches(['.', ',', ')', '!', '?', ';']);
             push_unique(&mut out.urls, url.to_string());
             continue;
         }

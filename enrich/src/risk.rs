@@ -186,7 +186,7 @@ fn authority(source: Source) -> f32 {
 /// Potential audience in [0, 1] from followers, engagement, verification and source authority.
 pub fn reach(m: &Mention) -> f32 {
     let author = m.author.clone().unwrap_or_default();
-    let e = m.engagement.clone().unwrap_or_default();
+    let e = m.engagement.unwrap_or_default();
     let followers = (author.followers as f32 + 1.0).log10() / 7.0; // 10M followers ≈ 1
     let engagement =
         ((e.likes + 3 * e.shares + 2 * e.comments) as f32 + e.views as f32 / 100.0 + 1.0).log10() / 6.0;
