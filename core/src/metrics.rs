@@ -46,29 +46,42 @@ fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntC
     c
 }
 
+fn histogram(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+    buckets: Vec<f64>,
+) -> HistogramVec {
+    let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)
+        .expect("valid metric definition");
+    registry
+        .register(Box::new(h.clone()))
+        .expect("metric registered once");
+    h
+}
+
+/// Buckets for durations: 0.5 ms to about 75 s.
+fn seconds() -> Vec<f64> {
+    prometheus::exponential_buckets(0.0005, 2.5, 14).expect("valid buckets")
+}
+
 static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
     let registry = Registry::new();
-    let processing = HistogramVec::new(
-        HistogramOpts::new(
-            "vigie_stage_processing_seconds",
-            "Time to handle one batch or request, including durable writes",
-        )
-        .buckets(prometheus::exponential_buckets(0.0005, 2.5, 14).expect("valid buckets")),
+    let processing = histogram(
+        &registry,
+        "vigie_stage_processing_seconds",
+        "Time to handle one batch or request, including durable writes",
         &["stage"],
-    )
-    .expect("valid metric definition");
-    registry
-        .register(Box::new(processing.clone()))
-        .expect("metric registered once");
-    let batch_size = HistogramVec::new(
-        HistogramOpts::new("vigie_stage_batch_size", "Records per batch")
-            .buckets(prometheus::exponential_buckets(1.0, 4.0, 8).expect("valid buckets")),
+        seconds(),
+    );
+    let batch_size = histogram(
+        &registry,
+        "vigie_stage_batch_size",
+        "Records per batch",
         &["stage"],
-    )
-    .expect("valid metric definition");
-    registry
-        .register(Box::new(batch_size.clone()))
-        .expect("metric registered once");
+        prometheus::exponential_buckets(1.0, 4.0, 8).expect("valid buckets"),
+    );
     let lag = IntGaugeVec::new(
         Opts::new("vigie_consumer_lag", "Records behind the end of the partition"),
         &["stage", "topic", "partition"],
@@ -77,18 +90,13 @@ static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
     registry
         .register(Box::new(lag.clone()))
         .expect("metric registered once");
-    let api_seconds = HistogramVec::new(
-        HistogramOpts::new(
-            "vigie_api_request_seconds",
-            "Time until a gRPC call's response starts (the whole call when unary)",
-        )
-        .buckets(prometheus::exponential_buckets(0.0005, 2.5, 14).expect("valid buckets")),
+    let api_seconds = histogram(
+        &registry,
+        "vigie_api_request_seconds",
+        "Time until a gRPC call's response starts (the whole call when unary)",
         &["method"],
-    )
-    .expect("valid metric definition");
-    registry
-        .register(Box::new(api_seconds.clone()))
-        .expect("metric registered once");
+        seconds(),
+    );
     Vocabulary {
         api_requests: counter(
             &registry,
