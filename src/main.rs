@@ -349,22 +349,20 @@ async fn run_api(config: Config) -> anyhow::Result<()> {
     let tls = vigie_api::tls_identity(&config.api)?;
     let publisher = bus.publisher()?;
     let store = vigie_api::mentions::MentionStore::ClickHouse(ClickHouse::new(&config.clickhouse));
-    let watches =
-        vigie_api::watches::WatchApi::new(registry, publisher.clone(), tokens.clone(), store.clone());
     let log = vigie_api::alerts::AlertLog::new(i64::from(config.api.keep_resolved_days) * 86_400_000);
     log.follow(&bus, cancel.clone()).await?;
-    let alerts = vigie_api::alerts::AlertApi::new(log, publisher.clone(), tokens.clone());
-    let mentions = vigie_api::mentions::MentionApi::new(store, tokens.clone());
     let mut ingestor = vigie_ingest::Ingestor::from_config(publisher.clone(), &config.ingest);
     if config.auth.required {
-        ingestor = ingestor.with_tokens(tokens);
+        ingestor = ingestor.with_tokens(tokens.clone());
     }
-    let services = vigie_api::Services {
-        watches,
-        alerts,
-        mentions,
-        ingest: Arc::new(ingestor),
-    };
+    let services = vigie_api::Services::new(
+        registry,
+        publisher.clone(),
+        tokens,
+        store,
+        log,
+        Arc::new(ingestor),
+    );
     let metrics = tokio::spawn(vigie_core::metrics::serve_owned(
         config.api.metrics_listen.clone(),
         cancel.clone(),

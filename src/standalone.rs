@@ -164,18 +164,14 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         let tls = vigie_api::tls_identity(&config.api)?;
         let scheme = if tls.is_some() { "TLS" } else { "plaintext" };
         let (window, log) = api_follows.context("the API's followers")?;
-        let store = vigie_api::mentions::MentionStore::Window(window);
-        let services = vigie_api::Services {
-            watches: vigie_api::watches::WatchApi::new(
-                registry_for_api,
-                bus.publisher()?,
-                store_of_tokens.clone(),
-                store.clone(),
-            ),
-            alerts: vigie_api::alerts::AlertApi::new(log, bus.publisher()?, store_of_tokens.clone()),
-            mentions: vigie_api::mentions::MentionApi::new(store, store_of_tokens),
-            ingest: ingestor.clone(),
-        };
+        let services = vigie_api::Services::new(
+            registry_for_api,
+            bus.publisher()?,
+            store_of_tokens,
+            vigie_api::mentions::MentionStore::Window(window),
+            log,
+            ingestor.clone(),
+        );
         let api = tokio::spawn(vigie_api::serve(api_addr, tls, services, cancel.clone()));
         println!(
             "vigie standalone: gRPC on {api_addr} ({scheme}): WatchService, AlertService, MentionService (over the last {} mentions), IngestService, health, reflection",

@@ -33,6 +33,26 @@ pub struct Services {
     pub ingest: Arc<vigie_ingest::Ingestor>,
 }
 
+impl Services {
+    /// Every service: watch writes and alert commands through `publisher`, watches read from
+    /// `registry`, alerts from `log`, mentions from `mentions`, calls checked against `tokens`.
+    pub fn new(
+        registry: vigie_core::watches::WatchRegistry,
+        publisher: vigie_core::bus::Publisher,
+        tokens: vigie_core::tokens::TokenStore,
+        mentions: mentions::MentionStore,
+        log: alerts::AlertLog,
+        ingest: Arc<vigie_ingest::Ingestor>,
+    ) -> Self {
+        Self {
+            watches: watches::WatchApi::new(registry, publisher.clone(), tokens.clone(), mentions.clone()),
+            alerts: alerts::AlertApi::new(log, publisher, tokens.clone()),
+            mentions: mentions::MentionApi::new(mentions, tokens),
+            ingest,
+        }
+    }
+}
+
 /// The listener's TLS identity from `api.tls_cert` and `api.tls_key` (PEM files), or `None`
 /// when both are empty (plaintext, for loopback and development).
 pub fn tls_identity(config: &ApiConfig) -> anyhow::Result<Option<tonic::transport::Identity>> {
@@ -130,17 +150,14 @@ mod tests {
         let store = mentions::MentionStore::Window(window::MentionWindow::new(10));
         let ingest = vigie_ingest::Ingestor::new(publisher.clone(), Default::default(), 100, 100)
             .with_tokens(tokens.clone());
-        Services {
-            watches: watches::WatchApi::new(
-                WatchRegistry::default(),
-                publisher.clone(),
-                tokens.clone(),
-                store.clone(),
-            ),
-            alerts: alerts::AlertApi::new(alerts::AlertLog::default(), publisher, tokens.clone()),
-            mentions: mentions::MentionApi::new(store, tokens.clone()),
-            ingest: Arc::new(ingest),
-        }
+        Services::new(
+            WatchRegistry::default(),
+            publisher,
+            tokens.clone(),
+            store,
+            alerts::AlertLog::default(),
+            Arc::new(ingest),
+        )
     }
 
     fn free_addr() -> SocketAddr {
