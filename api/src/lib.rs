@@ -56,18 +56,18 @@ impl Services {
 /// The listener's TLS identity from `api.tls_cert` and `api.tls_key` (PEM files), or `None`
 /// when both are empty (plaintext, for loopback and development).
 pub fn tls_identity(config: &ApiConfig) -> anyhow::Result<Option<tonic::transport::Identity>> {
-    match (config.tls_cert.is_empty(), config.tls_key.is_empty()) {
-        (true, true) => Ok(None),
-        (false, false) => {
-            let read = |path: &str, key: &str| {
-                std::fs::read(path).map_err(|e| anyhow::anyhow!("api.{key} {path:?}: cannot read: {e}"))
-            };
-            let cert = read(&config.tls_cert, "tls_cert")?;
-            let key = read(&config.tls_key, "tls_key")?;
-            Ok(Some(tonic::transport::Identity::from_pem(cert, key)))
-        }
-        _ => anyhow::bail!("api.tls_cert and api.tls_key: set both (TLS) or neither (plaintext)"),
-    }
+    let Some((cert, key)) = vigie_core::config::tls_files("api", &config.tls_cert, &config.tls_key)
+        .map_err(anyhow::Error::msg)?
+    else {
+        return Ok(None);
+    };
+    let read = |path: &str, setting: &str| {
+        std::fs::read(path).map_err(|e| anyhow::anyhow!("api.{setting} {path:?}: cannot read: {e}"))
+    };
+    Ok(Some(tonic::transport::Identity::from_pem(
+        read(cert, "tls_cert")?,
+        read(key, "tls_key")?,
+    )))
 }
 
 /// Serves `services` on `addr` (over TLS with `tls`) until `cancel`.

@@ -401,12 +401,18 @@ impl MentionStore {
         let bucket_ms: i64 = if bucket == "hour" { 3_600_000 } else { 60_000 };
         let rows = match self {
             Self::Window(w) => {
-                let key = (!watch_id.is_empty()).then(|| vigie_core::topics::watch_key(tenant, watch_id));
-                let held = w.of_tenant(tenant, |h| {
-                    key.as_ref().is_none_or(|k| h.matched_watches.contains(k))
-                        && (from_ms <= 0 || h.created_at_ms >= from_ms)
-                        && (to_ms <= 0 || h.created_at_ms < to_ms)
-                });
+                // The search's conditions, with only a watch and a time range.
+                let filter = SearchFilter {
+                    watch_key: if watch_id.is_empty() {
+                        String::new()
+                    } else {
+                        vigie_core::topics::watch_key(tenant, watch_id)
+                    },
+                    from_ms,
+                    to_ms,
+                    ..Default::default()
+                };
+                let held = w.of_tenant(tenant, |h| filter.matches(h));
                 let mut buckets: BTreeMap<i64, Counts> = BTreeMap::new();
                 for h in held {
                     let c = buckets

@@ -85,6 +85,22 @@ impl Default for ApiConfig {
     }
 }
 
+/// The TLS certificate and key files of a section (`tls_cert`, `tls_key`): `None` when both are
+/// empty (plaintext), an error naming both settings when only one is set.
+pub fn tls_files<'a>(
+    section: &str,
+    cert: &'a str,
+    key: &'a str,
+) -> Result<Option<(&'a str, &'a str)>, String> {
+    match (cert.is_empty(), key.is_empty()) {
+        (true, true) => Ok(None),
+        (false, false) => Ok(Some((cert, key))),
+        _ => Err(format!(
+            "{section}.tls_cert and {section}.tls_key: set both (TLS) or neither (plaintext)"
+        )),
+    }
+}
+
 /// Authentication of API and ingest calls.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -19,11 +19,10 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// The TLS acceptor for `cert` and `key` (PEM files), `None` when both are empty (plaintext).
 /// `section` names the configuration section in errors (e.g. "ingest").
 pub fn acceptor(section: &str, cert: &str, key: &str) -> anyhow::Result<Option<TlsAcceptor>> {
-    match (cert.is_empty(), key.is_empty()) {
-        (true, true) => return Ok(None),
-        (false, false) => {}
-        _ => anyhow::bail!("{section}.tls_cert and {section}.tls_key: set both (TLS) or neither (plaintext)"),
-    }
+    let Some((cert, key)) = vigie_core::config::tls_files(section, cert, key).map_err(anyhow::Error::msg)?
+    else {
+        return Ok(None);
+    };
     let certs = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .map_err(|e| anyhow::anyhow!("{section}.tls_cert {cert:?}: {e}"))?;
