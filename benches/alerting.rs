@@ -132,7 +132,9 @@ fn engine(c: &mut Criterion) {
                 for (i, r) in recs.iter().enumerate() {
                     if let Ok(e) = EnrichedMention::decode(r.as_slice()) {
                         let position = Some((0, round * BATCH as i64 + i as i64));
-                        engine.observe(&e, position, &watches, 0, &mut alerts);
+                        engine
+                            .observe(&e, position, &watches, 0, &mut alerts)
+                            .expect("every bench record carries a mention");
                     }
                 }
                 alerts.clear();

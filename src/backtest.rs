@@ -10,6 +10,7 @@ use anyhow::{bail, Context};
 use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
 use vigie_alerting::book::{AlertBook, RuleContext};
+use vigie_alerting::detector::DetectorState;
 use vigie_alerting::engine::Engine;
 use vigie_alerting::rules::volume::VolumeSpikeState;
 use vigie_core::model::{mention_from_json, parse_rfc3339_ms, Limits};
@@ -107,7 +108,7 @@ pub fn replay_mentions(
             Ok(m) => {
                 let at = m.created_at_ms;
                 let e = Scorer.score(m, &set, at);
-                engine.observe(&e, None, &set, at, &mut alerts);
+                engine.observe(&e, None, &set, at, &mut alerts)?;
             }
             Err(e) => eprintln!("{}:{}: skipped: {e}", path.display(), i + 1),
         }

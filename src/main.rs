@@ -348,7 +348,9 @@ async fn run_api(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("api.grpc_listen {:?} is not host:port", config.api.grpc_listen))?;
     let tls = vigie_api::tls_identity(&config.api)?;
     let publisher = bus.publisher()?;
-    let store = vigie_api::mentions::MentionStore::ClickHouse(ClickHouse::new(&config.clickhouse));
+    let store = Arc::new(vigie_api::store::ClickHouseStore::new(ClickHouse::new(
+        &config.clickhouse,
+    )));
     let log = vigie_api::alerts::AlertLog::new(i64::from(config.api.keep_resolved_days) * 86_400_000);
     log.follow(&bus, cancel.clone()).await?;
     let mut ingestor = vigie_ingest::Ingestor::from_config(publisher.clone(), &config.ingest);

@@ -9,7 +9,7 @@ use anyhow::Context;
 use serde_json::{json, Map, Value};
 use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
-use vigie_core::clickhouse::sentiment_name;
+use vigie_core::names::sentiment_name;
 use vigie_core::model::{mention_from_json, Limits};
 use vigie_core::proto::{EnrichedMention, SentimentLabel};
 use vigie_core::watches::{self, WatchRegistry};

@@ -67,7 +67,12 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         registry: registry.clone(),
         config: config.enrich.clone(),
     };
-    tasks.push(tokio::spawn(vigie_enrich::service::run(enrich, cancel.clone())));
+    let enrich_cancel = cancel.clone();
+    tasks.push(tokio::spawn(async move {
+        vigie_enrich::service::run(enrich, enrich_cancel)
+            .await
+            .map_err(anyhow::Error::from)
+    }));
     let alerting = vigie_alerting::service::AlertingDeps {
         bus: bus.clone(),
         clickhouse: None,
@@ -79,11 +84,10 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         cancel.clone(),
     )));
     for r in &config.receivers {
-        tasks.push(tokio::spawn(vigie_alerting::notify::run_receiver(
-            bus.clone(),
-            r.clone(),
-            cancel.clone(),
-        )));
+        let receiver = vigie_alerting::notify::run_receiver(bus.clone(), r.clone(), cancel.clone());
+        tasks.push(tokio::spawn(async move {
+            receiver.await.map_err(anyhow::Error::from)
+        }));
     }
     tasks.push(tokio::spawn(print_topic(
         bus.clone(),
@@ -103,7 +107,7 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
     let api_follows = if args.exit {
         None
     } else {
-        let window = vigie_api::window::MentionWindow::new(config.api.window_mentions);
+        let window = vigie_api::store::MentionWindow::new(config.api.window_mentions);
         window.follow(&bus, cancel.clone()).await?;
         let log = vigie_api::alerts::AlertLog::new(i64::from(config.api.keep_resolved_days) * 86_400_000);
         log.follow(&bus, cancel.clone()).await?;
@@ -168,7 +172,7 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
             registry_for_api,
             bus.publisher()?,
             store_of_tokens,
-            vigie_api::mentions::MentionStore::Window(window),
+            Arc::new(window),
             log,
             ingestor.clone(),
         );
@@ -226,7 +230,7 @@ async fn replay(ingestor: &vigie_ingest::Ingestor, text: &str) -> anyhow::Result
             })
             .collect();
         let r = ingestor
-            .submit_from(items, "replay", (i * chunk_size) as u32)
+            .submit_from(&vigie_ingest::Caller::trusted(), items, "replay", (i * chunk_size) as u32)
             .await?;
         accepted += r.accepted;
         rejected += r.rejected;

@@ -2,43 +2,19 @@
 //! deterministic ids, cooldowns and silences. Detectors say *what holds*; the book decides what
 //! is a new alert, what is the same alert again, and what changed state.
 //!
-//! Ids are "<tenant>:<watch>:<rule>:<episode>", where the episode comes from the data (a bucket
+//! Ids are `<tenant>:<watch>:<rule>:<episode>`, where the episode comes from the data (a bucket
 //! start, a mention id, a term), so a replay or a redelivery produces the same ids. Each state
 //! change is emitted once, with a version one higher than the last.
 
 use crate::detector::{EvidenceData, Firing, Signal, LATENESS_MS};
+use crate::silence::SilenceRule;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use vigie_core::clickhouse::parse_severity;
+use vigie_core::names::parse_severity;
 use vigie_core::proto::{Alert, AlertState, Severity};
 
 /// An episodic alert nobody resolved closes by itself this long after firing (at least).
 pub const EPISODIC_MIN_OPEN_MS: i64 = 3_600_000;
-
-/// A silence as the engine keeps it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SilenceRule {
-    /// Silence id.
-    pub id: String,
-    /// Watch id, empty for any.
-    pub watch_id: String,
-    /// Rule name, empty for any.
-    pub rule: String,
-    /// Event-time span it covers.
-    pub starts_at_ms: i64,
-    /// End of the span.
-    pub ends_at_ms: i64,
-}
-
-impl SilenceRule {
-    /// Whether it mutes an alert of `watch_id`/`rule` fired at `at`.
-    pub fn mutes(&self, watch_id: &str, rule: &str, at: i64) -> bool {
-        (self.watch_id.is_empty() || self.watch_id == watch_id)
-            && (self.rule.is_empty() || self.rule == rule)
-            && self.starts_at_ms <= at
-            && at < self.ends_at_ms
-    }
-}
 
 /// Everything the book needs to know about the rule it keeps alerts for.
 pub struct RuleContext<'a> {

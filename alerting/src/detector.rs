@@ -1,6 +1,7 @@
-//! What every detector shares: the mention as detectors see it, what they report ([`Signal`]),
-//! and the evidence they attach. Detectors are pure state machines over event time; they never
-//! read a clock and never decide about alert ids, cooldowns or notifications (see [`crate::book`]).
+//! What every detector shares: the interface each rule type implements ([`DetectorState`]), the
+//! mention as detectors see it, what they report ([`Signal`]), and the evidence they attach.
+//! Detectors are pure state machines over event time; they never read a clock and never decide
+//! about alert ids, cooldowns or notifications (see [`crate::book`]).
 
 use serde::{Deserialize, Serialize};
 use vigie_core::proto::{
@@ -12,9 +13,61 @@ use vigie_core::proto::{
 /// through it as long as data was never later than this.
 pub const LATENESS_MS: i64 = 10 * 60 * 1000;
 
+/// What one rule type's detector does, implemented by the state each rule keeps (one file per
+/// rule type under [`crate::rules`]). The engine reaches rules only through this interface (via
+/// [`crate::rules::Detector`]), so a rule's special needs live with the rule; the defaults are
+/// those of a rule that only looks at the mentions its watch matched.
+pub trait DetectorState: Sized {
+    /// The rule's parameters: its message in the contract (`vigie.v1.ThresholdRule`, ...).
+    type Rule;
+
+    /// Whether each occurrence is its own alert (mentions, terms, stories, questions) rather
+    /// than one alert per spell of a condition (volume, threshold, flatline).
+    const EPISODIC: bool = false;
+
+    /// Fresh state for `rule`.
+    fn new(rule: &Self::Rule) -> Self;
+
+    /// Feeds one mention the watch matched.
+    fn observe(&mut self, rule: &Self::Rule, o: &Observed, out: &mut Vec<Signal>);
+
+    /// Moves the detector's clock to the tenant's watermark: closes windows, checks deadlines,
+    /// forgets what fell out of every window. Runs at every sweep of the tenant.
+    fn advance(&mut self, _rule: &Self::Rule, _watermark: i64, _out: &mut Vec<Signal>) {}
+
+    /// How long a fired episode stays reserved after firing, so a detector reporting it again
+    /// (a chain extended hours later, a question still unanswered) never reuses its id.
+    fn episode_memory_ms(_rule: &Self::Rule) -> i64 {
+        0
+    }
+
+    /// How long an episodic alert stays open at least before it closes by itself (beyond the
+    /// rule's cooldown and [`crate::book::EPISODIC_MIN_OPEN_MS`]).
+    fn keep_open_ms(_rule: &Self::Rule) -> i64 {
+        0
+    }
+
+    /// Whether this state awaits a reply to the mention with native id `native_id` (checked
+    /// after each [`DetectorState::observe`]): replies to it are then passed to
+    /// [`DetectorState::on_reply`], even when the watch does not match them.
+    fn awaits_reply(&self, _native_id: &str) -> bool {
+        false
+    }
+
+    /// Native ids of every mention this state awaits a reply to (to rebuild the reply index
+    /// after a restore or a sweep).
+    fn awaiting(&self) -> Vec<&str> {
+        Vec::new()
+    }
+
+    /// A mention of the tenant replying to one this state awaits (its parent id is that
+    /// mention's native id or full id).
+    fn on_reply(&mut self, _rule: &Self::Rule, _reply: &Observed, _out: &mut Vec<Signal>) {}
+}
+
 /// The audience a mention reached, in the order a story escalates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Stage {
+pub enum Audience {
     /// Private channels and direct messages ("dark social").
     Private,
     /// Public posts, comments and reviews.
@@ -23,13 +76,13 @@ pub enum Stage {
     Press,
 }
 
-impl Stage {
+impl Audience {
     /// Name used in evidence paths.
     pub fn name(self) -> &'static str {
         match self {
-            Stage::Private => "private",
-            Stage::Public => "public",
-            Stage::Press => "press",
+            Audience::Private => "private",
+            Audience::Public => "public",
+            Audience::Press => "press",
         }
     }
 }
@@ -63,27 +116,27 @@ impl<'a> Observed<'a> {
     }
 
     /// The audience it reached.
-    pub fn stage(&self) -> Stage {
+    pub fn audience(&self) -> Audience {
         let source = self.mention.source;
         let kind = self.mention.kind;
         if self.mention.visibility == Visibility::Private as i32
             || kind == Kind::DirectMessage as i32
             || vigie_core::model::is_private_channel(Source::try_from(source).unwrap_or_default())
         {
-            Stage::Private
+            Audience::Private
         } else if source == Source::News as i32
             || source == Source::Blog as i32
             || kind == Kind::Article as i32
         {
-            Stage::Press
+            Audience::Press
         } else {
-            Stage::Public
+            Audience::Public
         }
     }
 
     /// Source name ("x", "news"...).
     pub fn source_name(&self) -> &'static str {
-        vigie_core::model::source_name(Source::try_from(self.mention.source).unwrap_or(Source::Unspecified))
+        vigie_core::names::source_name(Source::try_from(self.mention.source).unwrap_or(Source::Unspecified))
     }
 }
 

@@ -2,8 +2,8 @@
 //! human line (logs, the standalone console, Slack).
 
 use serde_json::{json, Value};
-use vigie_core::clickhouse::{severity_name, state_name};
 use vigie_core::model::format_rfc3339_ms;
+use vigie_core::names::{severity_name, state_name};
 use vigie_core::proto::Alert;
 
 /// One alert state change as JSON; `time` is the event time of the change (RFC 3339).

@@ -10,7 +10,7 @@
 //! one committed. Rebuilding from ClickHouse aggregates could not restore open alerts, episode
 //! memories or pending questions, and would depend on ClickHouse being up to start alerting.
 
-use crate::engine::Engine;
+use crate::engine::{CheckpointError, Engine, EngineStats, Piece};
 use prost::Message;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -46,7 +46,12 @@ const LIVE_MS: i64 = 6 * 3_600_000;
 /// Every [`CLOCK_TICK`], publishes a clock command for each quiet live tenant (through
 /// `vigie.alerts.commands`, so it is applied by the tenant's owner, in order, and checkpointed
 /// like everything else).
-async fn tick_quiet_tenants(engine: Arc<Mutex<Engine>>, publisher: Publisher, cancel: CancellationToken) {
+async fn tick_quiet_tenants(
+    engine: Arc<Mutex<Engine>>,
+    publisher: Publisher,
+    metrics: StageMetrics,
+    cancel: CancellationToken,
+) {
     use vigie_core::proto::alert_command::Action;
     loop {
         tokio::select! {
@@ -70,6 +75,7 @@ async fn tick_quiet_tenants(engine: Arc<Mutex<Engine>>, publisher: Publisher, ca
             })
             .collect();
         if let Err(e) = publisher.publish(topics::ALERT_COMMANDS, records).await {
+            metrics.error("clock_publish");
             tracing::warn!("alerting: cannot move quiet tenants' clocks: {e}");
         }
     }
@@ -92,7 +98,8 @@ pub struct AlertingDeps {
 pub struct BatchOutcome {
     /// Alert state changes, in order.
     pub alerts: Vec<Alert>,
-    /// Dead letters for unreadable records and commands that name nothing.
+    /// Dead letters for unreadable records, records with no mention, and commands that name
+    /// nothing.
     pub rejected: Vec<OutRecord>,
 }
 
@@ -109,7 +116,7 @@ pub fn process_batch(engine: &mut Engine, registry: &WatchRegistry, batch: &[InR
                 Ok(cmd) => engine
                     .command(&cmd, &watches, now, &mut out.alerts)
                     .err()
-                    .map(|reason| FieldError::new("action", reason)),
+                    .map(|e| FieldError::new("action", e.to_string())),
                 Err(e) => Some(FieldError::new(
                     "",
                     format!("undecodable vigie.v1.AlertCommand: {e}"),
@@ -117,16 +124,16 @@ pub fn process_batch(engine: &mut Engine, registry: &WatchRegistry, batch: &[InR
             }
         } else {
             match EnrichedMention::decode(payload) {
-                Ok(e) => {
-                    engine.observe(
+                Ok(e) => engine
+                    .observe(
                         &e,
                         Some((record.partition, record.offset)),
                         &watches,
                         now,
                         &mut out.alerts,
-                    );
-                    None
-                }
+                    )
+                    .err()
+                    .map(|e| FieldError::new("mention", e.to_string())),
                 Err(e) => Some(FieldError::new(
                     "",
                     format!("undecodable vigie.v1.EnrichedMention: {e}"),
@@ -147,8 +154,14 @@ pub fn process_batch(engine: &mut Engine, registry: &WatchRegistry, batch: &[InR
 }
 
 /// Replaces the engine's state with the latest checkpoint on `vigie.alerting.state`; returns
-/// the number of pieces restored.
-pub async fn restore(bus: &Bus, engine: &Mutex<Engine>, cancel: &CancellationToken) -> anyhow::Result<usize> {
+/// the number of pieces restored. An unreadable piece is skipped, counted in `metrics` (by its
+/// [`CheckpointError::error_type`]) and logged; a tombstone is a deleted watch, not a skip.
+pub async fn restore(
+    bus: &Bus,
+    engine: &Mutex<Engine>,
+    metrics: &StageMetrics,
+    cancel: &CancellationToken,
+) -> anyhow::Result<usize> {
     let mut reader = bus.read_from_start(topics::ALERTING_STATE)?;
     let mut pieces: std::collections::HashMap<String, Option<Vec<u8>>> = Default::default();
     vigie_core::bus::catch_up(&mut reader, topics::ALERTING_STATE, cancel, |r| {
@@ -162,11 +175,29 @@ pub async fn restore(bus: &Bus, engine: &Mutex<Engine>, cancel: &CancellationTok
         let Some(bytes) = bytes else { continue };
         match engine.restore(key, bytes) {
             Ok(()) => restored += 1,
-            Err(e) => tracing::warn!("alerting: skipping unreadable checkpoint piece: {e}"),
+            Err(e) => {
+                metrics.error(e.error_type());
+                tracing::warn!("alerting: skipping unreadable checkpoint piece: {e}");
+            }
         }
     }
     engine.restored();
     Ok(restored)
+}
+
+/// Counts and logs the pieces the engine could not serialise: they stay changed and are
+/// retried at the next checkpoint, holding back their tenant's piece.
+fn report_checkpoint_failures(metrics: &StageMetrics, failed: &[CheckpointError]) {
+    for e in failed {
+        metrics.error(e.error_type());
+        tracing::error!("alerting: cannot checkpoint state, retrying at the next batch: {e}");
+    }
+}
+
+/// Counts the mentions the engine did not count between two readings of its counters.
+fn count_ignored(before: EngineStats, after: EngineStats) {
+    vigie_core::metrics::alerting_ignored("late", after.late.saturating_sub(before.late));
+    vigie_core::metrics::alerting_ignored("replayed", after.replayed.saturating_sub(before.replayed));
 }
 
 /// Publishes a batch's outputs in the order that keeps them safe: dead letters and alerts first,
@@ -177,7 +208,7 @@ async fn write_outputs(
     metrics: &StageMetrics,
     drain: &CancellationToken,
     outcome: BatchOutcome,
-    checkpoint: Vec<(String, Option<Vec<u8>>)>,
+    checkpoint: Vec<Piece>,
 ) -> Result<usize, vigie_core::retry::Abandoned> {
     let BatchOutcome { alerts, rejected } = outcome;
     until_ok("publish dead letters", metrics, "deadletter", drain, || {
@@ -213,7 +244,7 @@ async fn write_outputs(
     })
     .await?;
     for a in &alerts {
-        let state = vigie_core::clickhouse::state_name(a.state());
+        let state = vigie_core::names::state_name(a.state());
         tracing::warn!(alert = %a.id, tenant = %a.tenant, watch = %a.watch_id, rule = %a.rule, state, "ALERT {}", a.summary);
     }
     Ok(alerts.len())
@@ -242,6 +273,7 @@ pub async fn run(deps: AlertingDeps, cancel: CancellationToken) -> anyhow::Resul
     let ticker = tokio::spawn(tick_quiet_tenants(
         engine.clone(),
         publisher.clone(),
+        metrics.clone(),
         cancel.clone(),
     ));
     // Restore before the first batch and again after every new assignment: partitions (and the
@@ -261,7 +293,7 @@ pub async fn run(deps: AlertingDeps, cancel: CancellationToken) -> anyhow::Resul
             async move {
                 if must_restore {
                     loop {
-                        match restore(&bus, &engine, cancel).await {
+                        match restore(&bus, &engine, metrics, cancel).await {
                             Ok(n) => {
                                 tracing::info!("alerting: restored {n} checkpoint pieces");
                                 break;
@@ -279,9 +311,13 @@ pub async fn run(deps: AlertingDeps, cancel: CancellationToken) -> anyhow::Resul
                 }
                 let (outcome, checkpoint) = {
                     let mut engine = engine.lock().unwrap_or_else(|p| p.into_inner());
+                    let before = engine.stats();
                     let outcome =
                         tokio::task::block_in_place(|| process_batch(&mut engine, &registry, &batch));
-                    (outcome, engine.take_checkpoint())
+                    count_ignored(before, engine.stats());
+                    let checkpoint = engine.take_checkpoint();
+                    report_checkpoint_failures(metrics, &checkpoint.failed);
+                    (outcome, checkpoint.pieces)
                 };
                 let sent = write_outputs(publisher, clickhouse, metrics, &drain, outcome, checkpoint).await?;
                 Ok((batch, sent))
@@ -466,5 +502,24 @@ mod tests {
         );
         let dead = bus.snapshot(topics::DEADLETTER);
         assert_eq!(dead.len(), 1, "the command naming no alert");
+    }
+
+    #[test]
+    fn a_record_with_no_mention_is_dead_lettered_not_skipped() {
+        let mut engine = Engine::default();
+        let record = |offset, payload: Vec<u8>| InRecord {
+            topic: topics::MENTIONS_ENRICHED.into(),
+            partition: 0,
+            offset,
+            key: Some(b"acme".to_vec()),
+            payload: Some(payload),
+        };
+        let batch = [
+            record(0, EnrichedMention::default().encode_to_vec()),
+            record(1, m("a", 0).build().encode_to_vec()),
+        ];
+        let out = process_batch(&mut engine, &registry(), &batch);
+        assert_eq!(out.rejected.len(), 1, "{:?}", out.rejected);
+        assert_eq!(engine.watermark("acme"), Some(0), "the next record still counts");
     }
 }

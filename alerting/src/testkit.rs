@@ -60,7 +60,7 @@ impl M {
         }
         let native = self.mention().native_id.clone();
         let tenant = self.mention().tenant.clone();
-        self.mention().id = format!("{tenant}:{}:{native}", vigie_core::model::source_name(source));
+        self.mention().id = format!("{tenant}:{}:{native}", vigie_core::names::source_name(source));
         self
     }
     /// Written by `id` with `followers`, `verified`.

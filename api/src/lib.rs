@@ -1,15 +1,17 @@
 //! Vigie's gRPC API for internal services. Every call is authenticated by a bearer token and
 //! scoped to the token's tenant (see [`auth`]); services: [`watches::WatchApi`],
 //! [`alerts::AlertApi`], [`mentions::MentionApi`] and the ingest crate's `IngestService`, with
-//! standard health checking and server reflection, on one port.
+//! standard health checking and server reflection, on one port. The services read mentions
+//! through [`store::MentionStore`] (ClickHouse, or an in-memory window for `vigie standalone`).
 
 pub mod alerts;
 pub mod auth;
 pub mod mentions;
 pub mod observe;
 pub mod request;
+mod status;
+pub mod store;
 pub mod watches;
-pub mod window;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,7 +42,7 @@ impl Services {
         registry: vigie_core::watches::WatchRegistry,
         publisher: vigie_core::bus::Publisher,
         tokens: vigie_core::tokens::TokenStore,
-        mentions: mentions::MentionStore,
+        mentions: Arc<dyn store::MentionStore>,
         log: alerts::AlertLog,
         ingest: Arc<vigie_ingest::Ingestor>,
     ) -> Self {
@@ -147,7 +149,7 @@ mod tests {
     /// Every service over an in-process bus, checking `tokens`.
     fn services(bus: &MemoryBus, tokens: &TokenStore) -> Services {
         let publisher = Publisher::Memory(bus.clone());
-        let store = mentions::MentionStore::Window(window::MentionWindow::new(10));
+        let store = Arc::new(store::MentionWindow::new(10));
         let ingest = vigie_ingest::Ingestor::new(publisher.clone(), Default::default(), 100, 100)
             .with_tokens(tokens.clone());
         Services::new(

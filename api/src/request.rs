@@ -52,7 +52,7 @@ pub fn page_size(asked: u32, default: u32, max: u32) -> usize {
     n as usize
 }
 
-/// A keyset page token "<time ms>|<id>": where the previous page ended (`None` for the first).
+/// A keyset page token `"<time ms>|<id>"`: where the previous page ended (`None` for the first).
 pub fn keyset(token: &str) -> Result<Option<(i64, String)>, Status> {
     if token.is_empty() {
         return Ok(None);

@@ -4,7 +4,8 @@
 //! writes; reads come from the registry, which follows the topic.
 
 use crate::auth::caller;
-use crate::mentions::MentionStore;
+use crate::store::MentionStore;
+use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use vigie_core::bus::{OutRecord, Publisher};
 use vigie_core::proto::watch_service_server::{WatchService, WatchServiceServer};
@@ -26,7 +27,7 @@ pub struct WatchApi {
     publisher: Publisher,
     tokens: TokenStore,
     /// The recent mentions `TestQuery` tries queries on.
-    mentions: MentionStore,
+    mentions: Arc<dyn MentionStore>,
     /// Serialises writes, so "already exists" / "not found" hold until the write lands (within
     /// this process; concurrent writers in several API processes: the last write wins).
     writing: tokio::sync::Mutex<()>,
@@ -39,7 +40,7 @@ impl WatchApi {
         registry: WatchRegistry,
         publisher: Publisher,
         tokens: TokenStore,
-        mentions: MentionStore,
+        mentions: Arc<dyn MentionStore>,
     ) -> Self {
         Self {
             registry,
@@ -195,7 +196,11 @@ impl WatchService for WatchApi {
         Ok(Response::new(TestQueryResponse {
             scanned,
             matched,
-            mentions: hits.into_iter().take(100).map(|h| h.into_hit()).collect(),
+            mentions: hits
+                .into_iter()
+                .take(100)
+                .map(vigie_core::proto::MentionHit::from)
+                .collect(),
         }))
     }
 
@@ -246,7 +251,7 @@ mod tests {
         ]);
         let (acme_admin, acme_reader, globex_admin) = (t[0].clone(), t[1].clone(), t[2].clone());
         // Recent mentions for TestQuery: two of acme's, one of globex's with the same words.
-        let window = crate::window::MentionWindow::new(100);
+        let window = crate::store::MentionWindow::new(100);
         for (tenant, id, text) in [
             ("acme", "a1", "grosse panne chez acme"),
             ("acme", "a2", "acme est super"),
@@ -266,7 +271,7 @@ mod tests {
             WatchRegistry::default(),
             Publisher::Memory(bus.clone()),
             tokens,
-            MentionStore::Window(window),
+            Arc::new(window),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

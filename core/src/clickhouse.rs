@@ -5,7 +5,7 @@
 //! same row again and `FINAL` (or a background merge) keeps one.
 
 use crate::config::ClickHouseConfig;
-use crate::model::{kind_name, source_name, visibility_name};
+use crate::names::{kind_name, sentiment_name, severity_name, source_name, state_name, visibility_name};
 use crate::proto::{Alert, AlertState, EnrichedMention, Kind, SentimentLabel, Severity, Source, Visibility};
 use serde::{Deserialize, Serialize};
 
@@ -249,16 +249,6 @@ fn secs(ms: i64) -> u32 {
     (ms.max(0) / 1000).min(u32::MAX as i64) as u32
 }
 
-/// Label name of a sentiment ("negative", "neutral", "positive").
-pub fn sentiment_name(label: SentimentLabel) -> &'static str {
-    match label {
-        SentimentLabel::Negative => "negative",
-        SentimentLabel::Neutral => "neutral",
-        SentimentLabel::Positive => "positive",
-        SentimentLabel::Unspecified => "",
-    }
-}
-
 impl MentionRow {
     /// Flattens an enriched mention into a row.
     pub fn from_enriched(e: &EnrichedMention) -> Self {
@@ -347,33 +337,6 @@ pub struct AlertRow {
     /// "term:count" pairs.
     pub top_terms: Vec<String>,
     pub path: Vec<String>,
-}
-
-/// The severity named `name` ("info", "warning", "critical"), if any.
-pub fn parse_severity(name: &str) -> Option<Severity> {
-    [Severity::Info, Severity::Warning, Severity::Critical]
-        .into_iter()
-        .find(|s| severity_name(*s) == name)
-}
-
-/// Name of a severity ("info", "warning", "critical").
-pub fn severity_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Info => "info",
-        Severity::Warning => "warning",
-        Severity::Critical => "critical",
-        Severity::Unspecified => "",
-    }
-}
-
-/// Name of an alert state ("firing", "acknowledged", "resolved").
-pub fn state_name(s: AlertState) -> &'static str {
-    match s {
-        AlertState::Firing => "firing",
-        AlertState::Acknowledged => "acknowledged",
-        AlertState::Resolved => "resolved",
-        AlertState::Unspecified => "",
-    }
 }
 
 impl AlertRow {

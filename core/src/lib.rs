@@ -8,6 +8,7 @@
 //! - [`metrics`]: the metrics vocabulary every stage emits, and the `/metrics` endpoint;
 //! - [`query`], [`document`], [`matcher`]: the watch query language, mentions prepared for it, and
 //!   the presearcher index that matches every stored query at once;
+//! - [`vocabulary`]: what queries and documents share (words to find, where, field filters);
 //! - [`text`]: text normalisation shared by queries and documents;
 //! - [`retry`]: retrying durable writes without losing input;
 //! - [`shutdown`]: turning SIGTERM/SIGINT into a cancellation every task observes.
@@ -21,6 +22,7 @@ pub mod document;
 pub mod matcher;
 pub mod metrics;
 pub mod model;
+pub mod names;
 pub mod query;
 pub mod retry;
 pub mod rules;
@@ -29,6 +31,7 @@ pub mod stage;
 pub mod text;
 pub mod tokens;
 pub mod topics;
+pub mod vocabulary;
 pub mod watch_mirror;
 pub mod watches;
 

@@ -10,9 +10,10 @@
 //!
 //! Adding, changing or removing a query touches only its own keys.
 
-use crate::document::{Document, Field};
-use crate::query::{Query, Words};
+use crate::document::Document;
+use crate::query::Query;
 use crate::text::normalize;
+use crate::vocabulary::{Field, Words};
 use std::collections::HashMap;
 
 /// A presearch key: what a mention must contain for a query to possibly match.

@@ -11,6 +11,7 @@
 //! | `vigie_consumer_lag` | gauge | stage, topic, partition | records behind the partition's end |
 //! | `vigie_alerts_raised_total` | counter | rule_type, severity | alerts raised |
 //! | `vigie_alerting_ignored_total` | counter | reason | mentions alerting did not count: `late` (beyond the lateness allowance), `replayed` (already in the restored state) |
+//! | `vigie_records_skipped_total` | counter | topic, reason | records of Vigie's own topics read and not applied (unreadable, or a payload that disagrees with its key); each is also logged |
 //! | `vigie_notifications_total` | counter | receiver, outcome | notifications `sent`, `reminded` or `deadlettered` |
 //! | `vigie_api_requests_total` | counter | method, code | gRPC calls by full method name and status code |
 //! | `vigie_api_request_seconds` | histogram | method | time until a call's response starts (whole call when unary) |
@@ -34,6 +35,7 @@ struct Vocabulary {
     alerts: IntCounterVec,
     ignored: IntCounterVec,
     notifications: IntCounterVec,
+    skipped: IntCounterVec,
     api_requests: IntCounterVec,
     api_seconds: HistogramVec,
 }
@@ -147,6 +149,12 @@ static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
             "Notifications by receiver and outcome",
             &["receiver", "outcome"],
         ),
+        skipped: counter(
+            &registry,
+            "vigie_records_skipped_total",
+            "Records of Vigie's own topics read and not applied, by topic and reason",
+            &["topic", "reason"],
+        ),
         processing,
         batch_size,
         lag,
@@ -236,6 +244,12 @@ pub fn alerting_ignored(reason: &str, n: u64) {
     if n > 0 {
         VOCABULARY.ignored.with_label_values(&[reason]).inc_by(n);
     }
+}
+
+/// Counts one record of Vigie's own `topic` (watches, tokens, ...) read and not applied, for
+/// `reason` ("undecodable", "key_mismatch", "invalid"). Callers log the record's key as well.
+pub fn record_skipped(topic: &str, reason: &str) {
+    VOCABULARY.skipped.with_label_values(&[topic, reason]).inc();
 }
 
 /// Counts one notification of `receiver` with its `outcome` ("sent", "deadlettered").

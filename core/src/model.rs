@@ -6,6 +6,7 @@
 
 use crate::proto::{Author, Engagement, Kind, Mention, Source, Visibility};
 use serde::Deserialize;
+use crate::names::{parse_kind, parse_source, parse_visibility, source_name, KIND_NAMES, SOURCE_NAMES};
 
 /// A field that failed validation and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,93 +34,6 @@ impl std::fmt::Display for FieldError {
         } else {
             write!(f, "{}: {}", self.field, self.reason)
         }
-    }
-}
-
-/// Names of source platforms as written in JSON and in ClickHouse, indexed like [`Source`].
-pub const SOURCE_NAMES: [(&str, Source); 16] = [
-    ("x", Source::X),
-    ("facebook", Source::Facebook),
-    ("instagram", Source::Instagram),
-    ("tiktok", Source::Tiktok),
-    ("linkedin", Source::Linkedin),
-    ("youtube", Source::Youtube),
-    ("reddit", Source::Reddit),
-    ("forum", Source::Forum),
-    ("news", Source::News),
-    ("blog", Source::Blog),
-    ("review", Source::Review),
-    ("whatsapp", Source::Whatsapp),
-    ("messenger", Source::Messenger),
-    ("telegram", Source::Telegram),
-    ("email", Source::Email),
-    ("other", Source::Other),
-];
-
-const KIND_NAMES: [(&str, Kind); 6] = [
-    ("post", Kind::Post),
-    ("comment", Kind::Comment),
-    ("reply", Kind::Reply),
-    ("review", Kind::Review),
-    ("article", Kind::Article),
-    ("direct_message", Kind::DirectMessage),
-];
-
-/// JSON name of a source ("x", "news", ...); "unspecified" for the zero value.
-pub fn source_name(source: Source) -> &'static str {
-    SOURCE_NAMES
-        .iter()
-        .find(|(_, s)| *s == source)
-        .map(|(n, _)| *n)
-        .unwrap_or("unspecified")
-}
-
-/// Parses a source name; accepts "twitter" as an alias of "x".
-pub fn parse_source(name: &str) -> Option<Source> {
-    let lower = name.trim().to_ascii_lowercase();
-    let lower = if lower == "twitter" {
-        "x".to_string()
-    } else {
-        lower
-    };
-    SOURCE_NAMES.iter().find(|(n, _)| *n == lower).map(|(_, s)| *s)
-}
-
-/// JSON name of a kind ("post", "direct_message", ...).
-pub fn kind_name(kind: Kind) -> &'static str {
-    KIND_NAMES
-        .iter()
-        .find(|(_, k)| *k == kind)
-        .map(|(n, _)| *n)
-        .unwrap_or("unspecified")
-}
-
-/// Parses a kind name; accepts "dm" for direct_message.
-pub fn parse_kind(name: &str) -> Option<Kind> {
-    let lower = name.trim().to_ascii_lowercase();
-    let lower = if lower == "dm" {
-        "direct_message".to_string()
-    } else {
-        lower
-    };
-    KIND_NAMES.iter().find(|(n, _)| *n == lower).map(|(_, k)| *k)
-}
-
-/// JSON name of a visibility ("public" or "private").
-pub fn visibility_name(visibility: Visibility) -> &'static str {
-    match visibility {
-        Visibility::Public => "public",
-        Visibility::Private => "private",
-        Visibility::Unspecified => "unspecified",
-    }
-}
-
-/// The visibility named `name` ("public", "private").
-pub fn parse_visibility(name: &str) -> Option<Visibility> {
-    match name.trim().to_ascii_lowercase().as_str() {
-        "public" => Some(Visibility::Public),
-        "private" => Some(Visibility::Private),
-        _ => None,
     }
 }
 
@@ -292,15 +206,23 @@ pub fn mention_from_json(
     };
     let created_at_ms = match json.created_at {
         None | Some(serde_json::Value::Null) => 0,
-        Some(serde_json::Value::Number(n)) => n
-            .as_i64()
-            .ok_or_else(|| FieldError::new("created_at", "expected integer epoch milliseconds"))?,
-        Some(serde_json::Value::String(s)) => parse_rfc3339_ms(&s).ok_or_else(|| {
-            FieldError::new(
-                "created_at",
-                format!("cannot read {s:?} as a time; expected RFC 3339 (2026-01-31T12:00:00Z) or epoch milliseconds"),
-            )
-        })?,
+        Some(serde_json::Value::Number(n)) => {
+            let ms = n
+                .as_i64()
+                .ok_or_else(|| FieldError::new("created_at", "expected integer epoch milliseconds"))?;
+            check_not_too_old(ms, &ms.to_string())?;
+            ms
+        }
+        Some(serde_json::Value::String(s)) => {
+            let ms = parse_rfc3339_ms(&s).ok_or_else(|| {
+                FieldError::new(
+                    "created_at",
+                    format!("cannot read {s:?} as a time; expected RFC 3339 (2026-01-31T12:00:00Z) or epoch milliseconds"),
+                )
+            })?;
+            check_not_too_old(ms, &format!("{s:?}"))?;
+            ms
+        }
         Some(_) => {
             return Err(FieldError::new(
                 "created_at",
@@ -428,8 +350,9 @@ pub fn validate_and_complete(
             format!("{} is outside 1..5", mention.rating),
         ));
     }
-    if mention.created_at_ms < 0 {
-        return Err(FieldError::new("created_at", "is before 1970"));
+    // Zero is "not given" (proto3's default): the reception time below.
+    if mention.created_at_ms != 0 {
+        check_not_too_old(mention.created_at_ms, &mention.created_at_ms.to_string())?;
     }
     const ONE_DAY_MS: i64 = 86_400_000;
     if mention.created_at_ms > received_at_ms + ONE_DAY_MS {
@@ -478,6 +401,33 @@ fn check_short(field: &str, value: &str, required: bool) -> Result<(), FieldErro
     Ok(())
 }
 
+/// Earliest publication time accepted: 2000-01-01T00:00:00Z. Anything older is a mistake rather
+/// than a mention (epoch seconds read as milliseconds land in January 1970, and a zero date
+/// would silently become the reception time), so it is refused with the reason.
+pub const MIN_CREATED_AT_MS: i64 = 946_684_800_000;
+
+/// Refuses a publication time before [`MIN_CREATED_AT_MS`], saying what it probably was.
+fn check_not_too_old(ms: i64, written: &str) -> Result<(), FieldError> {
+    if ms >= MIN_CREATED_AT_MS {
+        return Ok(());
+    }
+    // Epoch seconds between 2000 and 2286 are 10-digit numbers: the usual unit mistake.
+    let reason = if (MIN_CREATED_AT_MS / 1000..10_000_000_000).contains(&ms) {
+        format!(
+            "{written} looks like epoch seconds ({}); send epoch milliseconds ({}) or RFC 3339",
+            format_rfc3339_ms(ms * 1000),
+            ms * 1000
+        )
+    } else {
+        format!(
+            "{written} is {}, before 2000-01-01; send epoch milliseconds or RFC 3339, or leave \
+             created_at out to use the reception time",
+            format_rfc3339_ms(ms)
+        )
+    };
+    Err(FieldError::new("created_at", reason))
+}
+
 /// Parses an RFC 3339 timestamp (`2026-01-31T12:00:00Z`, `...+01:00`, fractional seconds
 /// allowed) into epoch milliseconds.
 pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
@@ -495,7 +445,12 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
         |r: std::ops::Range<usize>| -> Option<i64> { std::str::from_utf8(&b[r]).ok()?.parse::<i64>().ok() };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=days_in_month(year, month)).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let mut i = 19;
@@ -517,6 +472,9 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
         Some(sign @ (b'+' | b'-')) if b.len() == i + 6 && b[i + 3] == b':' => {
             let h = num(i + 1..i + 3)?;
             let m = num(i + 4..i + 6)?;
+            if h > 23 || m > 59 {
+                return None;
+            }
             let off = h * 3600 + m * 60;
             if *sign == b'+' {
                 off
@@ -543,6 +501,16 @@ pub fn format_rfc3339_ms(ms: i64) -> String {
         (rem % 3600) / 60,
         rem % 60
     )
+}
+
+/// Days in `month` (1–12) of `year`, leap years included.
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        _ => 31,
+    }
 }
 
 // Howard Hinnant's civil-date algorithms.
@@ -639,5 +607,47 @@ mod tests {
         );
         assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_rfc3339_ms("2026-13-01T00:00:00Z"), None);
+        // Days that do not exist and offsets beyond ±23:59 are refused, not rolled over.
+        assert_eq!(parse_rfc3339_ms("2026-02-31T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339_ms("2026-04-31T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339_ms("2026-02-29T00:00:00Z"), None);
+        assert!(parse_rfc3339_ms("2028-02-29T00:00:00Z").is_some());
+        assert!(parse_rfc3339_ms("2000-02-29T00:00:00Z").is_some());
+        assert_eq!(parse_rfc3339_ms("2100-02-29T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339_ms("2026-03-01T10:00:00+99:99"), None);
+        assert_eq!(parse_rfc3339_ms("2026-03-01T10:00:00+24:00"), None);
+        assert!(parse_rfc3339_ms("2026-03-01T10:00:00-23:59").is_some());
+    }
+
+    #[test]
+    fn publication_times_before_2000_are_refused_with_what_they_probably_were() {
+        let at = |v: serde_json::Value| {
+            mention_from_json(
+                json!({"tenant":"acme","source":"x","native_id":"1","text":"x","created_at": v}),
+                &Limits::default(),
+                NOW,
+            )
+        };
+        // Epoch seconds, the usual unit mistake, would land in January 1970.
+        let e = at(json!(1_780_000_000)).unwrap_err();
+        assert_eq!(e.field, "created_at");
+        assert!(e.reason.contains("looks like epoch seconds"), "{}", e.reason);
+        assert!(e.reason.contains("1780000000000"), "{}", e.reason);
+        // The epoch itself is not "no date": it is refused rather than replaced by reception time.
+        for zero in [json!("1970-01-01T00:00:00Z"), json!(0)] {
+            let e = at(zero).unwrap_err();
+            assert!(e.reason.contains("before 2000-01-01"), "{}", e.reason);
+        }
+        assert!(at(json!("1999-12-31T23:59:59Z")).is_err());
+        assert_eq!(at(json!("2000-01-01T00:00:00Z")).unwrap().created_at_ms, MIN_CREATED_AT_MS);
+        assert_eq!(at(json!(NOW - 1000)).unwrap().created_at_ms, NOW - 1000);
+        // A gRPC mention (already a protobuf) is held to the same rule; zero means "not given".
+        let mut m = ok(json!({"tenant":"acme","source":"x","native_id":"1","text":"x"}));
+        m.created_at_ms = 1_780_000_000;
+        let e = validate_and_complete(&mut m, &Limits::default(), NOW).unwrap_err();
+        assert!(e.reason.contains("looks like epoch seconds"), "{}", e.reason);
+        m.created_at_ms = 0;
+        validate_and_complete(&mut m, &Limits::default(), NOW).unwrap();
+        assert_eq!(m.created_at_ms, NOW);
     }
 }

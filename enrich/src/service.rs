@@ -6,7 +6,7 @@ use crate::Scorer;
 use prost::Message;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use vigie_core::bus::{Bus, InRecord, OutRecord, Publisher};
+use vigie_core::bus::{Bus, BusError, InRecord, OutRecord, Publisher};
 use vigie_core::clickhouse::{ClickHouse, MentionRow};
 use vigie_core::config::StageConfig;
 use vigie_core::metrics::StageMetrics;
@@ -81,7 +81,7 @@ pub struct EnrichDeps {
 }
 
 /// Runs the enrich loop until `cancel`, then finishes the batch in hand, flushes and returns.
-pub async fn run(deps: EnrichDeps, cancel: CancellationToken) -> anyhow::Result<()> {
+pub async fn run(deps: EnrichDeps, cancel: CancellationToken) -> Result<(), BusError> {
     let metrics = StageMetrics::new(STAGE);
     let subscriber = deps
         .bus

@@ -4,14 +4,14 @@
 //! rejected item's field and reason and the status details carry the whole `PublishResponse`
 //! (accepted items were published; resubmitting is safe).
 
-use crate::ingestor::{IngestError, Ingestor, Item, Submitted};
+use crate::ingestor::{Caller, IngestError, Ingestor, Item, Submitted};
 use futures::StreamExt;
 use prost::Message;
 use std::sync::Arc;
 use tonic::{Request, Response, Status, Streaming};
 use vigie_core::proto::ingest_service_server::{IngestService, IngestServiceServer};
 use vigie_core::proto::{Mention, PublishRequest, PublishResponse};
-use vigie_core::tokens::{AuthError, Principal};
+use vigie_core::tokens::AuthError;
 
 /// The gRPC ingest service.
 pub struct GrpcIngest {
@@ -26,12 +26,12 @@ impl GrpcIngest {
 }
 
 /// The items of a request; a mention leaving its tenant out is the caller's.
-fn submitted(mentions: Vec<Mention>, caller: Option<&Principal>) -> Vec<Submitted> {
+fn submitted(mentions: Vec<Mention>, caller: &Caller) -> Vec<Submitted> {
     mentions
         .into_iter()
         .map(|mut m| {
-            if let (Some(p), true) = (caller, m.tenant.is_empty()) {
-                m.tenant = p.tenant.clone();
+            if let (Some(tenant), true) = (caller.tenant(), m.tenant.is_empty()) {
+                m.tenant = tenant.to_string();
             }
             m
         })
@@ -43,7 +43,7 @@ fn submitted(mentions: Vec<Mention>, caller: Option<&Principal>) -> Vec<Submitte
 }
 
 /// The caller, from the request's `authorization` metadata.
-fn principal<T>(ingestor: &Ingestor, request: &Request<T>) -> Result<Option<Principal>, Status> {
+fn caller<T>(ingestor: &Ingestor, request: &Request<T>) -> Result<Caller, Status> {
     let header = request
         .metadata()
         .get("authorization")
@@ -74,26 +74,22 @@ fn finish(r: PublishResponse) -> Result<Response<PublishResponse>, Status> {
     let reasons: Vec<String> = r
         .results
         .iter()
-        .filter(|x| x.status == "rejected")
         .take(20)
         .map(|x| format!("{}: {}", x.field, x.reason))
         .collect();
     let message = format!(
         "{} of {} mentions rejected ({} accepted): {}",
         r.rejected,
-        r.results.len(),
+        r.accepted + r.duplicates + r.rejected,
         r.accepted,
         reasons.join("; ")
     );
-    // Details travel in trailers (typically limited to 16 KiB): carry the counts and the
-    // rejected items only, at most MAX_DETAILED of them.
+    // Details travel in trailers (typically limited to 16 KiB): carry the counts and at most
+    // MAX_DETAILED rejected items; the others are counted as unlisted.
+    let unlisted = r.rejected_unlisted + r.results.len().saturating_sub(MAX_DETAILED) as u32;
     let details = PublishResponse {
-        results: r
-            .results
-            .into_iter()
-            .filter(|x| x.status == "rejected")
-            .take(MAX_DETAILED)
-            .collect(),
+        results: r.results.into_iter().take(MAX_DETAILED).collect(),
+        rejected_unlisted: unlisted,
         ..r
     };
     Err(Status::with_details(
@@ -106,10 +102,13 @@ fn finish(r: PublishResponse) -> Result<Response<PublishResponse>, Status> {
 #[tonic::async_trait]
 impl IngestService for GrpcIngest {
     async fn publish(&self, request: Request<PublishRequest>) -> Result<Response<PublishResponse>, Status> {
-        let caller = principal(&self.ingestor, &request)?;
-        let mut items = submitted(request.into_inner().mentions, caller.as_ref());
-        Ingestor::bind_tenant(caller.as_ref(), &mut items);
-        let r = self.ingestor.submit(items, "grpc").await.map_err(to_status)?;
+        let caller = caller(&self.ingestor, &request)?;
+        let items = submitted(request.into_inner().mentions, &caller);
+        let r = self
+            .ingestor
+            .submit(&caller, items, "grpc")
+            .await
+            .map_err(to_status)?;
         finish(r)
     }
 
@@ -117,7 +116,7 @@ impl IngestService for GrpcIngest {
         &self,
         request: Request<Streaming<Mention>>,
     ) -> Result<Response<PublishResponse>, Status> {
-        let caller = principal(&self.ingestor, &request)?;
+        let caller = caller(&self.ingestor, &request)?;
         let mut stream = request.into_inner();
         let chunk = self.ingestor.max_batch().clamp(1, 500);
         let mut total = PublishResponse::default();
@@ -135,18 +134,15 @@ impl IngestService for GrpcIngest {
                 pending.push(m?);
             }
             if pending.len() >= chunk || (done && !pending.is_empty()) {
-                let mut items = submitted(std::mem::take(&mut pending), caller.as_ref());
-                Ingestor::bind_tenant(caller.as_ref(), &mut items);
+                let items = submitted(std::mem::take(&mut pending), &caller);
+                let count = items.len() as u32;
                 let r = self
                     .ingestor
-                    .submit_from(items, "grpc", offset)
+                    .submit_from(&caller, items, "grpc", offset)
                     .await
                     .map_err(to_status)?;
-                total.accepted += r.accepted;
-                total.duplicates += r.duplicates;
-                total.rejected += r.rejected;
-                offset += r.results.len() as u32;
-                total.results.extend(r.results);
+                offset += count;
+                Ingestor::add_answer(&mut total, r);
             }
             if done {
                 break;
@@ -163,6 +159,7 @@ mod tests {
     use vigie_core::bus::Publisher;
     use vigie_core::model::Limits;
     use vigie_core::proto::ingest_service_client::IngestServiceClient;
+    use vigie_core::proto::PublishResult;
 
     fn m(native: &str, text: &str) -> Mention {
         Mention {
@@ -202,7 +199,7 @@ mod tests {
             .unwrap()
             .into_inner();
         assert_eq!(ok.accepted, 1);
-        assert_eq!(ok.results[0].mention_id, "acme:x:1");
+        assert!(ok.results.is_empty(), "accepted items are counted, not listed");
 
         let err = client
             .publish(PublishRequest {
@@ -228,5 +225,46 @@ mod tests {
         assert_eq!(details.results.len(), 1, "details carry the rejected items only");
         assert_eq!(details.results[0].field, "items[22].text");
         assert_eq!(bus.snapshot(vigie_core::topics::MENTIONS_RAW).len(), 2 + 24);
+
+        // A long stream's answer stays a few bytes: counts only.
+        let long: Vec<Mention> = (0..5_000).map(|i| m(&format!("l{i}"), "streamed")).collect();
+        let ok = client
+            .publish_stream(futures::stream::iter(long))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(ok.accepted, 5_000);
+        assert!(ok.encoded_len() < 32, "{} bytes", ok.encoded_len());
+        // Many rejections: the details list MAX_DETAILED and count the rest.
+        let bad: Vec<Mention> = (0..1_500).map(|i| m(&format!("b{i}"), "")).collect();
+        let err = client
+            .publish_stream(futures::stream::iter(bad))
+            .await
+            .unwrap_err();
+        let details = PublishResponse::decode(err.details()).unwrap();
+        assert_eq!(details.rejected, 1_500);
+        assert_eq!(details.results.len(), MAX_DETAILED);
+        assert_eq!(details.rejected_unlisted as usize, 1_500 - MAX_DETAILED);
+    }
+
+    #[test]
+    fn a_streams_answer_lists_at_most_max_listed_rejections() {
+        let part = |n: usize| PublishResponse {
+            rejected: n as u32,
+            results: (0..n as u32)
+                .map(|index| PublishResult {
+                    index,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let mut total = PublishResponse::default();
+        for _ in 0..3 {
+            Ingestor::add_answer(&mut total, part(400));
+        }
+        assert_eq!(total.rejected, 1_200);
+        assert_eq!(total.results.len(), crate::ingestor::MAX_LISTED_REJECTIONS);
+        assert_eq!(total.rejected_unlisted, 200);
     }
 }

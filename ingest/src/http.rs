@@ -8,8 +8,8 @@
 
 use crate::body::split;
 use crate::ingestor::{IngestError, Ingestor, Item, Submitted};
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::{Body, Bytes};
+use axum::extract::State;
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,16 +17,64 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::json;
 use std::sync::Arc;
+use std::time::Duration;
 use vigie_core::proto::PublishResponse;
 use vigie_core::tokens::AuthError;
 
-/// The ingest HTTP router (metrics and health included).
-pub fn router(ingestor: Arc<Ingestor>, max_body_bytes: usize) -> Router {
+/// What the mentions endpoint needs.
+struct Front {
+    ingestor: Arc<Ingestor>,
+    max_body_bytes: usize,
+    body_timeout: Duration,
+}
+
+/// The ingest HTTP router (metrics and health included): bodies over `max_body_bytes` get 413,
+/// a body not received within `body_timeout` of its headers gets 408.
+pub fn router(ingestor: Arc<Ingestor>, max_body_bytes: usize, body_timeout: Duration) -> Router {
+    let front = Arc::new(Front {
+        ingestor,
+        max_body_bytes,
+        body_timeout,
+    });
     Router::new()
         .route("/v1/mentions", post(post_mentions))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
-        .with_state(ingestor)
+        .with_state(front)
         .merge(vigie_core::metrics::router())
+}
+
+/// Reads the whole body within the time and size limits, or answers why not.
+async fn read_body(front: &Front, body: Body) -> Result<Bytes, Response> {
+    let refuse = |status: StatusCode, error: String| (status, Json(json!({ "error": error }))).into_response();
+    match tokio::time::timeout(front.body_timeout, axum::body::to_bytes(body, front.max_body_bytes)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Err(_) => Err(refuse(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the body did not arrive within {} ms of the headers (ingest.body_timeout_ms)",
+                front.body_timeout.as_millis()
+            ),
+        )),
+        Ok(Err(e)) if too_large(&e) => Err(refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the body is over {} bytes (ingest.max_body_bytes); send fewer mentions per request",
+                front.max_body_bytes
+            ),
+        )),
+        Ok(Err(e)) => Err(refuse(StatusCode::BAD_REQUEST, format!("reading the body: {e}"))),
+    }
+}
+
+/// Whether a body error is the size limit.
+fn too_large(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// 401 or 403 with the reason.
@@ -38,11 +86,16 @@ fn auth_error(e: AuthError) -> Response {
     (status, Json(json!({ "error": e.to_string() }))).into_response()
 }
 
-async fn post_mentions(State(ingestor): State<Arc<Ingestor>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn post_mentions(State(front): State<Arc<Front>>, headers: HeaderMap, body: Body) -> Response {
+    let ingestor = &front.ingestor;
     let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let principal = match ingestor.authorize(authorization) {
-        Ok(p) => p,
+    let caller = match ingestor.authorize(authorization) {
+        Ok(c) => c,
         Err(e) => return auth_error(e),
+    };
+    let body = match read_body(&front, body).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
     };
     let items = match split(&body) {
         Ok(items) => items,
@@ -55,7 +108,7 @@ async fn post_mentions(State(ingestor): State<Arc<Ingestor>>, headers: HeaderMap
                 },
                 original: body.to_vec(),
             }];
-            return match ingestor.submit(submitted, "http").await {
+            return match ingestor.submit(&caller, submitted, "http").await {
                 Ok(r) => (StatusCode::BAD_REQUEST, Json(response_json(&r))).into_response(),
                 Err(e) => error_response(e),
             };
@@ -63,13 +116,13 @@ async fn post_mentions(State(ingestor): State<Arc<Ingestor>>, headers: HeaderMap
     };
     let limits = *ingestor.limits();
     let now = vigie_core::now_ms();
-    let mut submitted: Vec<Submitted> = items
+    let submitted: Vec<Submitted> = items
         .into_iter()
         .map(|raw| {
             // Items may leave the tenant out: the token says whose they are.
             let value = raw.value.map(|mut v| {
-                if let (Some(p), Some(o)) = (&principal, v.as_object_mut()) {
-                    o.entry("tenant").or_insert_with(|| json!(p.tenant));
+                if let (Some(tenant), Some(o)) = (caller.tenant(), v.as_object_mut()) {
+                    o.entry("tenant").or_insert_with(|| json!(tenant));
                 }
                 v
             });
@@ -79,8 +132,7 @@ async fn post_mentions(State(ingestor): State<Arc<Ingestor>>, headers: HeaderMap
             }
         })
         .collect();
-    Ingestor::bind_tenant(principal.as_ref(), &mut submitted);
-    match ingestor.submit(submitted, "http").await {
+    match ingestor.submit(&caller, submitted, "http").await {
         Ok(r) if r.rejected > 0 => (StatusCode::BAD_REQUEST, Json(response_json(&r))).into_response(),
         Ok(r) => (StatusCode::OK, Json(response_json(&r))).into_response(),
         Err(e) => error_response(e),
@@ -101,14 +153,9 @@ pub fn response_json(r: &PublishResponse) -> serde_json::Value {
         "accepted": r.accepted,
         "duplicates": r.duplicates,
         "rejected": r.rejected,
+        "rejected_unlisted": r.rejected_unlisted,
         "results": r.results.iter().map(|x| {
-            let mut o = json!({ "index": x.index, "status": x.status });
-            if !x.mention_id.is_empty() { o["id"] = json!(x.mention_id); }
-            if !x.field.is_empty() || !x.reason.is_empty() {
-                o["field"] = json!(x.field);
-                o["reason"] = json!(x.reason);
-            }
-            o
+            json!({ "index": x.index, "status": x.status, "field": x.field, "reason": x.reason })
         }).collect::<Vec<_>>(),
     })
 }
@@ -144,16 +191,18 @@ mod tests {
     async fn statuses_and_per_item_errors() {
         let bus = MemoryBus::default();
         let ingestor = Arc::new(Ingestor::new(Publisher::Memory(bus), Limits::default(), 3, 100));
-        let router = router(ingestor, 1024);
+        let router = router(ingestor, 1024, Duration::from_secs(5));
         let ok = r#"{"tenant":"acme","source":"x","native_id":"1","text":"hello"}"#;
         let (s, body) = post(&router, ok).await;
         assert_eq!(s, StatusCode::OK, "{body}");
-        assert_eq!(body["results"][0]["id"], "acme:x:1");
+        assert_eq!(body["accepted"], 1);
+        assert_eq!(body["results"], json!([]), "accepted items are counted, not listed");
         let mixed = r#"[{"tenant":"acme","source":"x","native_id":"2","text":"hi"},{"tenant":"acme","source":"fax","native_id":"3","text":"hi"}]"#;
         let (s, body) = post(&router, mixed).await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
         assert_eq!(body["accepted"], 1);
-        assert_eq!(body["results"][1]["field"], "items[1].source");
+        assert_eq!(body["results"][0]["index"], 1);
+        assert_eq!(body["results"][0]["field"], "items[1].source");
         let (s, _) = post(&router, "[1,2,3,4]").await;
         assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
         let (s, _) = post(&router, &"x".repeat(2000)).await;
@@ -178,7 +227,7 @@ mod tests {
         store.upsert(record);
         let ingestor =
             Ingestor::new(Publisher::Memory(bus.clone()), Limits::default(), 10, 100).with_tokens(store);
-        let router = router(Arc::new(ingestor), 1 << 16);
+        let router = router(Arc::new(ingestor), 1 << 16, Duration::from_secs(5));
         let mine = r#"{"source":"x","native_id":"1","text":"hello"}"#;
         assert_eq!(post_as(&router, None, mine).await.0, StatusCode::UNAUTHORIZED);
         assert_eq!(
@@ -189,11 +238,8 @@ mod tests {
         assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
         // The token's tenant fills in a missing one.
         let (s, body) = post_as(&router, Some(&operator), mine).await;
-        assert_eq!(
-            (s, body["results"][0]["id"].as_str()),
-            (StatusCode::OK, Some("acme:x:1")),
-            "{body}"
-        );
+        assert_eq!((s, &body["accepted"]), (StatusCode::OK, &json!(1)), "{body}");
+        assert_eq!(bus.snapshot(vigie_core::topics::MENTIONS_RAW).len(), 1);
         // Another tenant's mention is refused, named, and kept on the dead-letter topic.
         let theirs = r#"{"tenant":"globex","source":"x","native_id":"2","text":"hello"}"#;
         let (s, body) = post_as(&router, Some(&operator), theirs).await;

@@ -16,6 +16,10 @@ use vigie_core::{deadletter, topics};
 /// Protobuf type name carried in the schema header of raw mentions.
 pub const SCHEMA: &str = "vigie.v1.Mention";
 
+/// Most rejected items an answer lists (per request, or per stream); further ones are counted
+/// in `rejected_unlisted`. Accepted and duplicate items are only counted, so answers stay small.
+pub const MAX_LISTED_REJECTIONS: usize = 1_000;
+
 /// One submitted item: a mention to validate, or an item already refused while parsing.
 #[derive(Debug)]
 pub enum Item {
@@ -53,6 +57,53 @@ impl Item {
                 match vigie_core::model::mention_from_json(v, limits, now_ms) {
                     Ok(m) => Item::Mention(m),
                     Err(error) => Item::Refused { error, tenant },
+                }
+            }
+        }
+    }
+}
+
+/// Who submits a request, as established by [`Ingestor::authorize`]: a token's principal, or
+/// nobody when tokens are not required. [`Ingestor::submit`] takes one, so no front end can skip
+/// authorization or the tenant binding that goes with it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    principal: Option<Principal>,
+}
+
+impl Caller {
+    /// The process itself, submitting data it read (the bundled sample of `vigie standalone`):
+    /// never a client's input, which goes through [`Ingestor::authorize`].
+    pub fn trusted() -> Self {
+        Self { principal: None }
+    }
+
+    /// The tenant the caller's token writes for; `None` when tokens are not required.
+    pub fn tenant(&self) -> Option<&str> {
+        self.principal.as_ref().map(|p| p.tenant.as_str())
+    }
+
+    /// Binds a request to the caller's tenant: an item naming another tenant is refused, and
+    /// every refused item is dead-lettered under the caller's own tenant (a token for one client
+    /// never writes for another, not even into its dead letters).
+    fn bind(&self, items: &mut [Submitted]) {
+        let Some(p) = &self.principal else { return };
+        for s in items.iter_mut() {
+            match &mut s.item {
+                Item::Mention(m) if m.tenant != p.tenant => {
+                    s.item = Item::Refused {
+                        error: FieldError::new(
+                            "tenant",
+                            format!("{:?}: this token writes for tenant {:?} only", m.tenant, p.tenant),
+                        ),
+                        tenant: p.tenant.clone(),
+                    };
+                }
+                Item::Mention(_) => {}
+                Item::Refused { tenant, .. } => {
+                    if *tenant != p.tenant {
+                        tenant.clone_from(&p.tenant);
+                    }
                 }
             }
         }
@@ -118,32 +169,14 @@ impl Ingestor {
         self
     }
 
-    /// Who may write with this `authorization` header: `None` when tokens are not required.
-    pub fn authorize(&self, authorization: Option<&str>) -> Result<Option<Principal>, AuthError> {
+    /// Who may write with this `authorization` header: a caller without a principal when tokens
+    /// are not required.
+    pub fn authorize(&self, authorization: Option<&str>) -> Result<Caller, AuthError> {
         match &self.tokens {
-            None => Ok(None),
-            Some(store) => store.authorize(authorization, Role::Operator).map(Some),
-        }
-    }
-
-    /// Refuses (keeping them for the dead-letter topic) the items of a request that name
-    /// another tenant than the caller's token: a token for one client never writes for another.
-    pub fn bind_tenant(principal: Option<&Principal>, items: &mut [Submitted]) {
-        let Some(p) = principal else { return };
-        for s in items.iter_mut() {
-            if let Item::Mention(m) = &s.item {
-                if m.tenant != p.tenant {
-                    // Kept under the caller's own tenant: a token never writes into another
-                    // tenant's dead letters either.
-                    s.item = Item::Refused {
-                        error: FieldError::new(
-                            "tenant",
-                            format!("{:?}: this token writes for tenant {:?} only", m.tenant, p.tenant),
-                        ),
-                        tenant: p.tenant.clone(),
-                    };
-                }
-            }
+            None => Ok(Caller { principal: None }),
+            Some(store) => store
+                .authorize(authorization, Role::Operator)
+                .map(|p| Caller { principal: Some(p) }),
         }
     }
 
@@ -157,21 +190,28 @@ impl Ingestor {
         &self.limits
     }
 
-    /// Handles one request's items from `origin` ("http" or "grpc"). Returns once every accepted
-    /// mention and every dead letter is acknowledged by the broker.
-    pub async fn submit(&self, items: Vec<Submitted>, origin: &str) -> Result<PublishResponse, IngestError> {
-        self.submit_from(items, origin, 0).await
+    /// Handles one request's items from `origin` ("http" or "grpc"), bound to `caller`'s tenant.
+    /// Returns once every accepted mention and every dead letter is acknowledged by the broker.
+    pub async fn submit(
+        &self,
+        caller: &Caller,
+        items: Vec<Submitted>,
+        origin: &str,
+    ) -> Result<PublishResponse, IngestError> {
+        self.submit_from(caller, items, origin, 0).await
     }
 
     /// [`Self::submit`] for a slice of a longer stream whose first item has index `first_index`
     /// (item indexes in results and errors are then positions in the whole stream).
     pub async fn submit_from(
         &self,
-        items: Vec<Submitted>,
+        caller: &Caller,
+        mut items: Vec<Submitted>,
         origin: &str,
         first_index: u32,
     ) -> Result<PublishResponse, IngestError> {
         let started = Instant::now();
+        caller.bind(&mut items);
         self.metrics.received(items.len());
         self.metrics.batch(items.len());
         if items.len() > self.max_batch {
@@ -182,7 +222,8 @@ impl Ingestor {
             });
         }
         let now = vigie_core::now_ms();
-        let mut results = Vec::with_capacity(items.len());
+        let mut results = Vec::new();
+        let mut duplicates = 0u32;
         let mut accepted = Vec::new();
         let mut rejected = Vec::new();
         {
@@ -199,12 +240,9 @@ impl Ingestor {
                 };
                 match outcome {
                     Ok(m) if recent.contains(&m.id) || !in_request.insert(m.id.clone()) => {
-                        results.push(result(index, "duplicate", &m.id, None));
+                        duplicates += 1;
                     }
-                    Ok(m) => {
-                        results.push(result(index, "accepted", &m.id, None));
-                        accepted.push(m);
-                    }
+                    Ok(m) => accepted.push(m),
                     Err((e, tenant)) => {
                         let field = if e.field.is_empty() {
                             format!("items[{index}]")
@@ -212,7 +250,9 @@ impl Ingestor {
                             format!("items[{index}].{}", e.field)
                         };
                         let e = FieldError::new(field, e.reason);
-                        results.push(result(index, "rejected", "", Some(&e)));
+                        if results.len() < MAX_LISTED_REJECTIONS {
+                            results.push(rejection(index, &e));
+                        }
                         rejected.push(deadletter::record(
                             "ingest",
                             origin,
@@ -249,23 +289,37 @@ impl Ingestor {
             self.metrics.error("invalid_input");
         }
         self.metrics.processing(started.elapsed());
-        let duplicates = results.iter().filter(|r| r.status == "duplicate").count() as u32;
         Ok(PublishResponse {
             accepted: n_accepted as u32,
             duplicates,
             rejected: n_rejected as u32,
+            rejected_unlisted: (n_rejected - results.len()) as u32,
             results,
         })
     }
 }
 
-fn result(index: u32, status: &str, id: &str, error: Option<&FieldError>) -> PublishResult {
+fn rejection(index: u32, error: &FieldError) -> PublishResult {
     PublishResult {
         index,
-        status: status.to_string(),
-        mention_id: id.to_string(),
-        field: error.map(|e| e.field.clone()).unwrap_or_default(),
-        reason: error.map(|e| e.reason.clone()).unwrap_or_default(),
+        status: "rejected".to_string(),
+        mention_id: String::new(),
+        field: error.field.clone(),
+        reason: error.reason.clone(),
+    }
+}
+
+impl Ingestor {
+    /// Adds the answer to one slice of a stream to the stream's answer so far, keeping the list
+    /// of rejections within [`MAX_LISTED_REJECTIONS`].
+    pub fn add_answer(total: &mut PublishResponse, part: PublishResponse) {
+        total.accepted += part.accepted;
+        total.duplicates += part.duplicates;
+        total.rejected += part.rejected;
+        total.rejected_unlisted += part.rejected_unlisted;
+        let room = MAX_LISTED_REJECTIONS.saturating_sub(total.results.len());
+        total.rejected_unlisted += part.results.len().saturating_sub(room) as u32;
+        total.results.extend(part.results.into_iter().take(room));
     }
 }
 
@@ -295,6 +349,7 @@ mod tests {
         let ingestor = Ingestor::new(Publisher::Memory(bus.clone()), Limits::default(), 10, 100);
         let r = ingestor
             .submit(
+                &Caller::trusted(),
                 vec![
                     mention("1", "hello"),
                     mention("2", ""),
@@ -305,7 +360,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((r.accepted, r.rejected, r.duplicates), (1, 1, 1));
-        assert_eq!(r.results[1].field, "items[1].text");
+        // Only the rejected item is listed, with its index in the request.
+        assert_eq!(r.results.len(), 1);
+        assert_eq!((r.results[0].index, r.results[0].field.as_str()), (1, "items[1].text"));
         assert_eq!(bus.snapshot(topics::MENTIONS_RAW).len(), 1);
         let dead = bus.snapshot(topics::DEADLETTER);
         let letter = DeadLetter::decode(dead[0].payload.as_deref().unwrap()).unwrap();
@@ -314,7 +371,7 @@ mod tests {
         assert!(!letter.original.is_empty());
         // A later request repeating an accepted mention is a duplicate, not republished.
         let r = ingestor
-            .submit(vec![mention("1", "hello")], "test")
+            .submit(&Caller::trusted(), vec![mention("1", "hello")], "test")
             .await
             .unwrap();
         assert_eq!(r.duplicates, 1);
@@ -325,9 +382,45 @@ mod tests {
     async fn too_many_items_is_refused_whole() {
         let ingestor = Ingestor::new(Publisher::Memory(MemoryBus::default()), Limits::default(), 1, 100);
         let e = ingestor
-            .submit(vec![mention("1", "a"), mention("2", "b")], "test")
+            .submit(&Caller::trusted(), vec![mention("1", "a"), mention("2", "b")], "test")
             .await
             .unwrap_err();
         assert!(e.to_string().contains("limit is 1"));
+    }
+
+    #[tokio::test]
+    async fn every_item_is_bound_to_the_callers_tenant_inside_submit() {
+        let bus = MemoryBus::default();
+        let store = TokenStore::default();
+        let (token, record) = vigie_core::tokens::make("acme", Role::Operator, "test").unwrap();
+        store.upsert(record);
+        let ingestor =
+            Ingestor::new(Publisher::Memory(bus.clone()), Limits::default(), 10, 100).with_tokens(store);
+        let caller = ingestor.authorize(Some(&format!("Bearer {token}"))).unwrap();
+        assert_eq!(caller.tenant(), Some("acme"));
+        let mut other = mention("2", "hello");
+        if let Item::Mention(m) = &mut other.item {
+            m.tenant = "globex".into();
+        }
+        let refused_for_other = Submitted {
+            item: Item::Refused {
+                error: FieldError::new("source", "unknown"),
+                tenant: "globex".into(),
+            },
+            original: b"{}".to_vec(),
+        };
+        let r = ingestor
+            .submit(&caller, vec![mention("1", "hello"), other, refused_for_other], "test")
+            .await
+            .unwrap();
+        assert_eq!((r.accepted, r.rejected), (1, 2));
+        assert_eq!(r.results[0].field, "items[1].tenant");
+        // Both refusals are filed under the caller's tenant, never under the one they named.
+        let dead = bus.snapshot(topics::DEADLETTER);
+        assert_eq!(dead.len(), 2);
+        for d in dead {
+            let letter = DeadLetter::decode(d.payload.as_deref().unwrap()).unwrap();
+            assert_eq!(letter.tenant, "acme", "{letter:?}");
+        }
     }
 }

@@ -12,7 +12,8 @@ pub mod grpc;
 pub mod http;
 pub mod ingestor;
 pub mod recent;
+pub mod server;
 pub mod service;
 pub mod tls;
 
-pub use ingestor::{Ingestor, Item};
+pub use ingestor::{Caller, Ingestor, Item};

@@ -6,35 +6,63 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use vigie_core::config::IngestConfig;
 
+/// Why the ingest front ends could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A listening address cannot be bound.
+    #[error("cannot listen for {protocol} on {address} ({setting}): {source}")]
+    Listen {
+        /// "HTTP" or "gRPC".
+        protocol: &'static str,
+        /// The address.
+        address: String,
+        /// The setting that gave it.
+        setting: &'static str,
+        /// The system's error.
+        source: std::io::Error,
+    },
+    /// `ingest.grpc_listen` is not host:port.
+    #[error("ingest.grpc_listen {value:?} is not host:port: {reason}")]
+    Address {
+        /// The value given.
+        value: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The TLS settings cannot be used.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    /// A server failed while serving.
+    #[error("{protocol} server: {reason}")]
+    Server {
+        /// "HTTP" or "gRPC".
+        protocol: &'static str,
+        /// What failed.
+        reason: String,
+    },
+}
+
 /// Serves HTTP and gRPC ingest until `cancel`; in-flight requests finish before it returns.
 pub async fn serve(
     config: &IngestConfig,
     ingestor: Arc<Ingestor>,
     cancel: CancellationToken,
-) -> anyhow::Result<()> {
+) -> Result<(), ServeError> {
     let http_listener = tokio::net::TcpListener::bind(&config.http_listen)
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot listen for HTTP on {} (ingest.http_listen): {e}",
-                config.http_listen
-            )
+        .map_err(|source| ServeError::Listen {
+            protocol: "HTTP",
+            address: config.http_listen.clone(),
+            setting: "ingest.http_listen",
+            source,
         })?;
-    let router = crate::http::router(ingestor.clone(), config.max_body_bytes);
+    let limits = crate::server::HttpLimits::from_config(config);
+    let router = crate::http::router(ingestor.clone(), config.max_body_bytes, limits.body_timeout);
     let tls = crate::tls::acceptor("ingest", &config.tls_cert, &config.tls_key)?;
     let http_cancel = cancel.clone();
     let http = async move {
-        match tls {
-            Some(acceptor) => {
-                crate::tls::serve(http_listener, acceptor, router, http_cancel).await;
-                Ok(())
-            }
-            None => {
-                axum::serve(http_listener, router)
-                    .with_graceful_shutdown(async move { http_cancel.cancelled().await })
-                    .await
-            }
-        }
+        crate::server::serve(http_listener, tls, router, limits, http_cancel).await;
+        Ok::<(), std::convert::Infallible>(())
     };
     let scheme = if config.tls_cert.is_empty() {
         "http"
@@ -46,15 +74,23 @@ pub async fn serve(
     let grpc = if config.grpc_listen.is_empty() {
         None
     } else {
-        let grpc_addr: std::net::SocketAddr = config.grpc_listen.parse().map_err(|e| {
-            anyhow::anyhow!(
-                "ingest.grpc_listen {:?} is not host:port: {e}",
-                config.grpc_listen
-            )
-        })?;
-        let grpc_listener = tokio::net::TcpListener::bind(grpc_addr).await.map_err(|e| {
-            anyhow::anyhow!("cannot listen for gRPC on {grpc_addr} (ingest.grpc_listen): {e}")
-        })?;
+        let grpc_addr: std::net::SocketAddr =
+            config
+                .grpc_listen
+                .parse()
+                .map_err(|e: std::net::AddrParseError| ServeError::Address {
+                    value: config.grpc_listen.clone(),
+                    reason: e.to_string(),
+                })?;
+        let grpc_listener =
+            tokio::net::TcpListener::bind(grpc_addr)
+                .await
+                .map_err(|source| ServeError::Listen {
+                    protocol: "gRPC",
+                    address: grpc_addr.to_string(),
+                    setting: "ingest.grpc_listen",
+                    source,
+                })?;
         tracing::info!("ingest: gRPC on {grpc_addr}");
         let grpc_cancel = cancel.clone();
         Some(
@@ -86,8 +122,14 @@ pub async fn serve(
             return Ok(());
         }
     };
-    h.map_err(|e| anyhow::anyhow!("HTTP server: {e}"))?;
-    g.map_err(|e| anyhow::anyhow!("gRPC server: {e}"))?;
+    h.map_err(|e| ServeError::Server {
+        protocol: "HTTP",
+        reason: e.to_string(),
+    })?;
+    g.map_err(|e| ServeError::Server {
+        protocol: "gRPC",
+        reason: e.to_string(),
+    })?;
     tracing::info!("ingest: stopped");
     Ok(())
 }

@@ -1,107 +1,87 @@
 //! HTTPS for HTTP ingest: a rustls acceptor from PEM files (`ingest.tls_cert`,
-//! `ingest.tls_key`) and an accept loop serving the ingest router over it. Platform webhooks
+//! `ingest.tls_key`), used by the accept loop of [`crate::server`]. Platform webhooks
 //! require HTTPS, and bearer tokens must not cross a network in clear.
 
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
-use tokio_util::sync::CancellationToken;
 
-/// Longest a client may take to complete the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest a client may take to send a request's headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Why the TLS settings cannot be used; each names the setting and the file.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// Only one of the certificate and the key is set.
+    #[error(transparent)]
+    Pair(#[from] vigie_core::config::SettingError),
+    /// The certificate file cannot be read as PEM certificates.
+    #[error("{section}.tls_cert {path:?}: {reason}")]
+    Certificate {
+        /// The configuration section ("ingest").
+        section: String,
+        /// The file.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The key file cannot be read as a PEM private key.
+    #[error("{section}.tls_key {path:?}: {reason}")]
+    Key {
+        /// The configuration section.
+        section: String,
+        /// The file.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// rustls refused the pair (a key that does not match the certificate, say).
+    #[error("{section}.tls_cert/{section}.tls_key: {reason}")]
+    Refused {
+        /// The configuration section.
+        section: String,
+        /// What rustls said.
+        reason: String,
+    },
+}
 
 /// The TLS acceptor for `cert` and `key` (PEM files), `None` when both are empty (plaintext).
 /// `section` names the configuration section in errors (e.g. "ingest").
-pub fn acceptor(section: &str, cert: &str, key: &str) -> anyhow::Result<Option<TlsAcceptor>> {
-    let Some((cert, key)) = vigie_core::config::tls_files(section, cert, key).map_err(anyhow::Error::msg)?
-    else {
+pub fn acceptor(section: &str, cert: &str, key: &str) -> Result<Option<TlsAcceptor>, TlsError> {
+    let Some((cert, key)) = vigie_core::config::tls_files(section, cert, key)? else {
         return Ok(None);
     };
     let certs = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| anyhow::anyhow!("{section}.tls_cert {cert:?}: {e}"))?;
-    let key =
-        PrivateKeyDer::from_pem_file(key).map_err(|e| anyhow::anyhow!("{section}.tls_key {key:?}: {e}"))?;
+        .map_err(|e| TlsError::Certificate {
+            section: section.to_string(),
+            path: cert.to_string(),
+            reason: e.to_string(),
+        })?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Key {
+        section: section.to_string(),
+        path: key.to_string(),
+        reason: e.to_string(),
+    })?;
+    let refused = |e: rustls::Error| TlsError::Refused {
+        section: section.to_string(),
+        reason: e.to_string(),
+    };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| anyhow::anyhow!("TLS: {e}"))?
+        .map_err(refused)?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| anyhow::anyhow!("{section}.tls_cert/{section}.tls_key: {e}"))?;
+        .map_err(refused)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Some(TlsAcceptor::from(Arc::new(config))))
-}
-
-/// Serves `router` over TLS on `listener` until `cancel`, then lets open connections finish
-/// their requests (the caller bounds how long).
-pub async fn serve(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-    router: axum::Router,
-    cancel: CancellationToken,
-) {
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(c) => c,
-                Err(e) => {
-                    // Out of file descriptors, typically: pause rather than spin.
-                    tracing::warn!("ingest: accepting a connection: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            _ = cancel.cancelled() => break,
-        };
-        let (acceptor, router, cancel) = (acceptor.clone(), router.clone(), cancel.clone());
-        connections.spawn(async move {
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => {
-                    // Visible: a webhook provider failing the handshake must be seen.
-                    tracing::info!("ingest: TLS handshake with {peer} failed: {e}");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!("ingest: TLS handshake with {peer} timed out");
-                    return;
-                }
-            };
-            let service = hyper_util::service::TowerToHyperService::new(router);
-            // A client trickling its headers is cut off.
-            let connection = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(hyper_util::rt::TokioIo::new(tls), service);
-            tokio::pin!(connection);
-            let result = tokio::select! {
-                r = connection.as_mut() => r,
-                _ = cancel.cancelled() => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
-            };
-            if let Err(e) = result {
-                tracing::debug!("ingest: connection from {peer}: {e}");
-            }
-        });
-        // Forget finished connections as we go.
-        while connections.try_join_next().is_some() {}
-    }
-    while connections.join_next().await.is_some() {}
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+    use tokio_util::sync::CancellationToken;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use vigie_core::bus::memory::MemoryBus;
     use vigie_core::bus::Publisher;

@@ -5,7 +5,7 @@
 //! A story is the same near-duplicate cluster or the same author (`by = "story"`), or every
 //! mention of the watch (`by = "watch"`, for narrow watches that are a topic in themselves).
 
-use crate::detector::{EvidenceData, Firing, Observed, Signal, Stage};
+use crate::detector::{Audience, DetectorState, EvidenceData, Firing, Observed, Signal};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use vigie_core::proto::EscalationRule;
@@ -13,11 +13,12 @@ use vigie_core::proto::EscalationRule;
 /// Stories tracked per watch at most (new stories are not tracked while full).
 pub const MAX_STORIES: usize = 10_000;
 
-/// One step of a chain: (stage, event time, mention id, source name).
-type Step = (Stage, i64, String, String);
+/// One step of a chain: (audience, event time, mention id, source name).
+type Step = (Audience, i64, String, String);
 
-/// The chains of one story: `chains[s]` starts at stage `s` (its earliest mention still in the
-/// window) and is extended, greedily and in time order, by the first mention of each wider stage.
+/// The chains of one story: `chains[s]` starts at audience `s` (its earliest mention still in
+/// the window) and is extended, greedily and in time order, by the first mention of each wider
+/// audience.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Track {
     chains: [Vec<Step>; 3],
@@ -48,7 +49,7 @@ fn keys(rule: &EscalationRule, o: &Observed) -> Vec<String> {
 impl Track {
     /// Adds one mention; returns the longest chain it completes, if it extended or began one.
     fn add(&mut self, step: Step, window: i64) -> Option<&Vec<Step>> {
-        let (stage, at) = (step.0, step.1);
+        let (audience, at) = (step.0, step.1);
         if self.chains.iter().flatten().any(|s| s.2 == step.2) {
             return None;
         }
@@ -60,8 +61,8 @@ impl Track {
         }
         let mut touched = false;
         for (start, chain) in self.chains.iter_mut().enumerate() {
-            let extends = chain.last().is_some_and(|last| last.0 < stage && last.1 <= at);
-            if (chain.is_empty() && start == stage as usize) || extends {
+            let extends = chain.last().is_some_and(|last| last.0 < audience && last.1 <= at);
+            if (chain.is_empty() && start == audience as usize) || extends {
                 chain.push(step.clone());
                 touched = true;
             }
@@ -75,12 +76,24 @@ impl Track {
     }
 }
 
-impl EscalationState {
+impl DetectorState for EscalationState {
+    type Rule = EscalationRule;
+    const EPISODIC: bool = true;
+
+    fn new(_rule: &EscalationRule) -> Self {
+        Self::default()
+    }
+
+    /// A story stays reserved for two windows: a chain extended later is the same alert.
+    fn episode_memory_ms(rule: &EscalationRule) -> i64 {
+        2 * rule.window_seconds as i64 * 1000
+    }
+
     /// Adds one matching mention to its stories; fires when a story escalated far enough.
-    pub fn observe(&mut self, rule: &EscalationRule, o: &Observed, out: &mut Vec<Signal>) {
+    fn observe(&mut self, rule: &EscalationRule, o: &Observed, out: &mut Vec<Signal>) {
         let window = rule.window_seconds as i64 * 1000;
         let step: Step = (
-            o.stage(),
+            o.audience(),
             o.at(),
             o.mention.id.clone(),
             o.source_name().to_string(),
@@ -99,7 +112,7 @@ impl EscalationState {
             let (start, end) = (chain[0].1, chain[chain.len() - 1].1);
             let path: Vec<String> = chain
                 .iter()
-                .map(|(stage, _, _, source)| format!("{}:{source}", stage.name()))
+                .map(|(audience, _, _, source)| format!("{}:{source}", audience.name()))
                 .collect();
             out.push(Signal::Fire(Firing {
                 // Window-aligned start: late data moving the chain's first mention a little does
@@ -130,7 +143,7 @@ impl EscalationState {
     }
 
     /// Forgets stories with nothing in the window.
-    pub fn advance(&mut self, rule: &EscalationRule, watermark: i64) {
+    fn advance(&mut self, rule: &EscalationRule, watermark: i64, _out: &mut Vec<Signal>) {
         let window = rule.window_seconds as i64 * 1000;
         self.tracks.retain(|_, t| t.last_ms >= watermark - window);
     }

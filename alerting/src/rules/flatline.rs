@@ -4,7 +4,7 @@
 //! clears at the next mention.
 
 use crate::baseline::Baseline;
-use crate::detector::{EvidenceData, Firing, Observed, Signal};
+use crate::detector::{DetectorState, EvidenceData, Firing, Observed, Signal};
 use crate::series::Buckets;
 use serde::{Deserialize, Serialize};
 use vigie_core::proto::FlatlineRule;
@@ -17,9 +17,11 @@ pub struct FlatlineState {
     silent: bool,
 }
 
-impl FlatlineState {
+impl DetectorState for FlatlineState {
+    type Rule = FlatlineRule;
+
     /// Fresh state for `rule`.
-    pub fn new(rule: &FlatlineRule) -> Self {
+    fn new(rule: &FlatlineRule) -> Self {
         let size = rule.window_seconds as i64 * 1000;
         Self {
             buckets: Buckets::new(size),
@@ -29,7 +31,7 @@ impl FlatlineState {
     }
 
     /// Counts one matching mention (of the rule's source, if any); traffic clears a flatline.
-    pub fn observe(&mut self, rule: &FlatlineRule, o: &Observed, out: &mut Vec<Signal>) {
+    fn observe(&mut self, rule: &FlatlineRule, o: &Observed, out: &mut Vec<Signal>) {
         if !rule.source.is_empty() && o.source_name() != rule.source {
             return;
         }
@@ -47,7 +49,7 @@ impl FlatlineState {
     }
 
     /// Closes windows the watermark left behind; an empty one that should not be fires.
-    pub fn advance(&mut self, rule: &FlatlineRule, watermark: i64, out: &mut Vec<Signal>) {
+    fn advance(&mut self, rule: &FlatlineRule, watermark: i64, out: &mut Vec<Signal>) {
         let (baseline, silent) = (&mut self.baseline, &mut self.silent);
         let size = self.buckets.size_ms();
         self.buckets.close_until(watermark, |start, n| {

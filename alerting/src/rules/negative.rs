@@ -2,7 +2,7 @@
 //! baseline, with the negative share up too — more complaints, not just more traffic.
 
 use crate::baseline::Baseline;
-use crate::detector::{Firing, Observed, Signal};
+use crate::detector::{DetectorState, Firing, Observed, Signal};
 use crate::rules::volume::BucketStats;
 use crate::series::Buckets;
 use serde::{Deserialize, Serialize};
@@ -20,9 +20,11 @@ pub struct NegativeSurgeState {
     usual_share: Option<f64>,
 }
 
-impl NegativeSurgeState {
+impl DetectorState for NegativeSurgeState {
+    type Rule = NegativeSurgeRule;
+
     /// Fresh state for `rule`.
-    pub fn new(rule: &NegativeSurgeRule) -> Self {
+    fn new(rule: &NegativeSurgeRule) -> Self {
         let size = rule.bucket_seconds as i64 * 1000;
         Self {
             buckets: Buckets::new(size),
@@ -31,35 +33,8 @@ impl NegativeSurgeState {
         }
     }
 
-    fn share(b: &BucketStats) -> f64 {
-        if b.count == 0 {
-            0.0
-        } else {
-            b.sentiments.negative as f64 / b.count as f64
-        }
-    }
-
-    /// Whether bucket `b` starting at `start` is a surge: its share and expectation if so.
-    fn surging(
-        baseline: &Baseline,
-        usual_share: Option<f64>,
-        rule: &NegativeSurgeRule,
-        start: i64,
-        b: &BucketStats,
-    ) -> Option<(f64, crate::baseline::Expectation)> {
-        let e = baseline.expect(start)?;
-        let negative = b.sentiments.negative as f64;
-        let share = Self::share(b);
-        let usual = usual_share.unwrap_or(0.0);
-        (negative >= rule.min_negative as f64
-            && negative > e.upper(rule.sensitivity)
-            && share >= rule.min_share
-            && share >= usual + SHARE_MARGIN)
-            .then_some((share, e))
-    }
-
     /// Counts one matching mention; fires when its bucket already surges.
-    pub fn observe(&mut self, rule: &NegativeSurgeRule, o: &Observed, out: &mut Vec<Signal>) {
+    fn observe(&mut self, rule: &NegativeSurgeRule, o: &Observed, out: &mut Vec<Signal>) {
         let size = self.buckets.size_ms();
         let Some((start, b)) = self.buckets.slot(o.at()) else {
             return;
@@ -90,7 +65,7 @@ impl NegativeSurgeState {
     }
 
     /// Closes buckets the watermark left behind; a calm closed bucket clears the open alert.
-    pub fn advance(&mut self, rule: &NegativeSurgeRule, watermark: i64, out: &mut Vec<Signal>) {
+    fn advance(&mut self, rule: &NegativeSurgeRule, watermark: i64, out: &mut Vec<Signal>) {
         let mut closed = Vec::new();
         self.buckets
             .close_until(watermark, |start, b| closed.push((start, b)));
@@ -115,6 +90,35 @@ impl NegativeSurgeState {
                 *usual += 0.05 * (share.min(*usual + SHARE_MARGIN) - *usual);
             }
         }
+    }
+}
+
+impl NegativeSurgeState {
+    fn share(b: &BucketStats) -> f64 {
+        if b.count == 0 {
+            0.0
+        } else {
+            b.sentiments.negative as f64 / b.count as f64
+        }
+    }
+
+    /// Whether bucket `b` starting at `start` is a surge: its share and expectation if so.
+    fn surging(
+        baseline: &Baseline,
+        usual_share: Option<f64>,
+        rule: &NegativeSurgeRule,
+        start: i64,
+        b: &BucketStats,
+    ) -> Option<(f64, crate::baseline::Expectation)> {
+        let e = baseline.expect(start)?;
+        let negative = b.sentiments.negative as f64;
+        let share = Self::share(b);
+        let usual = usual_share.unwrap_or(0.0);
+        (negative >= rule.min_negative as f64
+            && negative > e.upper(rule.sensitivity)
+            && share >= rule.min_share
+            && share >= usual + SHARE_MARGIN)
+            .then_some((share, e))
     }
 }
 

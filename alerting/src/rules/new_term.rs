@@ -2,7 +2,7 @@
 //! days suddenly appears `min_count` times within `window` — a new angle on the brand, often
 //! the name of a nascent crisis. Each term is its own alert (episode = term).
 
-use crate::detector::{EvidenceData, Firing, Observed, Signal};
+use crate::detector::{DetectorState, EvidenceData, Firing, Observed, Signal};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet, VecDeque};
 use vigie_core::proto::NewTermRule;
@@ -54,9 +54,21 @@ fn terms(rule: &NewTermRule, o: &Observed) -> Vec<String> {
     out
 }
 
-impl NewTermState {
+impl DetectorState for NewTermState {
+    type Rule = NewTermRule;
+    const EPISODIC: bool = true;
+
+    fn new(_rule: &NewTermRule) -> Self {
+        Self::default()
+    }
+
+    /// A term stays reserved for its window and the history it must be absent from.
+    fn episode_memory_ms(rule: &NewTermRule) -> i64 {
+        rule.window_seconds as i64 * 1000 + rule.history_days as i64 * DAY_MS
+    }
+
     /// Counts the terms of one matching mention; fires for a term that just became frequent.
-    pub fn observe(&mut self, rule: &NewTermRule, o: &Observed, out: &mut Vec<Signal>) {
+    fn observe(&mut self, rule: &NewTermRule, o: &Observed, out: &mut Vec<Signal>) {
         let at = o.at();
         let window = rule.window_seconds as i64 * 1000;
         let history = rule.history_days as i64 * DAY_MS;
@@ -127,7 +139,7 @@ impl NewTermState {
     }
 
     /// Forgets terms with nothing left in the window or the history.
-    pub fn advance(&mut self, rule: &NewTermRule, watermark: i64) {
+    fn advance(&mut self, rule: &NewTermRule, watermark: i64, _out: &mut Vec<Signal>) {
         let window = rule.window_seconds as i64 * 1000;
         let history = rule.history_days as i64 * DAY_MS;
         self.terms.retain(|_, h| {

@@ -2,7 +2,7 @@
 //! negative from a high-reach or verified author, or a negative press article or review. Each
 //! risky mention is its own alert (episode = mention id).
 
-use crate::detector::{EvidenceData, Firing, Observed, Sentiments, Signal, Stage};
+use crate::detector::{Audience, DetectorState, EvidenceData, Firing, Observed, Sentiments, Signal};
 use vigie_core::proto::{Kind, RiskyMentionRule, Source};
 
 /// Why `o` is risky under `rule`, if it is.
@@ -34,7 +34,7 @@ pub fn reason(rule: &RiskyMentionRule, o: &Observed) -> Option<String> {
         return Some(format!("negative, from verified {who}"));
     }
     if rule.press_and_reviews {
-        if o.stage() == Stage::Press {
+        if o.audience() == Audience::Press {
             return Some(format!("negative press ({})", o.source_name()));
         }
         let review = o.mention.kind == Kind::Review as i32 || o.mention.source == Source::Review as i32;
@@ -49,28 +49,41 @@ pub fn reason(rule: &RiskyMentionRule, o: &Observed) -> Option<String> {
     None
 }
 
-/// Fires for a risky mention.
-pub fn observe(rule: &RiskyMentionRule, o: &Observed, out: &mut Vec<Signal>) {
-    let Some(why) = reason(rule, o) else { return };
-    let mut sentiments = Sentiments::default();
-    sentiments.add(o.enriched.sentiment_label);
-    let text: String = o.mention.text.chars().take(140).collect();
-    out.push(Signal::Fire(Firing {
-        episode: o.mention.id.clone(),
-        at_ms: o.at(),
-        window_start_ms: o.at(),
-        window_end_ms: o.at(),
-        summary: format!("risky {} mention: {why}: \"{text}\"", o.source_name()),
-        evidence: EvidenceData {
-            count: 1,
-            score: o.enriched.risk.as_ref().map(|r| r.toxicity as f64).unwrap_or(0.0),
-            samples: vec![o.mention.id.clone()],
-            sentiments,
-            top_terms: o.enriched.hashtags.iter().map(|h| (h.clone(), 1)).collect(),
-            path: vec![format!("{}:{}", o.stage().name(), o.source_name())],
-            ..Default::default()
-        },
-    }));
+/// The `risky_mention` detector: no state, each mention stands alone.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RiskyMentionState;
+
+impl DetectorState for RiskyMentionState {
+    type Rule = RiskyMentionRule;
+    const EPISODIC: bool = true;
+
+    fn new(_rule: &RiskyMentionRule) -> Self {
+        Self
+    }
+
+    /// Fires for a risky mention.
+    fn observe(&mut self, rule: &RiskyMentionRule, o: &Observed, out: &mut Vec<Signal>) {
+        let Some(why) = reason(rule, o) else { return };
+        let mut sentiments = Sentiments::default();
+        sentiments.add(o.enriched.sentiment_label);
+        let text: String = o.mention.text.chars().take(140).collect();
+        out.push(Signal::Fire(Firing {
+            episode: o.mention.id.clone(),
+            at_ms: o.at(),
+            window_start_ms: o.at(),
+            window_end_ms: o.at(),
+            summary: format!("risky {} mention: {why}: \"{text}\"", o.source_name()),
+            evidence: EvidenceData {
+                count: 1,
+                score: o.enriched.risk.as_ref().map(|r| r.toxicity as f64).unwrap_or(0.0),
+                samples: vec![o.mention.id.clone()],
+                sentiments,
+                top_terms: o.enriched.hashtags.iter().map(|h| (h.clone(), 1)).collect(),
+                path: vec![format!("{}:{}", o.audience().name(), o.source_name())],
+                ..Default::default()
+            },
+        }));
+    }
 }
 
 #[cfg(test)]
@@ -90,7 +103,7 @@ mod tests {
 
     fn fires(e: crate::testkit::M) -> Option<String> {
         let e = e.build();
-        let out = with_observed(&e, |o, out| observe(&rule(), o, out));
+        let out = with_observed(&e, |o, out| RiskyMentionState.observe(&rule(), o, out));
         firings(&out).first().map(|f| f.summary.clone())
     }
 

@@ -5,7 +5,7 @@
 //! mention never counts twice); mentions older than the window plus [`LATENESS_MS`] behind the
 //! newest one seen are too late and ignored.
 
-use crate::detector::{EvidenceData, Firing, Observed, Sentiments, Signal, LATENESS_MS};
+use crate::detector::{DetectorState, EvidenceData, Firing, Observed, Sentiments, Signal, LATENESS_MS};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 use vigie_core::proto::ThresholdRule;
@@ -25,9 +25,15 @@ pub struct ThresholdState {
     fired_at: Option<i64>,
 }
 
-impl ThresholdState {
+impl DetectorState for ThresholdState {
+    type Rule = ThresholdRule;
+
+    fn new(_rule: &ThresholdRule) -> Self {
+        Self::default()
+    }
+
     /// Adds one matching mention; reports a firing when a window reaches the threshold.
-    pub fn observe(&mut self, rule: &ThresholdRule, o: &Observed, out: &mut Vec<Signal>) {
+    fn observe(&mut self, rule: &ThresholdRule, o: &Observed, out: &mut Vec<Signal>) {
         let (id, event_ms) = (o.mention.id.as_str(), o.at());
         let window_ms = rule.window_seconds as i64 * 1000;
         let horizon = |watermark: i64| watermark - window_ms - LATENESS_MS;
@@ -107,16 +113,18 @@ impl ThresholdState {
         }
     }
 
+    /// Reports the open alert cleared once the window ending at `watermark` (the tenant's newest
+    /// event time) holds fewer than the threshold.
+    fn advance(&mut self, rule: &ThresholdRule, watermark: i64, out: &mut Vec<Signal>) {
+        self.clear_until(rule, watermark, out);
+    }
+}
+
+impl ThresholdState {
     fn count(&self, start: i64, end: i64) -> u64 {
         self.entries
             .range((start, String::new())..=(end, char::MAX.to_string()))
             .count() as u64
-    }
-
-    /// Reports the open alert cleared once the window ending at `watermark` (the tenant's newest
-    /// event time) holds fewer than the threshold.
-    pub fn advance(&mut self, rule: &ThresholdRule, watermark: i64, out: &mut Vec<Signal>) {
-        self.clear_until(rule, watermark, out);
     }
 
     /// Clears the firing if the window fell below the threshold at some instant after it fired

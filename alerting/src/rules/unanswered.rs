@@ -3,12 +3,13 @@
 //! question's native id (or full mention id), written by one of `brand_authors`. The alert fires
 //! at the deadline (event time) and resolves when the reply finally comes.
 
-use crate::detector::{EvidenceData, Firing, Observed, Signal, Stage};
+use crate::detector::{Audience, DetectorState, EvidenceData, Firing, Observed, Signal};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use vigie_core::proto::UnansweredRule;
 
-/// How long an unanswered question is remembered after its deadline.
+/// How long an unanswered question is remembered (and its alert stays open, answerable) after
+/// its deadline.
 const KEEP_AFTER_DEADLINE_MS: i64 = 7 * 86_400_000;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,15 +38,34 @@ pub fn by_brand(rule: &UnansweredRule, o: &Observed) -> bool {
     })
 }
 
-impl UnansweredState {
+impl DetectorState for UnansweredState {
+    type Rule = UnansweredRule;
+    const EPISODIC: bool = true;
+
+    fn new(_rule: &UnansweredRule) -> Self {
+        Self::default()
+    }
+
+    /// A question's episode stays reserved as long as the question is remembered: from the
+    /// question to its deadline, then seven days.
+    fn episode_memory_ms(rule: &UnansweredRule) -> i64 {
+        rule.sla_seconds as i64 * 1000 + KEEP_AFTER_DEADLINE_MS
+    }
+
+    /// The alert stays open as long as the question can still be answered: seven days after
+    /// its deadline.
+    fn keep_open_ms(_rule: &UnansweredRule) -> i64 {
+        KEEP_AFTER_DEADLINE_MS
+    }
+
     /// Registers a matching mention that expects an answer.
-    pub fn observe(&mut self, rule: &UnansweredRule, o: &Observed) {
+    fn observe(&mut self, rule: &UnansweredRule, o: &Observed, _out: &mut Vec<Signal>) {
         if by_brand(rule, o) {
             return;
         }
-        let stage = o.stage();
-        let expects_answer = (rule.private_messages && stage == Stage::Private)
-            || (rule.public_questions && stage == Stage::Public && o.mention.text.contains('?'));
+        let audience = o.audience();
+        let expects_answer = (rule.private_messages && audience == Audience::Private)
+            || (rule.public_questions && audience == Audience::Public && o.mention.text.contains('?'));
         if !expects_answer || o.mention.native_id.is_empty() {
             return;
         }
@@ -60,7 +80,7 @@ impl UnansweredState {
             .or_insert_with(|| Question {
                 id: o.mention.id.clone(),
                 at: o.at(),
-                path: format!("{}:{}", stage.name(), o.source_name()),
+                path: format!("{}:{}", audience.name(), o.source_name()),
                 author,
                 excerpt: o.mention.text.chars().take(100).collect(),
                 fired: false,
@@ -68,43 +88,19 @@ impl UnansweredState {
     }
 
     /// Whether a question with this native id waits here.
-    pub fn waits_for(&self, native_id: &str) -> bool {
+    fn awaits_reply(&self, native_id: &str) -> bool {
         self.pending.contains_key(native_id)
     }
 
     /// Native ids of the questions waiting here.
-    pub fn waiting(&self) -> impl Iterator<Item = &String> {
-        self.pending.keys()
-    }
-
-    fn firing(rule: &UnansweredRule, q: &Question) -> Firing {
-        let deadline = q.at + rule.sla_seconds as i64 * 1000;
-        Firing {
-            episode: q.id.clone(),
-            at_ms: deadline,
-            window_start_ms: q.at,
-            window_end_ms: deadline,
-            summary: format!(
-                "no answer from the brand within {} to @{} on {}: \"{}\"",
-                crate::detector::human_duration(rule.sla_seconds as i64),
-                q.author,
-                q.path,
-                q.excerpt
-            ),
-            evidence: EvidenceData {
-                count: 1,
-                baseline: rule.sla_seconds as f64,
-                samples: vec![q.id.clone()],
-                path: vec![q.path.clone()],
-                ..Default::default()
-            },
-        }
+    fn awaiting(&self) -> Vec<&str> {
+        self.pending.keys().map(String::as_str).collect()
     }
 
     /// A possible reply (any mention of the tenant with a parent id): answers the question when
     /// written by the brand. A reply after the deadline still fires first, so the outcome depends
     /// on event times only, not on when the deadline check ran.
-    pub fn on_reply(&mut self, rule: &UnansweredRule, o: &Observed, out: &mut Vec<Signal>) {
+    fn on_reply(&mut self, rule: &UnansweredRule, o: &Observed, out: &mut Vec<Signal>) {
         if !by_brand(rule, o) {
             return;
         }
@@ -137,7 +133,7 @@ impl UnansweredState {
     }
 
     /// Fires for questions whose deadline the watermark passed; forgets very old ones.
-    pub fn advance(&mut self, rule: &UnansweredRule, watermark: i64, out: &mut Vec<Signal>) {
+    fn advance(&mut self, rule: &UnansweredRule, watermark: i64, out: &mut Vec<Signal>) {
         let sla = rule.sla_seconds as i64 * 1000;
         for q in self.pending.values_mut() {
             if !q.fired && q.at + sla < watermark {
@@ -147,6 +143,32 @@ impl UnansweredState {
         }
         self.pending
             .retain(|_, q| q.at + sla + KEEP_AFTER_DEADLINE_MS >= watermark);
+    }
+}
+
+impl UnansweredState {
+    fn firing(rule: &UnansweredRule, q: &Question) -> Firing {
+        let deadline = q.at + rule.sla_seconds as i64 * 1000;
+        Firing {
+            episode: q.id.clone(),
+            at_ms: deadline,
+            window_start_ms: q.at,
+            window_end_ms: deadline,
+            summary: format!(
+                "no answer from the brand within {} to @{} on {}: \"{}\"",
+                crate::detector::human_duration(rule.sla_seconds as i64),
+                q.author,
+                q.path,
+                q.excerpt
+            ),
+            evidence: EvidenceData {
+                count: 1,
+                baseline: rule.sla_seconds as f64,
+                samples: vec![q.id.clone()],
+                path: vec![q.path.clone()],
+                ..Default::default()
+            },
+        }
     }
 }
 
@@ -168,7 +190,7 @@ mod tests {
     fn see(s: &mut UnansweredState, e: crate::testkit::M) -> Vec<Signal> {
         let e = e.build();
         with_observed(&e, |o, out| {
-            s.observe(&rule(), o);
+            s.observe(&rule(), o, out);
             if !o.mention.parent_id.is_empty() {
                 s.on_reply(&rule(), o, out);
             }
@@ -180,15 +202,15 @@ mod tests {
         let mut s = UnansweredState::default();
         see(&mut s, m("q1", 0).text("is my order lost?"));
         see(&mut s, m("not-a-question", 0).text("love it"));
-        assert!(s.waits_for("q1") && !s.waits_for("not-a-question"));
+        assert!(s.awaits_reply("q1") && !s.awaits_reply("not-a-question"));
         // A reply by someone else does not count; the brand's does.
         assert!(see(&mut s, m("r0", 10 * MIN).reply_to("q1")).is_empty());
-        assert!(s.waits_for("q1"));
+        assert!(s.awaits_reply("q1"));
         let out = see(
             &mut s,
             m("r1", 20 * MIN).reply_to("q1").author("acmecare", 10, true),
         );
-        assert!(out.is_empty() && !s.waits_for("q1"));
+        assert!(out.is_empty() && !s.awaits_reply("q1"));
         let mut out = Vec::new();
         s.advance(&rule(), 5 * 60 * MIN, &mut out);
         assert!(out.is_empty());

@@ -3,7 +3,9 @@
 //! bucket above the band is already a spike — and resolves when a bucket closes within the band.
 
 use crate::baseline::Expectation;
-use crate::detector::{stable_hash, top_n, EvidenceData, Firing, Observed, Sentiments, Signal};
+use crate::detector::{
+    stable_hash, top_n, DetectorState, EvidenceData, Firing, Observed, Sentiments, Signal,
+};
 use crate::series::Buckets;
 use crate::spike::{SpikeBaseline, SpikeScore};
 use serde::{Deserialize, Serialize};
@@ -79,9 +81,11 @@ pub struct VolumeSpikeState {
     baseline: SpikeBaseline,
 }
 
-impl VolumeSpikeState {
+impl DetectorState for VolumeSpikeState {
+    type Rule = VolumeSpikeRule;
+
     /// Fresh state for `rule`.
-    pub fn new(rule: &VolumeSpikeRule) -> Self {
+    fn new(rule: &VolumeSpikeRule) -> Self {
         let size = rule.bucket_seconds as i64 * 1000;
         Self {
             buckets: Buckets::new(size),
@@ -89,45 +93,8 @@ impl VolumeSpikeState {
         }
     }
 
-    fn value(rule: &VolumeSpikeRule, b: &BucketStats) -> f64 {
-        if rule.distinct_stories {
-            b.stories.len() as f64
-        } else {
-            b.count as f64
-        }
-    }
-
-    fn anomalous(rule: &VolumeSpikeRule, s: &SpikeScore) -> bool {
-        s.current >= rule.min_count as f64 && s.z >= rule.sensitivity
-    }
-
-    fn firing(rule: &VolumeSpikeRule, at: i64, s: &SpikeScore, mut evidence: EvidenceData) -> Firing {
-        let unit = if rule.distinct_stories {
-            "stories"
-        } else {
-            "mentions"
-        };
-        let bucket_ms = rule.bucket_seconds as i64 * 1000;
-        let bucket_start = at.div_euclid(bucket_ms) * bucket_ms;
-        evidence.count = s.current as u64;
-        evidence.baseline = s.expected;
-        evidence.score = s.z;
-        Firing {
-            // The bucket in which the spike was first seen.
-            episode: bucket_start.to_string(),
-            at_ms: at,
-            window_start_ms: bucket_start + bucket_ms - 3_600_000,
-            window_end_ms: bucket_start + bucket_ms,
-            summary: format!(
-                "{:.0} {unit} in the last hour against {:.0} expected at this time ({:.1}× a typical daily peak)",
-                s.current, s.expected, s.z
-            ),
-            evidence,
-        }
-    }
-
     /// Counts one matching mention; fires when the hour ending with its bucket is a spike.
-    pub fn observe(&mut self, rule: &VolumeSpikeRule, o: &Observed, out: &mut Vec<Signal>) {
+    fn observe(&mut self, rule: &VolumeSpikeRule, o: &Observed, out: &mut Vec<Signal>) {
         let Some((start, b)) = self.buckets.slot(o.at()) else {
             return;
         };
@@ -163,7 +130,7 @@ impl VolumeSpikeState {
 
     /// Closes buckets the watermark left behind: they teach the baseline, and an hour back
     /// below the threshold clears the open alert.
-    pub fn advance(&mut self, rule: &VolumeSpikeRule, watermark: i64, out: &mut Vec<Signal>) {
+    fn advance(&mut self, rule: &VolumeSpikeRule, watermark: i64, out: &mut Vec<Signal>) {
         let baseline = &mut self.baseline;
         self.buckets.close_until(watermark, |start, b| {
             let value = Self::value(rule, &b);
@@ -171,6 +138,45 @@ impl VolumeSpikeState {
                 clear_unless_anomalous(rule, start, &s, out);
             }
         });
+    }
+}
+
+impl VolumeSpikeState {
+    fn value(rule: &VolumeSpikeRule, b: &BucketStats) -> f64 {
+        if rule.distinct_stories {
+            b.stories.len() as f64
+        } else {
+            b.count as f64
+        }
+    }
+
+    fn anomalous(rule: &VolumeSpikeRule, s: &SpikeScore) -> bool {
+        s.current >= rule.min_count as f64 && s.z >= rule.sensitivity
+    }
+
+    fn firing(rule: &VolumeSpikeRule, at: i64, s: &SpikeScore, mut evidence: EvidenceData) -> Firing {
+        let unit = if rule.distinct_stories {
+            "stories"
+        } else {
+            "mentions"
+        };
+        let bucket_ms = rule.bucket_seconds as i64 * 1000;
+        let bucket_start = at.div_euclid(bucket_ms) * bucket_ms;
+        evidence.count = s.current as u64;
+        evidence.baseline = s.expected;
+        evidence.score = s.z;
+        Firing {
+            // The bucket in which the spike was first seen.
+            episode: bucket_start.to_string(),
+            at_ms: at,
+            window_start_ms: bucket_start + bucket_ms - 3_600_000,
+            window_end_ms: bucket_start + bucket_ms,
+            summary: format!(
+                "{:.0} {unit} in the last hour against {:.0} expected at this time ({:.1}× a typical daily peak)",
+                s.current, s.expected, s.z
+            ),
+            evidence,
+        }
     }
 
     /// Feeds one whole bucket of a plain count series (`vigie backtest --counts`): fires or

@@ -8,17 +8,19 @@
 //! the stream ends with OUT_OF_RANGE and the client lists alerts to catch up). Actions go to
 //! `vigie.alerts.commands`, applied by the alerting service that owns the tenant.
 
+mod log;
+
+pub use log::{AlertLog, Entry, KEEP_RESOLVED_MS, RECENT};
+
 use crate::auth::caller;
 use crate::request::{keyset, next_keyset, one_of, page_size};
 use prost::Message;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
-use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
-use vigie_core::bus::{Bus, BusError, OutRecord, Publisher};
-use vigie_core::clickhouse::{severity_name, state_name};
+use vigie_core::bus::{OutRecord, Publisher};
+use vigie_core::names::{severity_name, state_name};
 use vigie_core::proto::alert_service_server::{AlertService, AlertServiceServer};
 use vigie_core::proto::{
     alert_command, ActionAccepted, Alert, AlertCommand, AlertRequest, ListAlertsRequest, ListAlertsResponse,
@@ -27,149 +29,8 @@ use vigie_core::proto::{
 use vigie_core::tokens::TokenStore;
 use vigie_core::topics;
 
-/// Alert records kept in memory for resuming streams.
-pub const RECENT: usize = 100_000;
-
 /// How often an open stream checks its token is still valid.
 const TOKEN_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// One record of `vigie.alerts` with its position.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    /// Partition.
-    pub partition: i32,
-    /// Offset within it.
-    pub offset: i64,
-    /// The alert state change.
-    pub alert: Alert,
-}
-
-#[derive(Default)]
-struct LogInner {
-    recent: VecDeque<Entry>,
-    /// Per partition, the first offset still held once older records were dropped: a cursor
-    /// behind it cannot be resumed without a gap.
-    dropped_before: HashMap<i32, i64>,
-    /// Latest version of each alert, by (tenant, id), with when this process received it;
-    /// resolved alerts are forgotten `keep_resolved_ms` after that (ClickHouse's `alerts` table
-    /// keeps them all). Wall time, not the alerts' event time: a tenant replaying old data or
-    /// sending future dates does not make others' alerts vanish.
-    latest: HashMap<(String, String), Latest>,
-    keep_resolved_ms: i64,
-    /// When resolved alerts were last swept (wall time).
-    swept_ms: i64,
-}
-
-/// An alert's latest state and when it was received.
-struct Latest {
-    alert: Alert,
-    received_ms: i64,
-}
-
-/// How long the API lists a resolved alert after its last change, by default.
-pub const KEEP_RESOLVED_MS: i64 = 30 * 86_400_000;
-
-impl LogInner {
-    /// Forgets alerts resolved and unchanged for `keep_resolved_ms` at `now_ms`, at most once
-    /// an hour. (An alert forgotten that way could only come back from a republication of its
-    /// old records, which happens within moments of a crash, not days later.)
-    fn sweep(&mut self, now_ms: i64) {
-        if now_ms - self.swept_ms < 3_600_000 {
-            return;
-        }
-        self.swept_ms = now_ms;
-        let horizon = now_ms - self.keep_resolved_ms;
-        self.latest.retain(|_, l| {
-            l.alert.state() != vigie_core::proto::AlertState::Resolved || l.received_ms >= horizon
-        });
-    }
-}
-
-/// What the API knows of `vigie.alerts`.
-#[derive(Clone)]
-pub struct AlertLog {
-    inner: Arc<Mutex<LogInner>>,
-    live: broadcast::Sender<Entry>,
-}
-
-impl Default for AlertLog {
-    fn default() -> Self {
-        Self::new(KEEP_RESOLVED_MS)
-    }
-}
-
-impl AlertLog {
-    /// A log listing resolved alerts for `keep_resolved_ms` after their last change.
-    pub fn new(keep_resolved_ms: i64) -> Self {
-        Self {
-            inner: Arc::new(Mutex::new(LogInner {
-                keep_resolved_ms,
-                ..Default::default()
-            })),
-            live: broadcast::channel(4_096).0,
-        }
-    }
-
-    /// Takes in one record.
-    pub fn push(&self, entry: Entry) {
-        self.push_at(entry, vigie_core::now_ms());
-    }
-
-    /// Takes in one record received at `now_ms`.
-    fn push_at(&self, entry: Entry, now_ms: i64) {
-        if let Ok(mut inner) = self.inner.lock() {
-            let key = (entry.alert.tenant.clone(), entry.alert.id.clone());
-            let newer = inner
-                .latest
-                .get(&key)
-                .is_none_or(|l| l.alert.version <= entry.alert.version);
-            if newer {
-                let latest = Latest {
-                    alert: entry.alert.clone(),
-                    received_ms: now_ms,
-                };
-                inner.latest.insert(key, latest);
-            }
-            inner.sweep(now_ms);
-            inner.recent.push_back(entry.clone());
-            if inner.recent.len() > RECENT {
-                if let Some(old) = inner.recent.pop_front() {
-                    inner.dropped_before.insert(old.partition, old.offset + 1);
-                }
-            }
-        }
-        let _ = self.live.send(entry);
-    }
-
-    /// Reads `vigie.alerts` from the beginning, returns once caught up (so lists and actions
-    /// know every alert from the first call), and keeps following it until `cancel`.
-    pub async fn follow(
-        &self,
-        bus: &Bus,
-        cancel: CancellationToken,
-    ) -> Result<tokio::task::JoinHandle<()>, BusError> {
-        let log = self.clone();
-        vigie_core::bus::materialise(bus, topics::ALERTS, cancel, move |r| log.push_record(r)).await
-    }
-
-    fn push_record(&self, r: &vigie_core::bus::InRecord) {
-        if let Ok(alert) = Alert::decode(r.payload.as_deref().unwrap_or_default()) {
-            self.push(Entry {
-                partition: r.partition,
-                offset: r.offset,
-                alert,
-            });
-        }
-    }
-
-    fn get(&self, tenant: &str, id: &str) -> Option<Alert> {
-        self.inner.lock().ok().and_then(|i| {
-            i.latest
-                .get(&(tenant.to_string(), id.to_string()))
-                .map(|l| l.alert.clone())
-        })
-    }
-}
 
 /// A cursor: the last offset received per partition.
 type Cursor = HashMap<i32, i64>;
@@ -488,8 +349,10 @@ mod tests {
     use crate::auth::with;
     use futures_util::StreamExt;
     use std::time::Duration;
+    use tokio_util::sync::CancellationToken;
     use tonic::transport::Channel;
     use vigie_core::bus::memory::MemoryBus;
+    use vigie_core::bus::Bus;
     use vigie_core::proto::alert_service_client::AlertServiceClient;
     use vigie_core::proto::{AlertState, Severity};
 
@@ -516,36 +379,6 @@ mod tests {
             .publish(topics::ALERTS, records)
             .await
             .unwrap();
-    }
-
-    #[test]
-    fn resolved_alerts_are_forgotten_after_the_retention_open_ones_never() {
-        let day = 86_400_000;
-        let log = AlertLog::new(day);
-        let entry = |offset, a: Alert| Entry {
-            partition: 0,
-            offset,
-            alert: a,
-        };
-        let t0 = 1_800_000_000_000;
-        log.push_at(entry(0, alert("t", "t:w:r:1", 1, AlertState::Firing, 0)), t0);
-        log.push_at(entry(1, alert("t", "t:w:r:2", 2, AlertState::Resolved, 0)), t0);
-        // Received later, though about an older time: kept by when it was received.
-        log.push_at(
-            entry(2, alert("t", "t:w:r:3", 2, AlertState::Resolved, -5 * day)),
-            t0 + 2 * day,
-        );
-        log.push_at(
-            entry(3, alert("t", "t:w:r:4", 1, AlertState::Acknowledged, 0)),
-            t0 + 2 * day,
-        );
-        let held = |id: &str| log.get("t", id).is_some();
-        assert!(
-            held("t:w:r:1") && held("t:w:r:4"),
-            "open alerts stay, however old"
-        );
-        assert!(!held("t:w:r:2"), "resolved and unchanged for more than a day");
-        assert!(held("t:w:r:3"), "resolved, received less than a day ago");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,16 +2,21 @@
 //! `TestQuery` read when there is no ClickHouse (`vigie standalone`). It follows
 //! `vigie.mentions.enriched` like any other consumer; the oldest mentions are forgotten first,
 //! a redelivered mention is kept once, and a re-enriched one (a newer version) replaces it.
+//! It selects mentions by evaluating the same [`Filter`] the ClickHouse store renders to SQL.
 
-use crate::mentions::HitRow;
+use super::{BucketCounts, Filter, HitRow, MentionStore, Page, StatsQuery, StoreError};
 use prost::Message;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio_util::sync::CancellationToken;
 use vigie_core::bus::{Bus, BusError};
 use vigie_core::clickhouse::MentionRow;
+use vigie_core::metrics::StageMetrics;
 use vigie_core::proto::EnrichedMention;
 use vigie_core::topics;
+
+/// The stage label of the window's metrics (`vigie_stage_errors_total{stage="api_window"}`).
+const STAGE: &str = "api_window";
 
 /// A mention of the window, with its tenant.
 #[derive(Debug)]
@@ -96,36 +101,88 @@ impl MentionWindow {
         self.len() == 0
     }
 
-    /// The mentions of `tenant` for which `keep` holds, in arrival order.
-    pub(crate) fn of_tenant(&self, tenant: &str, keep: impl Fn(&HitRow) -> bool) -> Vec<Arc<Held>> {
+    /// The mentions `filter` selects, in arrival order.
+    pub(crate) fn select(&self, filter: &Filter) -> Vec<Arc<Held>> {
         self.lock()
             .order
             .iter()
-            .filter(|h| h.tenant == tenant && keep(&h.hit))
+            .filter(|h| filter.matches(&h.tenant, &h.hit))
             .cloned()
             .collect()
     }
 
     /// Reads `vigie.mentions.enriched` from its start into the window, then follows it until
-    /// `cancel`.
+    /// `cancel`. A record that does not decode is left out, counted as
+    /// `vigie_stage_errors_total{stage="api_window",error_type="undecodable"}`.
     pub async fn follow(
         &self,
         bus: &Bus,
         cancel: CancellationToken,
     ) -> Result<tokio::task::JoinHandle<()>, BusError> {
         let window = self.clone();
+        let metrics = StageMetrics::new(STAGE);
         vigie_core::bus::materialise(bus, topics::MENTIONS_ENRICHED, cancel, move |r| {
-            if let Ok(m) = EnrichedMention::decode(r.payload.as_deref().unwrap_or_default()) {
-                window.push(&m);
+            match EnrichedMention::decode(r.payload.as_deref().unwrap_or_default()) {
+                Ok(m) => window.push(&m),
+                Err(e) => {
+                    metrics.error("undecodable");
+                    tracing::warn!(
+                        "api window: {} partition {} offset {}: undecodable enriched mention left out: {e}",
+                        topics::MENTIONS_ENRICHED,
+                        r.partition,
+                        r.offset
+                    );
+                }
             }
         })
         .await
     }
 }
 
+#[async_trait::async_trait]
+impl MentionStore for MentionWindow {
+    async fn search(&self, filter: &Filter, size: usize, _deadline: Option<u64>) -> Result<Page, StoreError> {
+        let mut held = self.select(filter);
+        held.sort_by(|a, b| (b.hit.created_at_ms, &b.hit.id).cmp(&(a.hit.created_at_ms, &a.hit.id)));
+        let more = held.len() > size;
+        let rows: Vec<HitRow> = held.into_iter().take(size).map(|h| h.hit.clone()).collect();
+        let next = more
+            .then(|| rows.last().map(|h| (h.created_at_ms, h.id.clone())))
+            .flatten();
+        Ok(Page { rows, next })
+    }
+
+    async fn stats(&self, q: &StatsQuery, _deadline: Option<u64>) -> Result<Vec<BucketCounts>, StoreError> {
+        let bucket_ms = q.bucket.ms();
+        let mut buckets: BTreeMap<i64, BucketCounts> = BTreeMap::new();
+        for h in self.select(&Filter::stats(q)) {
+            let start_ms = h.hit.created_at_ms.div_euclid(bucket_ms) * bucket_ms;
+            let c = buckets.entry(start_ms).or_insert_with(|| BucketCounts {
+                start_ms,
+                ..Default::default()
+            });
+            c.total += 1;
+            match h.hit.sentiment_label.as_str() {
+                "negative" => c.negative += 1,
+                "neutral" => c.neutral += 1,
+                "positive" => c.positive += 1,
+                _ => {}
+            }
+        }
+        Ok(buckets.into_values().collect())
+    }
+
+    async fn recent(&self, tenant: &str, n: u32, _deadline: Option<u64>) -> Result<Vec<HitRow>, StoreError> {
+        let mut held = self.select(&Filter::of_tenant(tenant));
+        held.sort_by_key(|h| std::cmp::Reverse(h.hit.created_at_ms));
+        Ok(held.into_iter().take(n as usize).map(|h| h.hit.clone()).collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Condition;
     use vigie_core::proto::Mention;
 
     pub(crate) fn enriched(tenant: &str, id: &str, at_ms: i64) -> EnrichedMention {
@@ -147,13 +204,14 @@ mod tests {
         for (i, id) in ["a", "b", "b", "c", "d"].iter().enumerate() {
             w.push(&enriched("t", id, i as i64));
         }
+        let of = |id: &str| Filter::of_tenant("t").and(Condition::IdIn(vec![id.into()]));
         let ids: Vec<String> = w
-            .of_tenant("t", |_| true)
+            .select(&Filter::of_tenant("t"))
             .iter()
             .map(|h| h.hit.id.clone())
             .collect();
         assert_eq!(ids, ["b", "c", "d"], "oldest forgotten, redelivery kept once");
-        assert!(w.of_tenant("other", |_| true).is_empty());
+        assert!(w.select(&Filter::of_tenant("other")).is_empty());
         // A newer version (re-enriched) replaces the one held; an older one does not.
         let mut newer = enriched("t", "c", 5);
         newer.enriched_at_ms = 10;
@@ -163,11 +221,11 @@ mod tests {
         older.enriched_at_ms = 5;
         older.language = "de".into();
         w.push(&older);
-        let c = w.of_tenant("t", |h| h.id == "c");
+        let c = w.select(&of("c"));
         assert_eq!((c.len(), c[0].hit.language.as_str()), (1, "fr"));
         // A forgotten mention can come back (its id is forgotten with it).
         w.push(&enriched("t", "a", 9));
         assert_eq!(w.len(), 3);
-        assert_eq!(w.of_tenant("t", |h| h.id == "a").len(), 1);
+        assert_eq!(w.select(&of("a")).len(), 1);
     }
 }

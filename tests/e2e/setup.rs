@@ -1,0 +1,124 @@
+//! Scenario `stack_starts`: this run's configuration, migrations (run twice: idempotent), the
+//! watches, the three services and one operator token per tenant.
+
+use crate::fixture::*;
+use crate::World;
+use std::time::Duration;
+
+/// Starts the stack for this run.
+pub fn run() -> World {
+    let run_id = format!("{}{}", std::process::id(), vigie_core::now_ms() % 1_000_000);
+    let dir = std::env::temp_dir().join(format!("vigie-e2e-{run_id}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let http_addr = format!("127.0.0.1:{}", free_port());
+    let database = format!("vigie_e2e_{run_id}");
+    let config = dir.join("vigie.toml");
+    let api_port = free_port();
+    let api_metrics = format!("127.0.0.1:{}", free_port());
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[kafka]
+brokers = "{BROKERS}"
+[clickhouse]
+url = "http://{CLICKHOUSE}"
+database = "{database}"
+validation = false
+[ingest]
+http_listen = "{http_addr}"
+grpc_listen = "127.0.0.1:{grpc}"
+[enrich]
+group_id = "e2e-enrich-{run_id}"
+metrics_listen = "127.0.0.1:{m1}"
+batch_size = 200
+[api]
+grpc_listen = "127.0.0.1:{api_port}"
+metrics_listen = "{api_metrics}"
+[alerting]
+group_id = "e2e-alerting-{run_id}"
+metrics_listen = "127.0.0.1:{m2}"
+batch_size = 50
+"#,
+            grpc = free_port(),
+            api_port = api_port,
+            m1 = free_port(),
+            m2 = free_port(),
+        ),
+    )
+    .unwrap();
+    let stack = Stack {
+        dir: dir.clone(),
+        config,
+        http: http_addr.clone(),
+        api: format!("127.0.0.1:{api_port}"),
+        api_metrics,
+        database: database.clone(),
+    };
+    let (t1, t2, t3) = (
+        format!("e2e-a-{run_id}"),
+        format!("e2e-b-{run_id}"),
+        format!("e2e-c-{run_id}"),
+    );
+    let watches = dir.join("watches.toml");
+    // Tenant 3: waves of complaints, each one a threshold alert that later resolves.
+    let mut file = format!(
+        "[[watch]]\ntenant = \"{t3}\"\nid = \"waves\"\nquery = \"vague\"\n\
+         [[watch.rule]]\nname = \"wave\"\ntype = \"threshold\"\nseverity = \"warning\"\n\
+         min_count = 20\nwindow = \"10m\"\ncooldown = \"5m\"\n\n"
+    );
+    for t in [&t1, &t2] {
+        file.push_str(&format!(
+            "[[watch]]\ntenant = \"{t}\"\nid = \"outage\"\nquery = \"acme AND panne\"\n\
+             [[watch.rule]]\nname = \"burst\"\ntype = \"threshold\"\nseverity = \"critical\"\n\
+             min_count = 50\nwindow = \"10m\"\ncooldown = \"2h\"\n\n"
+        ));
+    }
+    std::fs::write(&watches, file).unwrap();
+    stack.run(&["migrate"]);
+    stack.run(&["migrate"]); // idempotent
+    stack.run(&["watches", "publish", watches.to_str().unwrap()]);
+    assert_eq!(
+        clickhouse(&database, "SELECT count() FROM schema_migrations"),
+        vigie_core::clickhouse::MIGRATIONS.len().to_string(),
+        "each migration applied once"
+    );
+
+    let ingest = stack.spawn("ingest");
+    let enrich = stack.spawn("enrich");
+    let alerting = stack.spawn("alerting");
+    wait_until("ingest to listen", Duration::from_secs(30), || {
+        http("GET", &http_addr, "/healthz", b"")
+            .map(|(s, _)| s == 200)
+            .unwrap_or(false)
+    });
+
+    let (k1, k2, k3) = (stack.token(&t1), stack.token(&t2), stack.token(&t3));
+    World {
+        stack,
+        tenants: [t1, t2, t3],
+        tokens: [k1, k2, k3],
+        watches,
+        ingest: Some(ingest),
+        enrich: Some(enrich),
+        alerting: Some(alerting),
+        api: None,
+        accepted: [0, 0],
+        api_tokens: Default::default(),
+        alert_id: String::new(),
+        alert_watch: String::new(),
+    }
+}
+
+/// Stops what still runs; after a passing run, also drops the run's database and files (a failed
+/// run keeps them, logs included, for a look).
+pub fn tear_down(world: World, passed: bool) {
+    let World { stack, ingest, enrich, alerting, api, .. } = world;
+    drop((ingest, enrich, alerting, api));
+    if passed {
+        clickhouse("default", &format!("DROP DATABASE IF EXISTS {}", stack.database));
+        let _ = std::fs::remove_dir_all(&stack.dir);
+    } else {
+        eprintln!("e2e: logs and configuration kept in {}", stack.dir.display());
+    }
+}
