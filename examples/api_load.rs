@@ -63,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
                         // A day's window that moves with each call, one watch, 50 per page.
                         let from = 1_764_000_000_000 + (i % 6) as i64 * 86_400_000;
                         let r = SearchMentionsRequest {
-                            watch_id: if i % 2 == 0 { "brand" } else { "outage" }.into(),
+                            watch_id: if i.is_multiple_of(2) { "brand" } else { "outage" }.into(),
                             from_ms: from,
                             to_ms: from + 86_400_000,
                             page_size: 50,
@@ -73,7 +73,7 @@ async fn main() -> anyhow::Result<()> {
                     }
                     "stats" => {
                         let r = StatsRequest {
-                            watch_id: if i % 2 == 0 { "brand" } else { "outage" }.into(),
+                            watch_id: if i.is_multiple_of(2) { "brand" } else { "outage" }.into(),
                             bucket: "hour".into(),
                             ..Default::default()
                         };

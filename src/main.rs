@@ -375,7 +375,7 @@ async fn run_api(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The tenant of an alert id ("<tenant>:<watch>:<rule>:<episode>").
+/// The tenant of an alert id (`<tenant>:<watch>:<rule>:<episode>`).
 fn tenant_of(id: &str) -> anyhow::Result<String> {
     match id.split_once(':') {
         Some((tenant, rest)) if !tenant.is_empty() && !rest.is_empty() => Ok(tenant.to_string()),

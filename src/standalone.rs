@@ -230,7 +230,12 @@ async fn replay(ingestor: &vigie_ingest::Ingestor, text: &str) -> anyhow::Result
             })
             .collect();
         let r = ingestor
-            .submit_from(&vigie_ingest::Caller::trusted(), items, "replay", (i * chunk_size) as u32)
+            .submit_from(
+                &vigie_ingest::Caller::trusted(),
+                items,
+                "replay",
+                (i * chunk_size) as u32,
+            )
             .await?;
         accepted += r.accepted;
         rejected += r.rejected;

@@ -59,7 +59,13 @@ mod tests {
     use super::*;
 
     fn letter(original: &[u8], reason: &str) -> (DeadLetter, usize) {
-        let r = record("ingest", "http", "acme", &FieldError::new("items[0]", reason), original);
+        let r = record(
+            "ingest",
+            "http",
+            "acme",
+            &FieldError::new("items[0]", reason),
+            original,
+        );
         let bytes = r.payload.expect("a payload");
         (DeadLetter::decode(bytes.as_slice()).unwrap(), bytes.len())
     }
@@ -78,6 +84,9 @@ mod tests {
         let (d, _) = letter(b"{broken", "invalid JSON");
         assert!(!d.original_truncated);
         assert_eq!((d.original.as_slice(), d.original_size), (&b"{broken"[..], 7));
-        assert_eq!(d.original_sha256, "be302461cda285db3ed2d45fb767b23e08ca8808b35a638009937df22b332d73");
+        assert_eq!(
+            d.original_sha256,
+            "be302461cda285db3ed2d45fb767b23e08ca8808b35a638009937df22b332d73"
+        );
     }
 }

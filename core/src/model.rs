@@ -4,9 +4,9 @@
 //! Validation is the same for every entry point (HTTP, gRPC, files): it names the field at fault
 //! and says why, so a caller can fix its payload without reading Vigie's code.
 
+use crate::names::{parse_kind, parse_source, parse_visibility, source_name, KIND_NAMES, SOURCE_NAMES};
 use crate::proto::{Author, Engagement, Kind, Mention, Source, Visibility};
 use serde::Deserialize;
-use crate::names::{parse_kind, parse_source, parse_visibility, source_name, KIND_NAMES, SOURCE_NAMES};
 
 /// A field that failed validation and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +46,7 @@ pub fn is_private_channel(source: Source) -> bool {
 }
 
 /// Tenants and watch ids are names: ASCII letters, digits, '-', '_' and '.', so that keys
-/// ("<tenant>/<watch>") and alert ids ("<tenant>:<watch>:<rule>:<episode>") split unambiguously.
+/// (`<tenant>/<watch>`) and alert ids (`<tenant>:<watch>:<rule>:<episode>`) split unambiguously.
 pub fn check_name(field: &str, value: &str) -> Result<(), FieldError> {
     if value.is_empty()
         || !value
@@ -639,7 +639,10 @@ mod tests {
             assert!(e.reason.contains("before 2000-01-01"), "{}", e.reason);
         }
         assert!(at(json!("1999-12-31T23:59:59Z")).is_err());
-        assert_eq!(at(json!("2000-01-01T00:00:00Z")).unwrap().created_at_ms, MIN_CREATED_AT_MS);
+        assert_eq!(
+            at(json!("2000-01-01T00:00:00Z")).unwrap().created_at_ms,
+            MIN_CREATED_AT_MS
+        );
         assert_eq!(at(json!(NOW - 1000)).unwrap().created_at_ms, NOW - 1000);
         // A gRPC mention (already a protobuf) is held to the same rule; zero means "not given".
         let mut m = ok(json!({"tenant":"acme","source":"x","native_id":"1","text":"x"}));

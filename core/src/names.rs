@@ -128,4 +128,3 @@ pub fn state_name(s: AlertState) -> &'static str {
         AlertState::Unspecified => "",
     }
 }
-

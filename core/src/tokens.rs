@@ -141,7 +141,7 @@ impl TokenStore {
         }
     }
 
-    /// Who `authorization` (an HTTP/gRPC header value, "Bearer <token>") authenticates, if they
+    /// Who `authorization` (an HTTP/gRPC header value, `Bearer <token>`) authenticates, if they
     /// hold at least `required`.
     pub fn authorize(&self, authorization: Option<&str>, required: Role) -> Result<Principal, AuthError> {
         let header = authorization.ok_or_else(|| {

@@ -5,7 +5,7 @@
 //! order), the alerting state of every (tenant, watch) depends on one partition only, and the
 //! stages scale out by adding consumers (up to the partition count) across tenants. A retried
 //! mention lands on the same partition as its first copy and is deduplicated by id. Watches are keyed
-//! "<tenant>/<watch id>" on a compacted topic; an empty value deletes the watch.
+//! `<tenant>/<watch id>` on a compacted topic; an empty value deletes the watch.
 
 /// Raw, validated mentions published by ingest.
 pub const MENTIONS_RAW: &str = "vigie.mentions.raw";
@@ -16,7 +16,7 @@ pub const ALERTS: &str = "vigie.alerts";
 /// Operators' acknowledgements, resolutions and silences, keyed by tenant like the mentions so the
 /// alerting instance that owns a tenant's mentions also receives its commands.
 pub const ALERT_COMMANDS: &str = "vigie.alerts.commands";
-/// Alerting state checkpoints (compacted), keyed "<tenant>" and "<tenant>/<watch id>": what a
+/// Alerting state checkpoints (compacted), keyed `<tenant>` and `<tenant>/<watch id>`: what a
 /// restarted or rebalanced alerting instance resumes from.
 pub const ALERTING_STATE: &str = "vigie.alerting.state";
 /// API tokens (compacted), keyed by token id: tenant, role and a hash, never the token itself.

@@ -23,11 +23,11 @@ const STAGE: &str = "watch_mirror";
 pub struct WatchRow {
     pub tenant: String,
     pub id: String,
-    /// "<tenant>/<id>", as in `mentions.matched_watches`.
+    /// `<tenant>/<id>`, as in `mentions.matched_watches`.
     pub watch: String,
     pub name: String,
     pub query: String,
-    /// "<name>:<type>:<severity>" per rule.
+    /// `<name>:<type>:<severity>` per rule.
     pub rules: Vec<String>,
     pub deleted: u8,
     pub updated_at: u32,

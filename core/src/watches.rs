@@ -25,11 +25,11 @@ pub const SCHEMA: &str = "vigie.v1.Watch";
 pub struct CompiledWatch {
     /// The definition as published.
     pub watch: Watch,
-    /// "<tenant>/<id>", the form used in `matched_watches`.
+    /// `<tenant>/<id>`, the form used in `matched_watches`.
     pub key: String,
 }
 
-/// Every known watch, keyed "<tenant>/<id>", and the index that matches them all at once.
+/// Every known watch, keyed `<tenant>/<id>`, and the index that matches them all at once.
 #[derive(Debug, Default)]
 pub struct WatchSet {
     watches: HashMap<String, Arc<CompiledWatch>>,
@@ -37,7 +37,7 @@ pub struct WatchSet {
 }
 
 impl WatchSet {
-    /// The watch with key "<tenant>/<id>".
+    /// The watch with key `<tenant>/<id>`.
     pub fn get(&self, key: &str) -> Option<&Arc<CompiledWatch>> {
         self.watches.get(key)
     }
@@ -91,7 +91,7 @@ impl WatchRegistry {
         Ok(())
     }
 
-    /// Removes a watch by key "<tenant>/<id>".
+    /// Removes a watch by key `<tenant>/<id>`.
     pub fn remove(&self, key: &str) {
         let mut set = self.current.write().unwrap_or_else(|p| p.into_inner());
         set.matcher.remove(key);
@@ -139,7 +139,7 @@ impl WatchRegistry {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("watch {watch}: {field}: {reason}")]
 pub struct WatchError {
-    /// "<tenant>/<id>" (or the position in a file).
+    /// `<tenant>/<id>` (or the position in a file).
     pub watch: String,
     /// Field at fault.
     pub field: String,

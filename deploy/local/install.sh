@@ -48,4 +48,20 @@ os.chmod(out, 0o755)
 PY
   rm -rf "$tmp"
 fi
+# Persistent broker storage, only when asked (`install.sh --persistent`, or
+# VIGIE_LOCAL_PERSISTENT=1): s3rver, a small local S3 server from npm (MIT, pinned), on which
+# `start.sh --persistent` runs Tansu's s3:// storage engine. Debian's nodejs/npm if npm is missing.
+S3RVER_VERSION=3.7.1
+if [[ " $* " == *" --persistent "* || "${VIGIE_LOCAL_PERSISTENT:-}" = 1 ]] &&
+   [ ! -f "$state/s3rver/node_modules/s3rver/bin/s3rver.js" ]; then
+  if ! command -v npm >/dev/null; then
+    echo "[install] apt packages: nodejs npm"
+    sudo_if_needed apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  echo "[install] s3rver $S3RVER_VERSION (local S3 server for start.sh --persistent)"
+  mkdir -p "$state/s3rver"
+  npm install --prefix "$state/s3rver" --no-audit --no-fund --loglevel=error --save-exact \
+    "s3rver@$S3RVER_VERSION" >/dev/null
+fi
 echo "[install] done: tansu at $state/bin/tansu, clickhouse-server at $(command -v clickhouse-server || echo /usr/bin/clickhouse)"

@@ -1,14 +1,30 @@
 #!/usr/bin/env bash
-# Starts a local Kafka-protocol broker (Tansu, in-memory storage) and a ClickHouse server as
-# background processes, with all their files under .local/, and waits until both answer.
-# Ports: Kafka 127.0.0.1:9092, ClickHouse HTTP 127.0.0.1:8123 (native 9000).
-# Run deploy/local/install.sh first; stop with deploy/local/stop.sh.
+# Starts a local Kafka-protocol broker (Tansu) and a ClickHouse server as background processes,
+# with all their files under .local/, and waits until they answer.
+#   deploy/local/start.sh               broker with in-memory storage: topics and records are
+#                                       lost when it stops (fast; what the tests use)
+#   deploy/local/start.sh --persistent  broker with Tansu's s3:// storage engine against a local
+#                                       S3 server (s3rver, data under .local/s3), so topics, topic
+#                                       ids, records and committed offsets survive a restart, as
+#                                       with a production broker (install it with
+#                                       `deploy/local/install.sh --persistent`)
+# Ports: Kafka 127.0.0.1:9092, ClickHouse HTTP 127.0.0.1:8123 (native 9000), S3 127.0.0.1:4568;
+# VIGIE_LOCAL_KAFKA_PORT, VIGIE_LOCAL_CH_HTTP_PORT, VIGIE_LOCAL_CH_TCP_PORT, VIGIE_LOCAL_S3_PORT
+# and VIGIE_LOCAL_DIR (instead of .local/) change them. Stop with deploy/local/stop.sh.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 state="$(mkdir -p "${VIGIE_LOCAL_DIR:-$here/../../.local}" && cd "${VIGIE_LOCAL_DIR:-$here/../../.local}" && pwd)"
 KAFKA_PORT="${VIGIE_LOCAL_KAFKA_PORT:-9092}"
 CH_HTTP_PORT="${VIGIE_LOCAL_CH_HTTP_PORT:-8123}"
 CH_TCP_PORT="${VIGIE_LOCAL_CH_TCP_PORT:-9000}"
+S3_PORT="${VIGIE_LOCAL_S3_PORT:-4568}"
+mode=memory
+for arg in "$@"; do
+  case "$arg" in
+    --persistent) mode=s3 ;;
+    *) echo "usage: $0 [--persistent]" >&2; exit 2 ;;
+  esac
+done
 mkdir -p "$state/run" "$state/log"
 
 running() { [ -f "$state/run/$1.pid" ] && kill -0 "$(cat "$state/run/$1.pid")" 2>/dev/null; }
@@ -24,14 +40,42 @@ wait_for() { # name, seconds, command...
   return 1
 }
 
+# --- S3 server for the persistent broker ------------------------------------------------------
+# s3rver keeps every object as plain files under $state/s3; its fixed credentials are S3RVER.
+if [ "$mode" = s3 ] && ! running s3rver; then
+  s3rver="$state/s3rver/node_modules/s3rver/bin/s3rver.js"
+  [ -f "$s3rver" ] || { echo "[start] no S3 server at $s3rver: run deploy/local/install.sh --persistent" >&2; exit 1; }
+  mkdir -p "$state/s3"
+  nohup node "$s3rver" --directory "$state/s3" --address 127.0.0.1 --port "$S3_PORT" \
+    --configure-bucket tansu >"$state/log/s3rver.log" 2>&1 &
+  echo $! >"$state/run/s3rver.pid"
+fi
+if [ "$mode" = s3 ]; then wait_for s3rver 20 curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/"; fi
+
 # --- Kafka-protocol broker -------------------------------------------------------------------
-if ! running tansu; then
+if running tansu; then
+  was="$(cat "$state/run/tansu.mode" 2>/dev/null || echo memory)"
+  if [ "$was" != "$mode" ]; then
+    echo "[start] the broker already runs with $was storage; stop it first (deploy/local/stop.sh)" >&2
+    exit 1
+  fi
+else
   [ -x "$state/bin/tansu" ] || { echo "[start] no broker at $state/bin/tansu: run deploy/local/install.sh" >&2; exit 1; }
-  nohup "$state/bin/tansu" broker \
+  if [ "$mode" = s3 ]; then
+    storage="s3://tansu/"
+    # Tansu's s3:// engine reads the AWS_* variables (object_store's AmazonS3Builder::from_env).
+    s3_env=(AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
+            AWS_ENDPOINT="http://127.0.0.1:$S3_PORT" AWS_ALLOW_HTTP=true)
+  else
+    storage="memory://tansu/"
+    s3_env=()
+  fi
+  env -u AWS_SESSION_TOKEN -u AWS_PROFILE "${s3_env[@]}" nohup "$state/bin/tansu" broker \
     --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
     --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
-    --storage-engine "memory://tansu/" >"$state/log/tansu.log" 2>&1 &
+    --storage-engine "$storage" >>"$state/log/tansu.log" 2>&1 &
   echo $! >"$state/run/tansu.pid"
+  echo "$mode" >"$state/run/tansu.mode"
 fi
 wait_for tansu 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$KAFKA_PORT"
 
@@ -91,4 +135,8 @@ XML
   echo $! >"$state/run/clickhouse.pid"
 fi
 wait_for clickhouse 60 curl -sf "http://127.0.0.1:$CH_HTTP_PORT/ping"
-echo "[start] Kafka at 127.0.0.1:$KAFKA_PORT, ClickHouse at http://127.0.0.1:$CH_HTTP_PORT"
+if [ "$mode" = s3 ]; then
+  echo "[start] Kafka at 127.0.0.1:$KAFKA_PORT (persistent: s3://tansu/ on 127.0.0.1:$S3_PORT, data in $state/s3), ClickHouse at http://127.0.0.1:$CH_HTTP_PORT"
+else
+  echo "[start] Kafka at 127.0.0.1:$KAFKA_PORT (in memory), ClickHouse at http://127.0.0.1:$CH_HTTP_PORT"
+fi

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Stops the broker and ClickHouse started by deploy/local/start.sh. With --clean, also deletes
-# their data.
+# Stops the broker, its S3 server (when started with --persistent) and ClickHouse started by
+# deploy/local/start.sh, the broker first so that it never outlives its storage. With --clean,
+# also deletes their data (ClickHouse's and the persistent broker's).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 state="${VIGIE_LOCAL_DIR:-$here/../../.local}"
-for name in tansu clickhouse; do
+for name in tansu s3rver clickhouse; do
   pidfile="$state/run/$name.pid"
   [ -f "$pidfile" ] || continue
   pid="$(cat "$pidfile")"
@@ -16,4 +17,5 @@ for name in tansu clickhouse; do
   fi
   rm -f "$pidfile"
 done
-if [ "${1:-}" = "--clean" ]; then rm -rf "$state/clickhouse" "$state/log"; echo "[stop] data removed"; fi
+rm -f "$state/run/tansu.mode"
+if [ "${1:-}" = "--clean" ]; then rm -rf "$state/clickhouse" "$state/s3" "$state/log"; echo "[stop] data removed"; fi

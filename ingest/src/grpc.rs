@@ -37,7 +37,7 @@ fn submitted(mentions: Vec<Mention>, caller: &Caller) -> Vec<Submitted> {
         })
         .map(|m| Submitted {
             original: m.encode_to_vec(),
-            item: Item::Mention(m),
+            item: Item::Mention(Box::new(m)),
         })
         .collect()
 }

@@ -44,8 +44,14 @@ pub fn router(ingestor: Arc<Ingestor>, max_body_bytes: usize, body_timeout: Dura
 
 /// Reads the whole body within the time and size limits, or answers why not.
 async fn read_body(front: &Front, body: Body) -> Result<Bytes, Response> {
-    let refuse = |status: StatusCode, error: String| (status, Json(json!({ "error": error }))).into_response();
-    match tokio::time::timeout(front.body_timeout, axum::body::to_bytes(body, front.max_body_bytes)).await {
+    let refuse =
+        |status: StatusCode, error: String| (status, Json(json!({ "error": error }))).into_response();
+    match tokio::time::timeout(
+        front.body_timeout,
+        axum::body::to_bytes(body, front.max_body_bytes),
+    )
+    .await
+    {
         Ok(Ok(bytes)) => Ok(bytes),
         Err(_) => Err(refuse(
             StatusCode::REQUEST_TIMEOUT,
@@ -196,7 +202,11 @@ mod tests {
         let (s, body) = post(&router, ok).await;
         assert_eq!(s, StatusCode::OK, "{body}");
         assert_eq!(body["accepted"], 1);
-        assert_eq!(body["results"], json!([]), "accepted items are counted, not listed");
+        assert_eq!(
+            body["results"],
+            json!([]),
+            "accepted items are counted, not listed"
+        );
         let mixed = r#"[{"tenant":"acme","source":"x","native_id":"2","text":"hi"},{"tenant":"acme","source":"fax","native_id":"3","text":"hi"}]"#;
         let (s, body) = post(&router, mixed).await;
         assert_eq!(s, StatusCode::BAD_REQUEST);

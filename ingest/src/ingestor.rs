@@ -23,8 +23,9 @@ pub const MAX_LISTED_REJECTIONS: usize = 1_000;
 /// One submitted item: a mention to validate, or an item already refused while parsing.
 #[derive(Debug)]
 pub enum Item {
-    /// A mention to validate (from JSON conversion or gRPC).
-    Mention(Mention),
+    /// A mention to validate (from JSON conversion or gRPC); boxed, as it is far larger than a
+    /// refusal.
+    Mention(Box<Mention>),
     /// An item refused before validation.
     Refused {
         /// Why.
@@ -55,7 +56,7 @@ impl Item {
             Ok(v) => {
                 let tenant = v.get("tenant").and_then(|t| t.as_str()).unwrap_or("").to_string();
                 match vigie_core::model::mention_from_json(v, limits, now_ms) {
-                    Ok(m) => Item::Mention(m),
+                    Ok(m) => Item::Mention(Box::new(m)),
                     Err(error) => Item::Refused { error, tenant },
                 }
             }
@@ -234,7 +235,7 @@ impl Ingestor {
                 let outcome = match submitted.item {
                     Item::Refused { error, tenant } => Err((error, tenant)),
                     Item::Mention(mut m) => match validate_and_complete(&mut m, &self.limits, now) {
-                        Ok(()) => Ok(m),
+                        Ok(()) => Ok(*m),
                         Err(e) => Err((e, m.tenant.clone())),
                     },
                 };
@@ -339,7 +340,7 @@ mod tests {
         };
         Submitted {
             original: m.encode_to_vec(),
-            item: Item::Mention(m),
+            item: Item::Mention(Box::new(m)),
         }
     }
 
@@ -362,7 +363,10 @@ mod tests {
         assert_eq!((r.accepted, r.rejected, r.duplicates), (1, 1, 1));
         // Only the rejected item is listed, with its index in the request.
         assert_eq!(r.results.len(), 1);
-        assert_eq!((r.results[0].index, r.results[0].field.as_str()), (1, "items[1].text"));
+        assert_eq!(
+            (r.results[0].index, r.results[0].field.as_str()),
+            (1, "items[1].text")
+        );
         assert_eq!(bus.snapshot(topics::MENTIONS_RAW).len(), 1);
         let dead = bus.snapshot(topics::DEADLETTER);
         let letter = DeadLetter::decode(dead[0].payload.as_deref().unwrap()).unwrap();
@@ -382,7 +386,11 @@ mod tests {
     async fn too_many_items_is_refused_whole() {
         let ingestor = Ingestor::new(Publisher::Memory(MemoryBus::default()), Limits::default(), 1, 100);
         let e = ingestor
-            .submit(&Caller::trusted(), vec![mention("1", "a"), mention("2", "b")], "test")
+            .submit(
+                &Caller::trusted(),
+                vec![mention("1", "a"), mention("2", "b")],
+                "test",
+            )
             .await
             .unwrap_err();
         assert!(e.to_string().contains("limit is 1"));
@@ -410,7 +418,11 @@ mod tests {
             original: b"{}".to_vec(),
         };
         let r = ingestor
-            .submit(&caller, vec![mention("1", "hello"), other, refused_for_other], "test")
+            .submit(
+                &caller,
+                vec![mention("1", "hello"), other, refused_for_other],
+                "test",
+            )
             .await
             .unwrap();
         assert_eq!((r.accepted, r.rejected), (1, 2));

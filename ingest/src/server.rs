@@ -178,7 +178,9 @@ mod tests {
         })
         .await;
         let mut slow = TcpStream::connect(&addr).await.unwrap();
-        slow.write_all(b"POST /v1/mentions HTTP/1.1\r\nhost: x\r\n").await.unwrap();
+        slow.write_all(b"POST /v1/mentions HTTP/1.1\r\nhost: x\r\n")
+            .await
+            .unwrap();
         // Never finishes its headers: closed, without a response to a request never made.
         let got = until_closed(&mut slow).await;
         assert!(!got.contains("200 OK"), "{got}");
@@ -234,7 +236,10 @@ mod tests {
             let request = "POST /v1/mentions HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n[]";
             c.write_all(request.as_bytes()).await.unwrap();
             let mut buf = vec![0u8; 512];
-            let n = tokio::time::timeout(PATIENCE, c.read(&mut buf)).await.unwrap().unwrap();
+            let n = tokio::time::timeout(PATIENCE, c.read(&mut buf))
+                .await
+                .unwrap()
+                .unwrap();
             assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
             held.push(c);
         }
@@ -246,7 +251,10 @@ mod tests {
         assert!(early.is_err(), "served past the cap: {early:?}");
         // ... and is served as soon as one closes.
         drop(held.pop());
-        let n = tokio::time::timeout(PATIENCE, third.read(&mut buf)).await.unwrap().unwrap();
+        let n = tokio::time::timeout(PATIENCE, third.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
     }
 }

@@ -81,8 +81,8 @@ pub fn acceptor(section: &str, cert: &str, key: &str) -> Result<Option<TlsAccept
 mod tests {
     use super::*;
     use std::time::Duration;
-    use tokio_util::sync::CancellationToken;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_util::sync::CancellationToken;
     use vigie_core::bus::memory::MemoryBus;
     use vigie_core::bus::Publisher;
 

@@ -3,7 +3,14 @@
 
 /// Version 1 of the contracts.
 pub mod v1 {
-    #![allow(missing_docs)]
+    // Generated from the .proto files, whose comments are written for protobuf readers, not
+    // rustdoc (`<tenant>/<id>` placeholders, bare URLs).
+    #![allow(
+        missing_docs,
+        rustdoc::invalid_html_tags,
+        rustdoc::bare_urls,
+        rustdoc::broken_intra_doc_links
+    )]
     tonic::include_proto!("vigie.v1");
 }
 

@@ -254,7 +254,7 @@ pub fn run(w: &mut World) {
         seen.dedup();
         assert_eq!(shown, seen.len(), "a mention shown twice across pages");
         let stored = count(
-            &database,
+            database,
             &format!("SELECT count() FROM mentions FINAL WHERE tenant = '{t2}' AND has(matched_watches, '{t2}/outage')"),
         );
         assert_eq!(shown as u64, stored, "every matching mention of tenant 2, once");
@@ -265,7 +265,7 @@ pub fn run(w: &mut World) {
             .into_inner();
         let total: u64 = whole2.buckets.iter().map(|b| b.mentions).sum();
         let by_sentiment: u64 = whole2.buckets.iter().map(|b| b.negative + b.neutral + b.positive).sum();
-        assert_eq!(total, count(&database, &format!("SELECT count() FROM mentions FINAL WHERE tenant = '{t2}'")));
+        assert_eq!(total, count(database, &format!("SELECT count() FROM mentions FINAL WHERE tenant = '{t2}'")));
         assert_eq!(by_sentiment, total, "each mention in one sentiment");
         let bad = mentions
             .search(auth(

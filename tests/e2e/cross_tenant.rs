@@ -106,9 +106,18 @@ pub fn run(w: &mut World) {
             .into_inner();
         assert!(tried.mentions.iter().all(|m| m.id.starts_with(&format!("{t2}:"))));
         let alert_id = AlertRequest { id: id.clone() };
-        assert_eq!(refused(alerts.get_alert(auth(&admin2, alert_id.clone())).await), tonic::Code::NotFound);
-        assert_eq!(refused(alerts.acknowledge_alert(auth(&admin2, alert_id.clone())).await), tonic::Code::NotFound);
-        assert_eq!(refused(alerts.resolve_alert(auth(&admin2, alert_id.clone())).await), tonic::Code::NotFound);
+        assert_eq!(
+            refused(alerts.get_alert(auth(&admin2, alert_id.clone())).await),
+            tonic::Code::NotFound
+        );
+        assert_eq!(
+            refused(alerts.acknowledge_alert(auth(&admin2, alert_id.clone())).await),
+            tonic::Code::NotFound
+        );
+        assert_eq!(
+            refused(alerts.resolve_alert(auth(&admin2, alert_id.clone())).await),
+            tonic::Code::NotFound
+        );
         let listed = alerts
             .list_alerts(auth(&admin2, ListAlertsRequest::default()))
             .await

@@ -426,4 +426,3 @@ pub fn assert_tenant_complete(database: &str, tenant: &str, accepted: u64, rejec
     );
     assert_eq!(on_topic[0].evidence.as_ref().map(|e| e.count), Some(50));
 }
-

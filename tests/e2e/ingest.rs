@@ -21,15 +21,12 @@ pub fn run(w: &mut World) {
     });
     let one = mention(t2, 0, vigie_core::now_ms(), false);
     assert_eq!(
-        http("POST", http_addr, "/v1/mentions", one.as_bytes())
-            .unwrap()
-            .0,
+        http("POST", http_addr, "/v1/mentions", one.as_bytes()).unwrap().0,
         401
     );
     let (status, body) = http_as(Some(k1), "POST", http_addr, "/v1/mentions", one.as_bytes()).unwrap();
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("\"field\":\"items[0].tenant\""), "{body}");
-
 
     // Phase 1: a clean run.
     let started = Instant::now();

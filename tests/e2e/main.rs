@@ -116,7 +116,9 @@ fn main() {
     args.test_threads = Some(1);
     let enabled = std::env::var("VIGIE_E2E").is_ok();
     if !enabled {
-        eprintln!("e2e scenarios ignored: set VIGIE_E2E=1 with the local stack running (deploy/local/start.sh)");
+        eprintln!(
+            "e2e scenarios ignored: set VIGIE_E2E=1 with the local stack running (deploy/local/start.sh)"
+        );
     }
     let shared = Arc::new(Mutex::new(Shared::default()));
     let mut trials = Vec::new();

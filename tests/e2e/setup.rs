@@ -113,7 +113,14 @@ batch_size = 50
 /// Stops what still runs; after a passing run, also drops the run's database and files (a failed
 /// run keeps them, logs included, for a look).
 pub fn tear_down(world: World, passed: bool) {
-    let World { stack, ingest, enrich, alerting, api, .. } = world;
+    let World {
+        stack,
+        ingest,
+        enrich,
+        alerting,
+        api,
+        ..
+    } = world;
     drop((ingest, enrich, alerting, api));
     if passed {
         clickhouse("default", &format!("DROP DATABASE IF EXISTS {}", stack.database));
