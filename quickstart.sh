@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Vigie's first command on a fresh machine: installs the build prerequisites (cmake and the curl
-# headers that rdkafka's bundled librdkafka build needs, OpenSSL headers), builds Vigie, and runs
+# headers that rdkafka's bundled librdkafka build needs), builds Vigie, and runs
 # `vigie standalone`: all three stages in one process, no Kafka and no ClickHouse. It replays the
 # bundled sample, prints the alerts, then keeps serving HTTP ingest on 127.0.0.1:8080 and gRPC
 # (the API and IngestService) on 127.0.0.1:50051, with a development token it prints, until
