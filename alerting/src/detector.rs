@@ -13,6 +13,10 @@ use vigie_core::proto::{
 /// through it as long as data was never later than this.
 pub const LATENESS_MS: i64 = 10 * 60 * 1000;
 
+/// How far after its reception a mention's own time may place it (clock skew between a source and
+/// Vigie); a mention dated later counts at its reception time plus this.
+pub const MAX_AHEAD_MS: i64 = 5 * 60 * 1000;
+
 /// What one rule type's detector does, implemented by the state each rule keeps (one file per
 /// rule type under [`crate::rules`]). The engine reaches rules only through this interface (via
 /// [`crate::rules::Detector`]), so a rule's special needs live with the rule; the defaults are
@@ -105,9 +109,17 @@ impl<'a> Observed<'a> {
             .map(|mention| Self { mention, enriched })
     }
 
-    /// Event time, ms.
+    /// Event time, ms: the mention's own time, but never more than [`MAX_AHEAD_MS`] after its
+    /// reception (stored with it, so a replay sees the same bound). A mention dated in the future
+    /// — a wrong clock, or a hostile client — therefore cannot move its tenant's clock ahead and
+    /// make every later mention "late".
     pub fn at(&self) -> i64 {
-        self.mention.created_at_ms
+        let m = self.mention;
+        if m.received_at_ms > 0 {
+            m.created_at_ms.min(m.received_at_ms + MAX_AHEAD_MS)
+        } else {
+            m.created_at_ms
+        }
     }
 
     /// Whether the scoring stage labelled it negative.

@@ -245,7 +245,7 @@ async fn write_outputs(
     .await?;
     for a in &alerts {
         let state = vigie_core::names::state_name(a.state());
-        tracing::warn!(alert = %a.id, tenant = %a.tenant, watch = %a.watch_id, rule = %a.rule, state, "ALERT {}", a.summary);
+        tracing::warn!(target: "vigie::alerts", alert = %a.id, tenant = %a.tenant, watch = %a.watch_id, rule = %a.rule, state, "ALERT {}", a.summary);
     }
     Ok(alerts.len())
 }
@@ -521,5 +521,32 @@ mod tests {
         let out = process_batch(&mut engine, &registry(), &batch);
         assert_eq!(out.rejected.len(), 1, "{:?}", out.rejected);
         assert_eq!(engine.watermark("acme"), Some(0), "the next record still counts");
+    }
+
+    /// The value of `vigie_alerting_ignored_total{reason}` in this process (0 when absent).
+    fn ignored(reason: &str) -> u64 {
+        let line = format!("vigie_alerting_ignored_total{{reason=\"{reason}\"}} ");
+        vigie_core::metrics::render()
+            .lines()
+            .find_map(|l| l.strip_prefix(&line).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or(0)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_mention_later_than_the_allowance_is_counted_as_ignored() {
+        let bus = MemoryBus::default();
+        let before = ignored("late");
+        let records: Vec<OutRecord> = [(0, 60 * MIN), (1, 0)]
+            .into_iter()
+            .map(|(i, at)| {
+                OutRecord::message("acme", SCHEMA, m(&format!("l{i}"), at).build().encode_to_vec())
+            })
+            .collect();
+        bus.publish(topics::MENTIONS_ENRICHED, records).await.unwrap();
+        run_for(&bus, registry(), |b| {
+            b.pending(topics::MENTIONS_ENRICHED, "g") == 0
+        })
+        .await;
+        assert!(ignored("late") > before, "the late mention was not counted");
     }
 }

@@ -74,6 +74,19 @@ impl M {
         });
         self
     }
+    /// Received by ingest at `at_ms`.
+    pub fn received(mut self, at_ms: i64) -> Self {
+        self.mention().received_at_ms = at_ms;
+        self
+    }
+    /// Of `tenant`, matched by its watch "w".
+    pub fn tenant(mut self, tenant: &str) -> Self {
+        let native = self.mention().native_id.clone();
+        self.mention().tenant = tenant.into();
+        self.mention().id = format!("{tenant}:x:{native}");
+        self.0.matched_watches = vec![format!("{tenant}/w")];
+        self
+    }
     /// Text.
     pub fn text(mut self, text: &str) -> Self {
         self.mention().text = text.into();

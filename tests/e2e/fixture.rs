@@ -117,9 +117,66 @@ pub struct Stack {
     pub api_metrics: String,
     /// This run's ClickHouse database.
     pub database: String,
+    /// What makes this run's names (database, consumer groups, tenants) unique.
+    pub run_id: String,
 }
 
 impl Stack {
+    /// A fresh configuration for one run (`suite` names its directory, database and consumer
+    /// groups; `extra` is appended to the TOML), against the local broker and ClickHouse.
+    pub fn create(suite: &str, extra: &str) -> Stack {
+        let run_id = format!("{}{}", std::process::id(), vigie_core::now_ms() % 1_000_000);
+        let dir = std::env::temp_dir().join(format!("vigie-{suite}-{run_id}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let http_addr = format!("127.0.0.1:{}", free_port());
+        let database = format!("vigie_{suite}_{run_id}");
+        let config = dir.join("vigie.toml");
+        let api_port = free_port();
+        let api_metrics = format!("127.0.0.1:{}", free_port());
+        std::fs::write(
+            &config,
+            format!(
+                r#"
+[kafka]
+brokers = "{BROKERS}"
+[clickhouse]
+url = "http://{CLICKHOUSE}"
+database = "{database}"
+validation = false
+[ingest]
+http_listen = "{http_addr}"
+grpc_listen = "127.0.0.1:{grpc}"
+[enrich]
+group_id = "{suite}-enrich-{run_id}"
+metrics_listen = "127.0.0.1:{m1}"
+batch_size = 200
+[api]
+grpc_listen = "127.0.0.1:{api_port}"
+metrics_listen = "{api_metrics}"
+[alerting]
+group_id = "{suite}-alerting-{run_id}"
+metrics_listen = "127.0.0.1:{m2}"
+batch_size = 50
+{extra}
+"#,
+                grpc = free_port(),
+                api_port = api_port,
+                m1 = free_port(),
+                m2 = free_port(),
+            ),
+        )
+        .unwrap();
+        Stack {
+            dir,
+            config,
+            http: http_addr,
+            api: format!("127.0.0.1:{api_port}"),
+            api_metrics,
+            database,
+            run_id,
+        }
+    }
+
     pub fn vigie(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_vigie"));
         c.args(["--config", self.config.to_str().unwrap()])

@@ -7,54 +7,9 @@ use std::time::Duration;
 
 /// Starts the stack for this run.
 pub fn run() -> World {
-    let run_id = format!("{}{}", std::process::id(), vigie_core::now_ms() % 1_000_000);
-    let dir = std::env::temp_dir().join(format!("vigie-e2e-{run_id}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let http_addr = format!("127.0.0.1:{}", free_port());
-    let database = format!("vigie_e2e_{run_id}");
-    let config = dir.join("vigie.toml");
-    let api_port = free_port();
-    let api_metrics = format!("127.0.0.1:{}", free_port());
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[kafka]
-brokers = "{BROKERS}"
-[clickhouse]
-url = "http://{CLICKHOUSE}"
-database = "{database}"
-validation = false
-[ingest]
-http_listen = "{http_addr}"
-grpc_listen = "127.0.0.1:{grpc}"
-[enrich]
-group_id = "e2e-enrich-{run_id}"
-metrics_listen = "127.0.0.1:{m1}"
-batch_size = 200
-[api]
-grpc_listen = "127.0.0.1:{api_port}"
-metrics_listen = "{api_metrics}"
-[alerting]
-group_id = "e2e-alerting-{run_id}"
-metrics_listen = "127.0.0.1:{m2}"
-batch_size = 50
-"#,
-            grpc = free_port(),
-            api_port = api_port,
-            m1 = free_port(),
-            m2 = free_port(),
-        ),
-    )
-    .unwrap();
-    let stack = Stack {
-        dir: dir.clone(),
-        config,
-        http: http_addr.clone(),
-        api: format!("127.0.0.1:{api_port}"),
-        api_metrics,
-        database: database.clone(),
-    };
+    let stack = Stack::create("e2e", "");
+    let run_id = stack.run_id.clone();
+    let (dir, database, http_addr) = (stack.dir.clone(), stack.database.clone(), stack.http.clone());
     let (t1, t2, t3) = (
         format!("e2e-a-{run_id}"),
         format!("e2e-b-{run_id}"),

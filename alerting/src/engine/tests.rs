@@ -236,3 +236,43 @@ fn a_record_with_no_mention_is_refused() {
     assert_eq!(err, ObserveError::NoMention);
     assert!(alerts.is_empty() && engine.take_checkpoint().pieces.is_empty());
 }
+
+#[test]
+fn a_mention_dated_in_the_future_does_not_silence_its_tenant() {
+    // Issue 11, item 2: tenants A and B with the same watch (threshold 3 in 10 min); A gets one
+    // mention dated 20 h ahead, then both get 5 matching mentions now. Both must alert.
+    let registry = WatchRegistry::default();
+    for tenant in ["a", "b"] {
+        let file = format!(
+            "[[watch]]\ntenant = \"{tenant}\"\nid = \"w\"\nquery = \"outage\"\n[[watch.rule]]\n\
+             name = \"burst\"\ntype = \"threshold\"\nmin_count = 3\nwindow = \"10m\"\n"
+        );
+        registry
+            .upsert(parse_file(&file, "t").unwrap().remove(0))
+            .unwrap();
+    }
+    let watches = registry.read();
+    let now = 1_800_000_000_000i64;
+    let mut engine = Engine::default();
+    let mut alerts = Vec::new();
+    let ahead = m("future", now + 20 * 60 * MIN).tenant("a").received(now).build();
+    engine.observe(&ahead, None, &watches, now, &mut alerts).unwrap();
+    for i in 0..5 {
+        for tenant in ["a", "b"] {
+            let e = m(&format!("{tenant}{i}"), now + i * 1000)
+                .tenant(tenant)
+                .received(now + i * 1000)
+                .build();
+            engine.observe(&e, None, &watches, now, &mut alerts).unwrap();
+        }
+    }
+    for tenant in ["a", "b"] {
+        assert!(
+            alerts.iter().any(|a| a.tenant == tenant && a.rule == "burst"),
+            "tenant {tenant} never alerted: {alerts:?}"
+        );
+    }
+    assert_eq!(engine.stats().late, 0, "nothing was dropped as late");
+    // The future mention moved A's clock by the allowance at most.
+    assert!(engine.watermark("a").unwrap() <= now + crate::detector::MAX_AHEAD_MS);
+}
