@@ -159,7 +159,7 @@ enum WatchesAction {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber_init();
+    tracing_subscriber_init(&cli.command);
     let config = Config::load(cli.config.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -168,12 +168,34 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(run(cli.command, config))
 }
 
-fn tracing_subscriber_init() {
+/// Logs go to stderr, filtered by `VIGIE_LOG`, else `RUST_LOG`, else the command's default:
+/// `info` for the services and tools, `warn` for `vigie standalone`, whose stdout is its console
+/// (rejected input and the alert timeline) and which mutes the alerting stage's own alert log
+/// lines (target `vigie::alerts`), already printed there.
+fn tracing_subscriber_init(command: &Command) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("VIGIE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let default = match command {
+        Command::Standalone(_) => "warn,vigie::alerts=off",
+        _ => "info",
+    };
+    let asked = ["VIGIE_LOG", "RUST_LOG"].iter().find_map(|name| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| (*name, v))
+    });
+    let filter = match asked {
+        None => EnvFilter::new(default),
+        Some((name, value)) => EnvFilter::try_new(&value).unwrap_or_else(|e| {
+            eprintln!("vigie: {name}={value:?} is not a log filter ({e}); using {default:?}");
+            EnvFilter::new(default)
+        }),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 
@@ -406,6 +428,12 @@ async fn send_alert_command(config: &Config, action: AlertAction) -> anyhow::Res
         } => {
             let secs = watches::parse_duration_secs(&duration)
                 .with_context(|| format!("--for {duration:?}: expected a duration like 30m or 2h"))?;
+            let max = vigie_core::rules::MAX_SILENCE_SECS;
+            anyhow::ensure!(
+                secs <= max,
+                "--for {duration:?}: longer than the longest silence, {}d",
+                max / 86_400
+            );
             let now = vigie_core::now_ms();
             AlertCommand {
                 tenant: tenant.clone(),

@@ -1,11 +1,13 @@
 //! `vigie standalone`: ingest, enrich and alerting in one process over the in-process bus, with
 //! no Kafka and no ClickHouse. Replays the bundled sample (or a file) through the same ingest
-//! code path as HTTP, prints the alerts as they are raised, then keeps serving HTTP ingest and
-//! the gRPC API (search and stats over an in-memory window of recent mentions) until Ctrl-C (or
-//! exits once the replay is fully processed with `--exit`).
+//! code path as HTTP, prints what it rejected and, once the replay has gone through every stage,
+//! the alerts it raised as one timeline (see [`console`]), then keeps serving HTTP ingest and
+//! the gRPC API (search and stats over an in-memory window of recent mentions) until Ctrl-C,
+//! printing new alerts as they come (or exits after the timeline with `--exit`).
+
+mod console;
 
 use anyhow::Context;
-use prost::Message;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +16,6 @@ use vigie_core::bus::memory::MemoryBus;
 use vigie_core::bus::{Bus, Publisher};
 use vigie_core::config::Config;
 use vigie_core::model::FieldError;
-use vigie_core::proto::DeadLetter;
 use vigie_core::topics;
 use vigie_core::watches::{self, WatchRegistry};
 use vigie_ingest::ingestor::{Item, Submitted};
@@ -54,13 +55,16 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         Some(path) => watches::load_file(path)?,
         None => watches::parse_file(SAMPLE_WATCHES, "bundled sample watches")?,
     };
+    // The console reads from before anything is published, so it misses nothing.
+    let console = console::Console::subscribe(&bus)?;
     watches::publish(&publisher, &watch_list).await?;
     let registry = WatchRegistry::default();
     watches::materialise(&bus, registry.clone(), cancel.clone()).await?;
     let registry_for_api = registry.clone();
     println!("vigie standalone: {} watches loaded", watch_list.len());
 
-    let mut tasks = Vec::new();
+    // The stages the replay goes through (the console last): one stopping early is reported.
+    let mut stages: Vec<Stage> = Vec::new();
     let enrich = vigie_enrich::service::EnrichDeps {
         bus: bus.clone(),
         clickhouse: None,
@@ -68,39 +72,38 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         config: config.enrich.clone(),
     };
     let enrich_cancel = cancel.clone();
-    tasks.push(tokio::spawn(async move {
-        vigie_enrich::service::run(enrich, enrich_cancel)
-            .await
-            .map_err(anyhow::Error::from)
-    }));
+    stages.push((
+        "enrich",
+        tokio::spawn(async move {
+            vigie_enrich::service::run(enrich, enrich_cancel)
+                .await
+                .map_err(anyhow::Error::from)
+        }),
+    ));
     let alerting = vigie_alerting::service::AlertingDeps {
         bus: bus.clone(),
         clickhouse: None,
         registry,
         config: config.alerting.clone(),
     };
-    tasks.push(tokio::spawn(vigie_alerting::service::run(
-        alerting,
-        cancel.clone(),
-    )));
+    stages.push((
+        "alerting",
+        tokio::spawn(vigie_alerting::service::run(alerting, cancel.clone())),
+    ));
+    let mut tasks = Vec::new();
     for r in &config.receivers {
         let receiver = vigie_alerting::notify::run_receiver(bus.clone(), r.clone(), cancel.clone());
         tasks.push(tokio::spawn(async move {
             receiver.await.map_err(anyhow::Error::from)
         }));
     }
-    tasks.push(tokio::spawn(print_topic(
-        bus.clone(),
-        topics::ALERTS,
-        vigie_alerting::render::alert_text,
-        cancel.clone(),
-    )));
-    tasks.push(tokio::spawn(print_topic(
-        bus.clone(),
-        topics::DEADLETTER,
-        dead_letter_line,
-        cancel.clone(),
-    )));
+    let replayed = cancel.child_token();
+    let (timeline_printed, printed) = tokio::sync::oneshot::channel();
+    let console = console.run(replayed.clone(), timeline_printed, cancel.clone());
+    stages.push((
+        "console",
+        tokio::spawn(async move { console.await.map_err(anyhow::Error::from) }),
+    ));
 
     // The API's view of mentions and alerts follows from before the replay, so it holds the
     // sample: search, stats and TestQuery read a window of the most recent enriched mentions.
@@ -152,12 +155,32 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         None => SAMPLE_MENTIONS.to_string(),
     };
     let (accepted, rejected) = replay(&ingestor, &text).await?;
+    // The replay's rejections are printed before the count, then the timeline once every stage
+    // has committed the replay (and with it published every alert it raised).
+    let waiting = || any_stopped(&stages);
+    wait_until_committed(
+        &memory,
+        &[(topics::DEADLETTER, console::GROUP)],
+        &cancel,
+        &waiting,
+    )
+    .await;
     println!("vigie standalone: replayed {accepted} mentions ({rejected} rejected and dead-lettered)");
+    wait_until_committed(
+        &memory,
+        &[
+            (topics::MENTIONS_RAW, config.enrich.group_id.as_str()),
+            (topics::MENTIONS_ENRICHED, config.alerting.group_id.as_str()),
+        ],
+        &cancel,
+        &waiting,
+    )
+    .await;
+    replayed.cancel();
+    // An error here is the console stopping early; it is reported when it is joined below.
+    let _ = printed.await;
 
-    if args.exit {
-        wait_until_processed(&memory, &config, &cancel).await;
-        // Give the printers a moment to print the last alerts, then stop everything.
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    if args.exit || any_stopped(&stages) {
         cancel.cancel();
     } else {
         let api_addr = config
@@ -207,7 +230,21 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
     for t in tasks {
         let _ = t.await;
     }
+    for (name, stage) in stages {
+        stage
+            .await
+            .with_context(|| format!("the {name} task"))?
+            .with_context(|| format!("{name} stopped"))?;
+    }
     Ok(())
+}
+
+/// A task the replay depends on, by name.
+type Stage = (&'static str, tokio::task::JoinHandle<anyhow::Result<()>>);
+
+/// Whether a stage has stopped (before being asked to: they run until cancelled).
+fn any_stopped(stages: &[Stage]) -> bool {
+    stages.iter().any(|(_, task)| task.is_finished())
 }
 
 /// Submits JSONL mentions through the ingest path in batches; returns (accepted, rejected).
@@ -243,40 +280,21 @@ async fn replay(ingestor: &vigie_ingest::Ingestor, text: &str) -> anyhow::Result
     Ok((accepted, rejected))
 }
 
-/// Waits until enrich and alerting have committed everything published so far.
-async fn wait_until_processed(memory: &MemoryBus, config: &Config, cancel: &CancellationToken) {
-    while !cancel.is_cancelled() {
-        let raw = memory.pending(topics::MENTIONS_RAW, &config.enrich.group_id);
-        let enriched = memory.pending(topics::MENTIONS_ENRICHED, &config.alerting.group_id);
-        if raw == 0 && enriched == 0 {
+/// Waits until each (topic, group) has committed everything published on the topic so far, or
+/// until `cancel` or `stopped()` (a stage that would commit has stopped).
+async fn wait_until_committed(
+    memory: &MemoryBus,
+    groups: &[(&str, &str)],
+    cancel: &CancellationToken,
+    stopped: &dyn Fn() -> bool,
+) {
+    while !cancel.is_cancelled() && !stopped() {
+        if groups
+            .iter()
+            .all(|(topic, group)| memory.pending(topic, group) == 0)
+        {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// Prints every record of `topic` as it arrives, one line each, until `cancel`.
-async fn print_topic<T: Message + Default>(
-    bus: Bus,
-    topic: &'static str,
-    format: fn(&T) -> String,
-    cancel: CancellationToken,
-) -> anyhow::Result<()> {
-    let mut sub = bus.subscribe(topic, "standalone-printer", "printer")?;
-    loop {
-        let batch = sub.next_batch(100, Duration::from_millis(10), &cancel).await?;
-        if batch.is_empty() && cancel.is_cancelled() {
-            return Ok(());
-        }
-        for r in &batch {
-            if let Ok(message) = T::decode(r.payload.as_deref().unwrap_or_default()) {
-                println!("{}", format(&message));
-            }
-        }
-        sub.commit(&batch).await?;
-    }
-}
-
-fn dead_letter_line(d: &DeadLetter) -> String {
-    format!("REJECTED ({}) {}: {}", d.origin, d.field, d.reason)
 }

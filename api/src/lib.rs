@@ -72,6 +72,19 @@ pub fn tls_identity(config: &ApiConfig) -> anyhow::Result<Option<tonic::transpor
     )))
 }
 
+/// Server reflection over Vigie's services, health checking and reflection itself, in both
+/// versions of the protocol: `grpc.reflection.v1`, and `grpc.reflection.v1alpha`, the only one
+/// some clients in use know (grpcurl 1.8.6, Python's `grpc_reflection` client). Both list the
+/// same services.
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(vigie_core::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
+        .include_reflection_service(false)
+}
+
 /// Serves `services` on `addr` (over TLS with `tls`) until `cancel`.
 pub async fn serve(
     addr: SocketAddr,
@@ -97,10 +110,9 @@ pub async fn serve(
         .set_serving::<MentionServiceServer<mentions::MentionApi>>()
         .await;
     health.set_serving::<IngestServiceServer<GrpcIngest>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(vigie_core::proto::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(|e| anyhow::anyhow!("gRPC reflection: {e}"))?;
+    let reflection_error = |e: tonic_reflection::server::Error| anyhow::anyhow!("gRPC reflection: {e}");
+    let reflection_v1 = reflection().build_v1().map_err(reflection_error)?;
+    let reflection_v1alpha = reflection().build_v1alpha().map_err(reflection_error)?;
     let mut builder = tonic::transport::Server::builder();
     if let Some(identity) = tls {
         builder = builder
@@ -113,7 +125,8 @@ pub async fn serve(
     let server = builder
         .layer(observe::ObserveLayer)
         .add_service(health_service)
-        .add_service(reflection)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
         .add_service(services.watches.into_server())
         .add_service(services.alerts.into_server())
         .add_service(services.mentions.into_server())
@@ -252,6 +265,32 @@ mod tests {
         assert!(e.contains("api.tls_cert") && e.contains("api.tls_key"), "{e}");
     }
 
+    /// The services a client of reflection `$version` (`v1` or `v1alpha`, the modules of
+    /// `tonic_reflection::pb`, one type each) is told of over `$channel`, sorted.
+    macro_rules! listed {
+        ($version:ident, $channel:expr) => {{
+            use tonic_reflection::pb::$version::server_reflection_client::ServerReflectionClient;
+            use tonic_reflection::pb::$version::server_reflection_request::MessageRequest;
+            use tonic_reflection::pb::$version::server_reflection_response::MessageResponse;
+            let request = tonic_reflection::pb::$version::ServerReflectionRequest {
+                host: String::new(),
+                message_request: Some(MessageRequest::ListServices(String::new())),
+            };
+            let mut answers = ServerReflectionClient::new($channel)
+                .server_reflection_info(futures_util::stream::iter(vec![request]))
+                .await
+                .unwrap()
+                .into_inner();
+            let answer = answers.message().await.unwrap().unwrap();
+            let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
+                panic!("not a service list: {answer:?}")
+            };
+            let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+            names.sort();
+            names
+        }};
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn health_and_reflection_answer_without_a_token_and_shutdown_is_clean() {
         let bus = MemoryBus::default();
@@ -262,8 +301,6 @@ mod tests {
         let channel =
             connect(tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap()).await;
         let mut client = tonic_health::pb::health_client::HealthClient::new(channel.clone());
-        let mut reflection =
-            tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient::new(channel);
         for service in [
             "",
             "vigie.v1.WatchService",
@@ -284,23 +321,10 @@ mod tests {
                 "{service}"
             );
         }
-        // Reflection lists Vigie's services (what grpcurl and Postman use).
-        use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
-        use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-        let request = tonic_reflection::pb::v1::ServerReflectionRequest {
-            host: String::new(),
-            message_request: Some(MessageRequest::ListServices(String::new())),
-        };
-        let mut answers = reflection
-            .server_reflection_info(futures_util::stream::iter(vec![request]))
-            .await
-            .unwrap()
-            .into_inner();
-        let answer = answers.message().await.unwrap().unwrap();
-        let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
-            panic!("not a service list: {answer:?}")
-        };
-        let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+        // Reflection lists Vigie's services (what grpcurl and Postman use), in both versions of
+        // the protocol: v1alpha is all grpcurl 1.8.6 and Python's grpc_reflection ask for.
+        let names = listed!(v1, channel.clone());
+        assert_eq!(listed!(v1alpha, channel), names, "both versions list the same");
         // Every call is counted by method and status, health checks included.
         let metrics = vigie_core::metrics::render();
         assert!(
@@ -312,10 +336,13 @@ mod tests {
             "vigie.v1.AlertService",
             "vigie.v1.MentionService",
             "vigie.v1.IngestService",
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
         ] {
-            assert!(names.iter().any(|n| n == service), "{names:?}");
+            assert!(names.iter().any(|n| n == service), "{service} not in {names:?}");
         }
-        drop((client, reflection, answers));
+        drop(client);
         cancel.cancel();
         server.await.unwrap().unwrap();
     }

@@ -4,7 +4,7 @@
 //! [`Filter`] that starts with the caller's tenant.
 
 use crate::auth::caller;
-use crate::request::{invalid, keyset, next_keyset, one_of, page_size};
+use crate::request::{bounded, invalid, keyset, next_keyset, one_of, page_size};
 use crate::store::{BucketSize, Condition, Filter, HitRow, MentionStore, StatsQuery};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -70,6 +70,14 @@ impl MentionService for MentionApi {
         let r = request.into_inner();
         one_of("sentiment", &r.sentiment, &["negative", "neutral", "positive"])?;
         one_of("visibility", &r.visibility, &["public", "private"])?;
+        for (field, value) in [
+            ("text", &r.text),
+            ("watch_id", &r.watch_id),
+            ("language", &r.language),
+            ("source", &r.source),
+        ] {
+            bounded(field, value)?;
+        }
         check_range(r.from_ms, r.to_ms)?;
         let size = page_size(r.page_size, 50, 500);
         let mut filter = Filter::search(&p.tenant, &r);
@@ -98,6 +106,7 @@ impl MentionService for MentionApi {
             "minute" => return Err(invalid("from_ms", "required with minute buckets")),
             other => return Err(invalid("bucket", &format!("{other:?}: expected minute or hour"))),
         };
+        bounded("watch_id", &r.watch_id)?;
         check_range(r.from_ms, r.to_ms)?;
         let query = StatsQuery {
             tenant: p.tenant,
@@ -240,6 +249,76 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+    }
+
+    /// The probe's 300 KB search text (INTERNAL from ClickHouse's query size before) and the
+    /// other free-text filters past their bound are INVALID_ARGUMENT naming the field, before
+    /// any store is read; a text at the bound is searched.
+    #[tokio::test]
+    async fn over_long_filters_are_refused_naming_the_field() {
+        use tonic_types::StatusExt;
+        let (api, keys) = window_api();
+        let field_of = |e: &Status| {
+            assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
+            e.get_details_bad_request().unwrap().field_violations[0]
+                .field
+                .clone()
+        };
+        let search = |r: SearchMentionsRequest| api.search(with(&keys[0], r));
+        let huge = "panne ".repeat(50_000);
+        let e = search(SearchMentionsRequest {
+            text: huge.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(field_of(&e), "text");
+        assert!(e.message().contains("1024 characters"), "{}", e.message());
+        for (field, r) in [
+            (
+                "watch_id",
+                SearchMentionsRequest {
+                    watch_id: huge.clone(),
+                    ..Default::default()
+                },
+            ),
+            (
+                "language",
+                SearchMentionsRequest {
+                    language: huge.clone(),
+                    ..Default::default()
+                },
+            ),
+            (
+                "source",
+                SearchMentionsRequest {
+                    source: huge.clone(),
+                    ..Default::default()
+                },
+            ),
+        ] {
+            assert_eq!(field_of(&search(r).await.unwrap_err()), field);
+        }
+        let stats = api
+            .stats(with(
+                &keys[0],
+                StatsRequest {
+                    watch_id: huge.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(field_of(&stats), "watch_id");
+        // At the bound: searched (and nothing that long is found).
+        let at_bound = search(SearchMentionsRequest {
+            text: "x".repeat(crate::request::MAX_FILTER_CHARS),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+        assert!(at_bound.mentions.is_empty());
     }
 
     #[tokio::test]

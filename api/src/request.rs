@@ -1,4 +1,5 @@
-//! What every service checks in requests: enumerated values, page sizes and keyset page tokens.
+//! What every service checks in requests: enumerated values, lengths of free-text filters, page
+//! sizes and keyset page tokens.
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -24,6 +25,28 @@ pub fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<(), Status> 
             &format!("{value:?}: expected one of {}", allowed.join(", ")),
         ))
     }
+}
+
+/// The longest free-text filter a read accepts (`text`, `watch_id`, `language`, `source` of
+/// `Search`; `watch_id` of `Stats`), in characters: more than any phrase searched for and any
+/// stored name, and far under what ClickHouse accepts in one query (`max_query_size`, 256 KiB
+/// by default), past which it would refuse the query and the caller get INTERNAL.
+pub const MAX_FILTER_CHARS: usize = 1_024;
+
+/// The longest page token accepted, in bytes: more than any this service hands out (a time and
+/// a mention id), so a longer one is not from it.
+const MAX_PAGE_TOKEN_BYTES: usize = 4_096;
+
+/// Refuses `value` when longer than [`MAX_FILTER_CHARS`] characters, naming `field`.
+pub fn bounded(field: &str, value: &str) -> Result<(), Status> {
+    // Counting stops one character past the bound: a 300 KB value costs no more than that.
+    if value.chars().nth(MAX_FILTER_CHARS).is_some() {
+        return Err(invalid(
+            field,
+            &format!("is longer than {MAX_FILTER_CHARS} characters"),
+        ));
+    }
+    Ok(())
 }
 
 /// The caller's deadline (the `grpc-timeout` header), in whole seconds rounded up: what work done
@@ -56,6 +79,9 @@ pub fn page_size(asked: u32, default: u32, max: u32) -> usize {
 pub fn keyset(token: &str) -> Result<Option<(i64, String)>, Status> {
     if token.is_empty() {
         return Ok(None);
+    }
+    if token.len() > MAX_PAGE_TOKEN_BYTES {
+        return Err(invalid("page_token", "not from this service"));
     }
     token
         .split_once('|')
@@ -95,6 +121,19 @@ mod tests {
         assert_eq!(page_size(0, 50, 500), 50);
         assert_eq!(page_size(9_999, 50, 500), 500);
         assert!(one_of("state", "", &["a"]).is_ok());
+        assert_eq!(
+            keyset(&format!("1|{}", "x".repeat(5_000))).unwrap_err().code(),
+            tonic::Code::InvalidArgument,
+            "longer than any token handed out"
+        );
+        // Lengths are counted in characters, not bytes.
+        assert!(bounded("text", &"é".repeat(MAX_FILTER_CHARS)).is_ok());
+        let long = bounded("text", &"x".repeat(MAX_FILTER_CHARS + 1)).unwrap_err();
+        assert_eq!(long.code(), tonic::Code::InvalidArgument);
+        assert_eq!(
+            long.get_details_bad_request().unwrap().field_violations[0].field,
+            "text"
+        );
         // The faulty field is named in the details, where clients look for it.
         let refused = one_of("state", "nope", &["a"]).unwrap_err();
         let details = refused.get_details_bad_request().expect("a BadRequest detail");

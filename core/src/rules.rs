@@ -96,6 +96,10 @@ fn default_severity() -> String {
     "warning".into()
 }
 
+/// The longest silence an operator may ask for (`SilenceAlerts`, `vigie alert silence --for`), in
+/// seconds: 90 days. Longer is refused, not shortened: a watch to mute for good is one to delete.
+pub const MAX_SILENCE_SECS: u32 = 90 * 86_400;
+
 /// Parses a duration like `90s`, `10m`, `2h` or `1d` into seconds.
 pub fn parse_duration_secs(s: &str) -> Option<u32> {
     let s = s.trim();

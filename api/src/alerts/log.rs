@@ -39,6 +39,9 @@ pub(super) struct LogInner {
     /// sending future dates does not make others' alerts vanish.
     pub(super) latest: HashMap<(String, String), Latest>,
     keep_resolved_ms: i64,
+    /// How many partitions the followed topic has (0 until [`AlertLog::follow`]): a cursor
+    /// naming another partition is not from this service.
+    pub(super) partitions: i32,
     /// When resolved alerts were last swept (wall time).
     swept_ms: i64,
 }
@@ -125,12 +128,17 @@ impl AlertLog {
     }
 
     /// Reads `vigie.alerts` from the beginning, returns once caught up (so lists and actions
-    /// know every alert from the first call), and keeps following it until `cancel`.
+    /// know every alert from the first call), and keeps following it until `cancel`. The
+    /// partitions followed are those the topic has now (what a group-less reader is assigned).
     pub async fn follow(
         &self,
         bus: &Bus,
         cancel: CancellationToken,
     ) -> Result<tokio::task::JoinHandle<()>, BusError> {
+        let partitions = bus.read_from_start(topics::ALERTS)?.end_offsets().await?.len();
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.partitions = i32::try_from(partitions).unwrap_or(i32::MAX);
+        }
         let log = self.clone();
         vigie_core::bus::materialise(bus, topics::ALERTS, cancel, move |r| log.push_record(r)).await
     }
@@ -154,6 +162,11 @@ impl AlertLog {
                 );
             }
         }
+    }
+
+    /// How many partitions of `vigie.alerts` this log follows (0 before [`AlertLog::follow`]).
+    pub(super) fn partitions(&self) -> i32 {
+        self.inner.lock().map(|i| i.partitions).unwrap_or(0)
     }
 
     /// The latest state of `tenant`'s alert `id`, if known.

@@ -26,6 +26,7 @@ use vigie_core::proto::{
     alert_command, ActionAccepted, Alert, AlertCommand, AlertRequest, ListAlertsRequest, ListAlertsResponse,
     Role, Silence, SilenceRequest, StreamAlertsRequest, StreamAlertsResponse,
 };
+use vigie_core::rules::MAX_SILENCE_SECS;
 use vigie_core::tokens::TokenStore;
 use vigie_core::topics;
 
@@ -35,15 +36,34 @@ const TOKEN_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 /// A cursor: the last offset received per partition.
 type Cursor = HashMap<i32, i64>;
 
-fn parse_cursor(s: &str) -> Result<Cursor, Status> {
+/// Reads a client's cursor, `"p:offset,p:offset"`, against a topic of `partitions` partitions:
+/// each partition at most once, one the topic has, at an offset that can exist (not negative).
+/// Anything else is not from this service, and is refused naming `cursor` and why.
+fn parse_cursor(s: &str, partitions: i32) -> Result<Cursor, Status> {
+    let refuse = |part: &str, why: String| crate::request::invalid("cursor", &format!("{part:?}: {why}"));
     let mut c = Cursor::new();
     for part in s.split(',').filter(|p| !p.is_empty()) {
         let parsed = part
             .split_once(':')
-            .and_then(|(p, o)| Some((p.parse().ok()?, o.parse().ok()?)));
-        let (p, o) = parsed
-            .ok_or_else(|| crate::request::invalid("cursor", &format!("{part:?} is not partition:offset")))?;
-        c.insert(p, o);
+            .and_then(|(p, o)| Some((p.parse::<i32>().ok()?, o.parse::<i64>().ok()?)));
+        let (p, o) = parsed.ok_or_else(|| refuse(part, "is not partition:offset".into()))?;
+        if !(0..partitions).contains(&p) {
+            let has = match partitions {
+                0 => "no partitions followed here".to_string(),
+                1 => "one partition, 0".to_string(),
+                n => format!("partitions 0 to {}", n - 1),
+            };
+            return Err(refuse(
+                part,
+                format!("no partition {p}: {} has {has}", topics::ALERTS),
+            ));
+        }
+        if o < 0 {
+            return Err(refuse(part, format!("offset {o} is negative")));
+        }
+        if c.insert(p, o).is_some() {
+            return Err(refuse(part, format!("partition {p} is named twice")));
+        }
     }
     Ok(c)
 }
@@ -222,6 +242,16 @@ impl AlertService for AlertApi {
         if r.duration_seconds == 0 {
             return Err(crate::request::invalid("duration_seconds", "must be positive"));
         }
+        if r.duration_seconds > MAX_SILENCE_SECS {
+            return Err(crate::request::invalid(
+                "duration_seconds",
+                &format!(
+                    "{} s is longer than the longest silence, {MAX_SILENCE_SECS} s ({} days)",
+                    r.duration_seconds,
+                    MAX_SILENCE_SECS / 86_400
+                ),
+            ));
+        }
         let now = vigie_core::now_ms();
         let silence = Silence {
             id: format!("{}:{}:{}:{now}", p.tenant, r.watch_id, r.rule),
@@ -257,7 +287,7 @@ impl AlertService for AlertApi {
             .map(str::to_string);
         let tokens = self.tokens.clone();
         let r = request.into_inner();
-        let mut cursor = parse_cursor(&r.cursor)?;
+        let mut cursor = parse_cursor(&r.cursor, self.log.partitions())?;
         let filter = Filter::new(p.tenant, r.state, r.severity, r.watch_id)?;
         // Subscribe before reading the backlog, so nothing falls between the two.
         let mut live = self.log.live.subscribe();
@@ -381,6 +411,70 @@ mod tests {
             .unwrap();
     }
 
+    #[test]
+    fn cursors_name_each_partition_of_the_topic_once_at_a_real_offset() {
+        assert_eq!(
+            parse_cursor("0:5,2:7", 3).unwrap(),
+            Cursor::from([(0, 5), (2, 7)])
+        );
+        assert!(parse_cursor("", 0).unwrap().is_empty());
+        let why = |cursor: &str, partitions: i32| {
+            let e = parse_cursor(cursor, partitions).unwrap_err();
+            assert_eq!(e.code(), tonic::Code::InvalidArgument);
+            e.message().to_string()
+        };
+        assert!(why("0:1,0:2", 3).contains("partition 0 is named twice"));
+        assert!(why("3:0", 3).contains("no partition 3: vigie.alerts has partitions 0 to 2"));
+        assert!(why("0:0", 0).contains("no partitions followed here"));
+        assert!(why("0:x", 1).contains("is not partition:offset"));
+        assert!(why("0:-2", 1).contains("offset -2 is negative"));
+    }
+
+    /// The probe's cursors `-1:-1` and `99:0` were accepted, and the stream replayed everything
+    /// held as if there were no cursor; they are refused naming `cursor` and why, and a cursor
+    /// the stream handed out is still taken.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stream_cursors_not_from_this_service_are_refused() {
+        use tonic_types::StatusExt;
+        let bus = MemoryBus::default();
+        let (tokens, t) = crate::auth::tokens_for(&[("acme", Role::Reader)]);
+        publish(&bus, &[alert("acme", "acme:w:r:1", 1, AlertState::Firing, 1_000)]).await;
+        let cancel = CancellationToken::new();
+        let log = AlertLog::default();
+        log.follow(&Bus::Memory(bus.clone()), cancel.clone())
+            .await
+            .unwrap();
+        let api = AlertApi::new(log, Publisher::Memory(bus.clone()), tokens);
+        let stream = |cursor: &str| {
+            api.stream_alerts(with(
+                &t[0],
+                StreamAlertsRequest {
+                    cursor: cursor.into(),
+                    ..Default::default()
+                },
+            ))
+        };
+        for (cursor, why) in [
+            ("-1:-1", "no partition -1: vigie.alerts has one partition, 0"),
+            ("99:0", "no partition 99: vigie.alerts has one partition, 0"),
+            ("0:-1", "offset -1 is negative"),
+        ] {
+            let Err(e) = stream(cursor).await else {
+                panic!("cursor {cursor:?} accepted")
+            };
+            assert_eq!(e.code(), tonic::Code::InvalidArgument, "{cursor}");
+            assert!(e.message().contains(why), "{cursor}: {}", e.message());
+            let violation = &e.get_details_bad_request().unwrap().field_violations[0];
+            assert_eq!(violation.field, "cursor");
+        }
+        // Before the one record: it arrives.
+        let mut from_start = stream("").await.unwrap().into_inner();
+        let first = from_start.next().await.unwrap().unwrap();
+        assert_eq!(first.cursor, "0:0");
+        assert!(stream(&first.cursor).await.is_ok());
+        cancel.cancel();
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn list_get_act_and_stream_within_the_tenant() {
         let bus = MemoryBus::default();
@@ -502,12 +596,42 @@ mod tests {
             .unwrap()
             .into_inner();
         assert_eq!(s.tenant, "acme");
+        // The probe's 136-year silence (u32::MAX seconds) is refused naming the field, and so is
+        // one second past the cap; the cap itself is accepted. Refusals send no command.
+        for (seconds, refused) in [
+            (u32::MAX, true),
+            (MAX_SILENCE_SECS + 1, true),
+            (MAX_SILENCE_SECS, false),
+        ] {
+            let asked = SilenceRequest {
+                duration_seconds: seconds,
+                ..Default::default()
+            };
+            match client.silence_alerts(with(&operator, asked)).await {
+                Err(e) if refused => {
+                    use tonic_types::StatusExt;
+                    assert_eq!(e.code(), tonic::Code::InvalidArgument);
+                    let violation = &e.get_details_bad_request().unwrap().field_violations[0];
+                    assert_eq!(violation.field, "duration_seconds");
+                    assert!(violation.description.contains("(90 days)"), "{violation:?}");
+                }
+                Ok(s) if !refused => {
+                    let s = s.into_inner();
+                    assert_eq!(s.ends_at_ms - s.starts_at_ms, 90 * 86_400_000);
+                }
+                other => panic!("{seconds} s: {other:?}"),
+            }
+        }
         let commands: Vec<AlertCommand> = bus
             .snapshot(topics::ALERT_COMMANDS)
             .iter()
             .map(|r| AlertCommand::decode(r.payload.as_deref().unwrap()).unwrap())
             .collect();
-        assert_eq!(commands.len(), 2);
+        assert_eq!(
+            commands.len(),
+            3,
+            "acknowledge, the hour's silence, the 90 days' one"
+        );
         assert!(commands.iter().all(|c| c.tenant == "acme"));
 
         // Stream: the backlog, then a disconnect, then resume from the cursor: the two new
