@@ -281,18 +281,20 @@ pub fn render() -> String {
 
 /// An HTTP router serving `GET /metrics` and `GET /healthz`, for merging into a service's server.
 pub fn router() -> axum::Router {
-    use axum::routing::get;
-    axum::Router::new()
-        .route(
-            "/metrics",
-            get(|| async {
-                (
-                    [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                    render(),
-                )
-            }),
-        )
-        .route("/healthz", get(|| async { "ok\n" }))
+    metrics_router().route("/healthz", axum::routing::get(|| async { "ok\n" }))
+}
+
+/// An HTTP router serving `GET /metrics` only.
+pub fn metrics_router() -> axum::Router {
+    axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(|| async {
+            (
+                [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                render(),
+            )
+        }),
+    )
 }
 
 /// Serves [`router`] on `addr` until `shutdown` is cancelled.

@@ -28,9 +28,15 @@ struct Front {
     body_timeout: Duration,
 }
 
-/// The ingest HTTP router (metrics and health included): bodies over `max_body_bytes` get 413,
-/// a body not received within `body_timeout` of its headers gets 408.
+/// The ingest HTTP router (health, and metrics too unless `ingest.metrics_listen` serves them
+/// elsewhere): bodies over `max_body_bytes` get 413, a body not received within `body_timeout` of
+/// its headers gets 408.
 pub fn router(ingestor: Arc<Ingestor>, max_body_bytes: usize, body_timeout: Duration) -> Router {
+    mentions_router(ingestor, max_body_bytes, body_timeout).merge(vigie_core::metrics::metrics_router())
+}
+
+/// [`router`] without `/metrics` (served on `ingest.metrics_listen` instead); `/healthz` stays.
+pub fn mentions_router(ingestor: Arc<Ingestor>, max_body_bytes: usize, body_timeout: Duration) -> Router {
     let front = Arc::new(Front {
         ingestor,
         max_body_bytes,
@@ -38,8 +44,8 @@ pub fn router(ingestor: Arc<Ingestor>, max_body_bytes: usize, body_timeout: Dura
     });
     Router::new()
         .route("/v1/mentions", post(post_mentions))
+        .route("/healthz", axum::routing::get(|| async { "ok\n" }))
         .with_state(front)
-        .merge(vigie_core::metrics::router())
 }
 
 /// Reads the whole body within the time and size limits, or answers why not.
@@ -223,6 +229,28 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("invalid JSON"));
+    }
+
+    #[tokio::test]
+    async fn metrics_can_be_kept_off_the_public_port() {
+        use tower::ServiceExt;
+        let ingestor = Arc::new(Ingestor::new(
+            Publisher::Memory(MemoryBus::default()),
+            Limits::default(),
+            3,
+            100,
+        ));
+        let get = |router: Router, path: &'static str| async move {
+            let req = axum::http::Request::get(path)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            router.oneshot(req).await.unwrap().status()
+        };
+        let public = router(ingestor.clone(), 1024, Duration::from_secs(5));
+        assert_eq!(get(public, "/metrics").await, StatusCode::OK);
+        let private = mentions_router(ingestor, 1024, Duration::from_secs(5));
+        assert_eq!(get(private.clone(), "/metrics").await, StatusCode::NOT_FOUND);
+        assert_eq!(get(private, "/healthz").await, StatusCode::OK);
     }
 
     #[tokio::test]

@@ -57,7 +57,16 @@ pub async fn serve(
             source,
         })?;
     let limits = crate::server::HttpLimits::from_config(config);
-    let router = crate::http::router(ingestor.clone(), config.max_body_bytes, limits.body_timeout);
+    let router = if config.metrics_listen.is_empty() {
+        crate::http::router(ingestor.clone(), config.max_body_bytes, limits.body_timeout)
+    } else {
+        // Metrics on their own address, off the port the webhooks reach.
+        tokio::spawn(vigie_core::metrics::serve_owned(
+            config.metrics_listen.clone(),
+            cancel.clone(),
+        ));
+        crate::http::mentions_router(ingestor.clone(), config.max_body_bytes, limits.body_timeout)
+    };
     let tls = crate::tls::acceptor("ingest", &config.tls_cert, &config.tls_key)?;
     let http_cancel = cancel.clone();
     let http = async move {

@@ -166,6 +166,9 @@ pub struct IngestConfig {
     pub header_timeout_ms: u64,
     /// Longest a client may take to send a request's body once its headers arrived (408).
     pub body_timeout_ms: u64,
+    /// Where `/metrics` is served: empty (the default) serves it on the HTTP port, next to the
+    /// webhooks, readable by anyone who reaches that port; an address serves it there only.
+    pub metrics_listen: String,
 }
 
 impl Default for IngestConfig {
@@ -182,6 +185,7 @@ impl Default for IngestConfig {
             max_connections: 1_024,
             header_timeout_ms: 10_000,
             body_timeout_ms: 30_000,
+            metrics_listen: String::new(),
         }
     }
 }
