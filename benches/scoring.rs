@@ -1,6 +1,7 @@
 //! The scoring stage per mention on tweet-length mixed French/English text: the whole stage
 //! with 0, 1,000, 10,000 and 100,000 generated watches, each component alone, and a naive
-//! baseline (whatlang + VADER + regexes per watch) side by side at 1,000 watches.
+//! baseline (whatlang + VADER + regexes per watch) side by side at 1,000 watches, and the
+//! hostile watches of issue 11 against 20,000-character mentions.
 //!
 //! Run: `cargo bench --bench scoring` (criterion reports time per mention and mentions/s).
 
@@ -210,5 +211,39 @@ fn live_update(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, scoring_stage, components, naive_baseline, live_update);
+/// Hostile watches (issue 11): the 1,024-word phrase `"x x … x"` that cost 244 ms per
+/// 20,000-character mention of `x x x …` before matching was bounded, and the costliest query
+/// the parser accepts (32 `NEAR`s of words, against mixed spellings that defeat the index).
+fn hostile(c: &mut Criterion) {
+    use vigie_core::query::Query;
+    let xs = |n: usize| vec!["x"; n].join(" ");
+    let cases = [
+        (
+            "issue_phrase_1024_words",
+            format!("\"{}\"", xs(1_024)),
+            xs(10_000),
+        ),
+        (
+            "costliest_accepted",
+            vec!["x NEAR/100 x"; 32].join(" "),
+            vec!["x X #X"; 3_333].join(" "),
+        ),
+    ];
+    let mut group = c.benchmark_group("hostile");
+    for (name, query, text) in cases {
+        let query = Query::parse(&query).expect("an accepted query");
+        let doc = Document::from_title_and_text(&text, &text);
+        group.bench_function(name, |b| b.iter(|| black_box(query.matches(&doc))));
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    scoring_stage,
+    components,
+    naive_baseline,
+    live_update,
+    hostile
+);
 criterion_main!(benches);

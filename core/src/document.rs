@@ -2,15 +2,34 @@
 //! that filters look at (language, country, source, visibility, kind, author, site, followers,
 //! verification). A [`Document`] answers the questions of the shared vocabulary
 //! ([`crate::vocabulary`]): where [`Words`] occur, whether a [`Field`] has a value.
+//!
+//! Matching costs a bounded amount of work per query, whatever the mention (issue 11): it
+//! considers the first [`MAX_POSITIONS`] word positions of the title and of the text; a word or
+//! a prefix is looked up in a sorted index of those tokens (a binary search), a phrase is
+//! verified in one pass over them (Knuth–Morris–Pratt, after checking that each of its words
+//! occurs), and `NEAR` merges two sorted lists of positions. Every step is counted, so that a
+//! test can bound the work of the costliest query the parser accepts (see
+//! [`MAX_COST`](crate::query::MAX_COST)).
 
 use crate::names::{kind_name, source_name, visibility_name};
 use crate::proto::{Kind, Mention, Source, Visibility};
 use crate::text::{normalize, tokenize, Token};
 use crate::vocabulary::{site_suffixes, Field, Scope, Words};
 use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::ops::ControlFlow;
 
 /// Positions between the title's tokens and the text's, so phrases never span both.
-const TEXT_OFFSET: u32 = 1 << 20;
+pub(crate) const TEXT_OFFSET: u32 = 1 << 20;
+
+/// Word positions of the title, and of the text, that matching considers. Words past them are
+/// tokenised (risk and clustering see them) but no query matches them. Prose at the default
+/// limit of 20,000 characters has about 3,300 words; the cap keeps matching bounded when the
+/// ingest limit is raised, or for texts of one-letter words (`x x x …`).
+pub const MAX_POSITIONS: u32 = 4_096;
+
+/// Up to this many considered tokens, words are found by scanning them; beyond, in the index.
+const SCAN_TOKENS: usize = 32;
 
 /// A mention tokenised for matching.
 #[derive(Debug, Default, Clone)]
@@ -18,15 +37,71 @@ pub struct Document {
     /// Title tokens (positions below `TEXT_OFFSET`), then text tokens.
     tokens: Vec<Token>,
     title_len: usize,
+    /// Considered tokens: `tokens[..title_end]` (title) and `tokens[title_len..text_end]` (text).
+    title_end: usize,
+    text_end: usize,
+    /// Considered title, and text, tokens ordered by (text, as written, position); empty when
+    /// there are at most `SCAN_TOKENS` of them.
+    title_index: Vec<u32>,
+    text_index: Vec<u32>,
     /// Normalised (field, value) pairs the mention has; several values for author and site.
     fields: Vec<(Field, Cow<'static, str>)>,
     followers: u64,
+}
+
+/// What to look for in the tokens: a normalised `key` (the whole word, or its start when
+/// `prefix`), and for exact words the text as written.
+struct Probe<'a> {
+    key: &'a str,
+    exact: Option<&'a str>,
+    prefix: bool,
+}
+
+impl Probe<'_> {
+    #[inline]
+    fn accepts(&self, t: &Token) -> bool {
+        if self.prefix {
+            t.text.starts_with(self.key) && self.exact.is_none_or(|w| t.raw().starts_with(w))
+        } else {
+            t.text == self.key && self.exact.is_none_or(|w| t.raw() == w)
+        }
+    }
+
+    /// Where `t` is in the index order relative to the first token the probe accepts.
+    #[inline]
+    fn before(&self, t: &Token) -> bool {
+        match t.text.as_str().cmp(self.key) {
+            Ordering::Less => true,
+            Ordering::Greater => false,
+            Ordering::Equal => !self.prefix && self.exact.is_some_and(|w| t.raw() < w),
+        }
+    }
+
+    /// Whether no token after `t` in the index order can be accepted.
+    #[inline]
+    fn past(&self, t: &Token) -> bool {
+        if self.prefix {
+            !t.text.starts_with(self.key)
+        } else {
+            t.text != self.key || self.exact.is_some_and(|w| t.raw() != w)
+        }
+    }
+}
+
+/// Steps of a binary search over `n` entries.
+fn log2(n: usize) -> u64 {
+    u64::from(usize::BITS - n.leading_zeros())
 }
 
 impl Document {
     /// A document with only a text (no title, no fields), for tests and `TestQuery`.
     pub fn from_text(text: &str) -> Self {
         Self::build("", text, Vec::new(), 0)
+    }
+
+    /// A document with a title and a text (no fields), for tests.
+    pub fn from_title_and_text(title: &str, text: &str) -> Self {
+        Self::build(title, text, Vec::new(), 0)
     }
 
     /// A document for a mention whose language (as resolved by the scoring stage, `und` or
@@ -76,21 +151,60 @@ impl Document {
     fn build(title: &str, text: &str, fields: Vec<(Field, Cow<'static, str>)>, followers: u64) -> Self {
         let mut tokens = tokenize(title);
         let title_len = tokens.len();
+        let title_end = tokens.partition_point(|t| t.position < MAX_POSITIONS);
         tokens.extend(tokenize(text).into_iter().map(|mut t| {
             t.position += TEXT_OFFSET;
             t
         }));
-        Self {
+        let text_end =
+            title_len + tokens[title_len..].partition_point(|t| t.position < TEXT_OFFSET + MAX_POSITIONS);
+        let mut doc = Self {
             tokens,
             title_len,
+            title_end,
+            text_end,
+            title_index: Vec::new(),
+            text_index: Vec::new(),
             fields,
             followers,
+        };
+        if title_end + (text_end - title_len) > SCAN_TOKENS {
+            doc.title_index = doc.index(0..title_end);
+            doc.text_index = doc.index(title_len..text_end);
         }
+        doc
     }
 
-    /// Every token, title first.
+    /// The tokens in `range` ordered by (text, as written, position).
+    fn index(&self, range: std::ops::Range<usize>) -> Vec<u32> {
+        let mut index: Vec<u32> = range.map(|i| i as u32).collect();
+        let t = &self.tokens;
+        index.sort_unstable_by(|&a, &b| {
+            let (x, y) = (&t[a as usize], &t[b as usize]);
+            x.text
+                .cmp(&y.text)
+                .then_with(|| x.raw().cmp(y.raw()))
+                .then(a.cmp(&b))
+        });
+        index
+    }
+
+    /// Every token, title first (all of them, including those past [`MAX_POSITIONS`]).
     pub fn tokens(&self) -> &[Token] {
         &self.tokens
+    }
+
+    /// The tokens matching considers (the first [`MAX_POSITIONS`] positions of the title and
+    /// of the text), title first.
+    pub fn considered(&self) -> impl Iterator<Item = &Token> {
+        self.tokens[..self.title_end]
+            .iter()
+            .chain(&self.tokens[self.title_len..self.text_end])
+    }
+
+    /// Whether some words of the title or text are past [`MAX_POSITIONS`] (and so not matched).
+    pub fn is_capped(&self) -> bool {
+        self.title_end < self.title_len || self.text_end < self.tokens.len()
     }
 
     /// The (field, value) pairs of the mention.
@@ -108,12 +222,152 @@ impl Document {
         self.fields.iter().any(|(f, v)| *f == field && v == value)
     }
 
-    /// Spans (first, last position) where `w` occurs.
+    /// Spans (first, last position) where `w` occurs, in order.
     pub fn positions(&self, w: &Words) -> Vec<(u32, u32)> {
-        let tokens = match w.scope {
-            Scope::Any => &self.tokens[..],
-            Scope::Title => &self.tokens[..self.title_len],
+        self.spans(w, &mut 0)
+    }
+
+    /// The considered token slices, and their indexes, of `scope`: title, then text.
+    fn parts(&self, scope: Scope) -> [(&[Token], &[u32]); 2] {
+        let title = (&self.tokens[..self.title_end], &self.title_index[..]);
+        let text = match scope {
+            Scope::Any => (&self.tokens[self.title_len..self.text_end], &self.text_index[..]),
+            Scope::Title => (&[][..], &[][..]),
         };
+        [title, text]
+    }
+
+    /// Calls `f` with the tokens in `scope` that `probe` accepts, until `f` breaks: found in
+    /// the index (in index order) or, when `scan` or there is no index, by reading every
+    /// considered token (in position order). Adds the steps taken to `ops`.
+    fn each(
+        &self,
+        probe: &Probe,
+        scope: Scope,
+        scan: bool,
+        ops: &mut u64,
+        mut f: impl FnMut(&Token) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        for (tokens, index) in self.parts(scope) {
+            if tokens.is_empty() {
+                continue;
+            }
+            if scan || index.is_empty() {
+                for t in tokens {
+                    *ops += 1;
+                    if probe.accepts(t) {
+                        f(t)?;
+                    }
+                }
+                continue;
+            }
+            let first = index.partition_point(|&i| probe.before(&self.tokens[i as usize]));
+            *ops += log2(index.len());
+            for &i in &index[first..] {
+                *ops += 1;
+                let t = &self.tokens[i as usize];
+                if probe.past(t) {
+                    break;
+                }
+                if probe.accepts(t) {
+                    f(t)?;
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// The probe for word `i` of `w`; `key` holds the normalised form of an exact word.
+    #[inline]
+    fn probe<'a>(w: &'a Words, i: usize, key: &'a mut String) -> Probe<'a> {
+        let word = w.words[i].as_str();
+        let prefix = w.prefix && i + 1 == w.words.len();
+        if w.exact {
+            *key = normalize(word);
+            Probe {
+                key: key.as_str(),
+                exact: Some(word),
+                prefix,
+            }
+        } else {
+            Probe {
+                key: word,
+                exact: None,
+                prefix,
+            }
+        }
+    }
+
+    /// Whether word `i` of `w` occurs in its scope.
+    fn occurs(&self, w: &Words, i: usize, ops: &mut u64) -> bool {
+        let mut key = String::new();
+        let probe = Self::probe(w, i, &mut key);
+        self.each(&probe, w.scope, false, ops, |_| ControlFlow::Break(()))
+            .is_break()
+    }
+
+    /// Whether `w` occurs (the evaluation of a word query), adding the steps taken to `ops`.
+    pub(crate) fn contains(&self, w: &Words, ops: &mut u64) -> bool {
+        if w.words.len() == 1 {
+            return self.occurs(w, 0, ops);
+        }
+        (0..w.words.len()).all(|i| self.occurs(w, i, ops)) && !self.phrase(w, true, ops).is_empty()
+    }
+
+    /// The spans of `w`, in order (the operands of `NEAR`), adding the steps taken to `ops`.
+    pub(crate) fn spans(&self, w: &Words, ops: &mut u64) -> Vec<(u32, u32)> {
+        if w.words.len() > 1 {
+            if !(0..w.words.len()).all(|i| self.occurs(w, i, ops)) {
+                return Vec::new();
+            }
+            return self.phrase(w, false, ops);
+        }
+        let mut key = String::new();
+        let probe = Self::probe(w, 0, &mut key);
+        let mut out = Vec::new();
+        let mut push = |t: &Token| {
+            out.push((t.position, t.position));
+            ControlFlow::Continue(())
+        };
+        let _ = self.each(&probe, w.scope, false, ops, &mut push);
+        *ops += out.len() as u64;
+        if !out.is_sorted() {
+            // The index gives a prefix's words, or a word's spellings, one after the other:
+            // read the tokens in position order instead (no more than sorting would cost).
+            out.clear();
+            let _ = self.each(&probe, w.scope, true, ops, |t| {
+                out.push((t.position, t.position));
+                ControlFlow::Continue(())
+            });
+        }
+        out
+    }
+
+    /// The spans of a phrase of several words, found in one pass over the considered word
+    /// tokens of its scope (Knuth–Morris–Pratt: at most two comparisons per token); only the
+    /// first when `first`. A prefix last word is checked on the token after the others.
+    fn phrase(&self, w: &Words, first: bool, ops: &mut u64) -> Vec<(u32, u32)> {
+        let k = w.words.len();
+        let (pattern, last) = if w.prefix {
+            (&w.words[..k - 1], Some(w.words[k - 1].as_str()))
+        } else {
+            (&w.words[..], None)
+        };
+        let m = pattern.len();
+        // fail[j]: length of the longest proper border of pattern[..=j].
+        let mut fail = vec![0usize; m];
+        let mut b = 0;
+        for j in 1..m {
+            while b > 0 && pattern[j] != pattern[b] {
+                b = fail[b - 1];
+                *ops += 1;
+            }
+            if pattern[j] == pattern[b] {
+                b += 1;
+            }
+            fail[j] = b;
+            *ops += 1;
+        }
         fn text(t: &Token, exact: bool) -> &str {
             if exact {
                 t.raw()
@@ -121,27 +375,44 @@ impl Document {
                 &t.text
             }
         }
-        let last = w.words.len() - 1;
-        let word_at = |i: usize, t: &Token| {
-            if i == last && w.prefix {
-                text(t, w.exact).starts_with(w.words[i].as_str())
-            } else {
-                text(t, w.exact) == w.words[i]
-            }
-        };
         let mut out = Vec::new();
-        for start in tokens.iter().filter(|t| word_at(0, t)) {
-            let complete = (1..w.words.len()).all(|i| {
-                // Tokens are in position order: find the (one or two, for tags) at `p`.
-                let p = start.position + i as u32;
-                let first = tokens.partition_point(|t| t.position < p);
-                tokens[first..]
-                    .iter()
-                    .take_while(|t| t.position == p)
-                    .any(|t| word_at(i, t))
-            });
-            if complete {
-                out.push((start.position, start.position + last as u32));
+        for (tokens, _) in self.parts(w.scope) {
+            let (mut j, mut previous, mut pending) = (0usize, None::<u32>, None::<u32>);
+            for t in tokens.iter().filter(|t| !t.is_tag()) {
+                *ops += 1;
+                if previous.is_none_or(|p| t.position != p + 1) {
+                    (j, pending) = (0, None);
+                }
+                previous = Some(t.position);
+                let s = text(t, w.exact);
+                if let (Some(start), Some(last)) = (pending.take(), last) {
+                    if s.starts_with(last) {
+                        out.push((start, t.position));
+                        if first {
+                            return out;
+                        }
+                    }
+                }
+                while j > 0 && pattern[j] != s {
+                    j = fail[j - 1];
+                    *ops += 1;
+                }
+                if pattern[j] == s {
+                    j += 1;
+                }
+                if j == m {
+                    let start = t.position + 1 - m as u32;
+                    match last {
+                        Some(_) => pending = Some(start),
+                        None => {
+                            out.push((start, t.position));
+                            if first {
+                                return out;
+                            }
+                        }
+                    }
+                    j = fail[m - 1];
+                }
             }
         }
         out

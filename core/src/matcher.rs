@@ -158,7 +158,7 @@ fn cost(keys: &[Key]) -> u32 {
 /// The keys a document carries (hashed as [`Key::hash`] would, without building keys).
 fn document_keys(doc: &Document) -> Vec<u64> {
     let mut keys = Vec::with_capacity(doc.tokens().len() * 3 + doc.fields().len());
-    for t in doc.tokens() {
+    for t in doc.considered() {
         keys.push(hash_str(1, &t.text));
         // The 2- and 3-character prefixes, under which `term*` queries are indexed.
         let ends = t
@@ -350,7 +350,7 @@ mod tests {
     ];
 
     fn random_leaf(r: &mut Rng) -> String {
-        match r.below(12) {
+        match r.below(18) {
             0 => format!("\"{} {}\"", r.pick(WORDS), r.pick(WORDS)),
             1 => {
                 let w = normalize(r.pick(WORDS));
@@ -364,6 +364,24 @@ mod tests {
             7 => format!("followers:>{}", r.below(2000)),
             8 => format!("title:{}", r.pick(WORDS)),
             9 => format!("={}", r.pick(&["Acme", "acme", "Sécurité"])),
+            10 => format!("\"{} {} {}\"", r.pick(WORDS), r.pick(WORDS), r.pick(WORDS)),
+            11 => format!("=\"{} {}\"", r.pick(&["Acme", "acme", "Sécurité"]), r.pick(WORDS)),
+            12 => format!("={}*", r.pick(&["Ac", "ac", "Séc", "SÉC"])),
+            13 => format!("title:\"{} {}\"", r.pick(WORDS), r.pick(WORDS)),
+            14 => format!(
+                "\"{} {}\" NEAR/{} {}*",
+                r.pick(WORDS),
+                r.pick(WORDS),
+                1 + r.below(4),
+                &normalize(r.pick(WORDS))[..2]
+            ),
+            15 => format!(
+                "{} ONEAR/{} \"{} {}\"",
+                r.pick(WORDS),
+                1 + r.below(4),
+                r.pick(WORDS),
+                r.pick(WORDS)
+            ),
             _ => r.pick(WORDS).to_string(),
         }
     }
@@ -383,6 +401,13 @@ mod tests {
     }
 
     fn random_doc(r: &mut Rng) -> Document {
+        let m = random_mention(r, 12);
+        Document::from_mention(&m, ["fr", "en"][r.below(2)])
+    }
+
+    /// A mention of 1 to `max_words` words of [`WORDS`] (tags, upper case, plurals), sometimes
+    /// with a 3-word title.
+    fn random_mention(r: &mut Rng, max_words: usize) -> Mention {
         let words = |r: &mut Rng, n: usize| -> String {
             (0..n)
                 .map(|_| {
@@ -402,8 +427,8 @@ mod tests {
         } else {
             String::new()
         };
-        let n = 1 + r.below(12);
-        let m = Mention {
+        let n = 1 + r.below(max_words);
+        Mention {
             title,
             text: words(r, n),
             source: [Source::X, Source::News, Source::Whatsapp][r.below(3)] as i32,
@@ -412,8 +437,189 @@ mod tests {
                 ..Default::default()
             }),
             ..Default::default()
+        }
+    }
+
+    /// What a dodger does to a text (issue 11, item 9): invisible characters inserted, letters
+    /// replaced by their fullwidth forms or by Cyrillic and Greek look-alikes, `#` by `＃`.
+    fn disguise(r: &mut Rng, text: &str) -> String {
+        const INVISIBLE: &[char] = &[
+            '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{00AD}', '\u{FEFF}',
+        ];
+        let lookalike = |c: char, greek: bool| -> Option<char> {
+            Some(match c {
+                'a' => 'а',
+                'c' => 'с',
+                'e' => 'е',
+                'i' => 'і',
+                'o' if greek => 'ο',
+                'o' => 'о',
+                'p' => 'р',
+                's' => 'ѕ',
+                'x' => 'х',
+                'y' => 'у',
+                'k' => 'к',
+                'v' => 'ν',
+                'A' => 'А',
+                'C' => 'С',
+                'E' => 'Е',
+                'O' => 'О',
+                'P' => 'Р',
+                'S' => 'Ѕ',
+                'K' => 'К',
+                _ => return None,
+            })
         };
-        Document::from_mention(&m, ["fr", "en"][r.below(2)])
+        let mut out = String::new();
+        for c in text.chars() {
+            let c = match r.below(8) {
+                0 | 1 if c.is_ascii_alphabetic() || c == '#' => {
+                    char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap_or(c)
+                }
+                2 | 3 => lookalike(c, r.below(2) == 0).unwrap_or(c),
+                _ => c,
+            };
+            out.push(c);
+            if r.below(4) == 0 {
+                out.push(INVISIBLE[r.below(INVISIBLE.len())]);
+            }
+        }
+        out
+    }
+
+    /// The evaluator as it was before matching was bounded (issue 11): every token scanned, a
+    /// phrase checked from each occurrence of its first word, `NEAR` over every pair of spans.
+    fn reference(q: &Query, doc: &Document) -> bool {
+        use crate::document::TEXT_OFFSET;
+        use crate::vocabulary::Scope;
+        let positions = |w: &Words| -> Vec<(u32, u32)> {
+            let tokens: Vec<&crate::text::Token> = doc
+                .tokens()
+                .iter()
+                .filter(|t| w.scope == Scope::Any || t.position < TEXT_OFFSET)
+                .collect();
+            let text = |t: &crate::text::Token| {
+                if w.exact {
+                    t.raw().to_string()
+                } else {
+                    t.text.clone()
+                }
+            };
+            let last = w.words.len() - 1;
+            let word_at = |i: usize, t: &crate::text::Token| {
+                if i == last && w.prefix {
+                    text(t).starts_with(w.words[i].as_str())
+                } else {
+                    text(t) == w.words[i]
+                }
+            };
+            let mut out = Vec::new();
+            for start in tokens.iter().filter(|t| word_at(0, t)) {
+                let complete = (1..w.words.len()).all(|i| {
+                    let p = start.position + i as u32;
+                    tokens.iter().any(|t| t.position == p && word_at(i, t))
+                });
+                if complete {
+                    out.push((start.position, start.position + last as u32));
+                }
+            }
+            out
+        };
+        match q {
+            Query::Words(w) => !positions(w).is_empty(),
+            Query::Near {
+                left,
+                right,
+                distance,
+                ordered,
+            } => {
+                let (l, r) = (positions(left), positions(right));
+                l.iter().any(|&(ls, le)| {
+                    r.iter().any(|&(rs, re)| {
+                        if re < ls {
+                            !ordered && ls - re - 1 <= *distance
+                        } else if le < rs {
+                            rs - le - 1 <= *distance
+                        } else {
+                            false
+                        }
+                    })
+                })
+            }
+            Query::Field(..) | Query::Followers(_) => q.matches(doc),
+            Query::And(items) => items.iter().all(|q| reference(q, doc)),
+            Query::Or(items) => items.iter().any(|q| reference(q, doc)),
+            Query::Not(q) => !reference(q, doc),
+        }
+    }
+
+    /// Issue 11, item 3: the bounded evaluator (index lookups, one-pass phrases, merged NEAR)
+    /// gives the answers of the reference evaluator, on short mentions (scanned) and long ones
+    /// (indexed).
+    #[test]
+    fn bounded_evaluator_agrees_with_the_reference() {
+        let mut r = Rng(0x2545_f491_4f6c_dd1d);
+        let queries: Vec<Query> = (0..600)
+            .filter_map(|_| Query::parse(&random_query(&mut r, 3)).ok())
+            .collect();
+        assert!(queries.len() > 450, "generator produces mostly valid queries");
+        let (mut matched, mut checked) = (0, 0);
+        for i in 0..300 {
+            let m = random_mention(&mut r, if i % 2 == 0 { 12 } else { 90 });
+            let doc = Document::from_mention(&m, "fr");
+            for q in &queries {
+                let expected = reference(q, &doc);
+                assert_eq!(q.matches(&doc), expected, "{q:?}\n{:?} / {:?}", m.title, m.text);
+                matched += expected as usize;
+                checked += 1;
+            }
+        }
+        assert!(
+            matched > checked / 10,
+            "the property is exercised on real matches ({matched}/{checked})"
+        );
+    }
+
+    /// Issue 11, item 9: invisible characters, fullwidth forms and look-alike letters inserted
+    /// anywhere in a mention do not change which (Latin) queries match it, through the
+    /// presearcher and the evaluator alike.
+    #[test]
+    fn disguised_mentions_match_like_plain_ones() {
+        let mut r = Rng(0x6a09_e667_f3bc_c908);
+        let mut matcher = Matcher::default();
+        let mut queries = Vec::new();
+        for i in 0..400 {
+            let Ok(q) = Query::parse(&random_query(&mut r, 3)) else {
+                continue;
+            };
+            let key = format!("acme/q{i}");
+            matcher.insert(&key, "acme", q.clone());
+            queries.push((key, q));
+        }
+        let mut matched = 0;
+        for i in 0..1_500 {
+            let m = random_mention(&mut r, if i % 3 == 0 { 60 } else { 12 });
+            let mut d = m.clone();
+            d.title = disguise(&mut r, &m.title);
+            d.text = disguise(&mut r, &m.text);
+            let (plain, disguised) = (Document::from_mention(&m, "fr"), Document::from_mention(&d, "fr"));
+            let expected = matcher.matches("acme", &plain);
+            assert_eq!(
+                matcher.matches("acme", &disguised),
+                expected,
+                "{:?} / {:?}",
+                d.title,
+                d.text
+            );
+            for (_, q) in &queries {
+                assert_eq!(q.matches(&disguised), q.matches(&plain), "{q:?}: {:?}", d.text);
+            }
+            matched += expected.len();
+        }
+        assert!(
+            matched > 1_000,
+            "the property is exercised on real matches ({matched})"
+        );
     }
 
     /// The presearcher never loses a match: for random queries and documents, the matcher's

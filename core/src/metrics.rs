@@ -12,6 +12,7 @@
 //! | `vigie_alerts_raised_total` | counter | rule_type, severity | alerts raised |
 //! | `vigie_alerting_ignored_total` | counter | reason | mentions alerting did not count: `late` (beyond the lateness allowance), `replayed` (already in the restored state) |
 //! | `vigie_records_skipped_total` | counter | topic, reason | records of Vigie's own topics read and not applied (unreadable, or a payload that disagrees with its key); each is also logged |
+//! | `vigie_matching_capped_total` | counter | | mentions longer than matching considers (the first 4,096 words of a title or text are matched; risk and clustering see every word) |
 //! | `vigie_notifications_total` | counter | receiver, outcome | notifications `sent`, `reminded` or `deadlettered` |
 //! | `vigie_api_requests_total` | counter | method, code | gRPC calls by full method name and status code |
 //! | `vigie_api_request_seconds` | histogram | method | time until a call's response starts (whole call when unary) |
@@ -36,6 +37,7 @@ struct Vocabulary {
     ignored: IntCounterVec,
     notifications: IntCounterVec,
     skipped: IntCounterVec,
+    capped: IntCounter,
     api_requests: IntCounterVec,
     api_seconds: HistogramVec,
 }
@@ -149,6 +151,17 @@ static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
             "Notifications by receiver and outcome",
             &["receiver", "outcome"],
         ),
+        capped: {
+            let c = IntCounter::new(
+                "vigie_matching_capped_total",
+                "Mentions longer than matching considers (first 4,096 words of a title or text)",
+            )
+            .expect("valid metric definition");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("metric registered once");
+            c
+        },
         skipped: counter(
             &registry,
             "vigie_records_skipped_total",
@@ -250,6 +263,11 @@ pub fn alerting_ignored(reason: &str, n: u64) {
 /// `reason` ("undecodable", "key_mismatch", "invalid"). Callers log the record's key as well.
 pub fn record_skipped(topic: &str, reason: &str) {
     VOCABULARY.skipped.with_label_values(&[topic, reason]).inc();
+}
+
+/// Counts one mention whose words beyond the matching cap were not matched.
+pub fn matching_capped() {
+    VOCABULARY.capped.inc();
 }
 
 /// Counts one notification of `receiver` with its `outcome` ("sent", "deadlettered").

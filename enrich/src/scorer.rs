@@ -29,6 +29,9 @@ impl Scorer {
         // One tokenisation and one feature pass serve matching, risk, clustering, sentiment
         // and toxicity.
         let doc = Document::from_mention(&mention, &lang);
+        if doc.is_capped() {
+            vigie_core::metrics::matching_capped();
+        }
         let model_lang = if lang == "und" { "" } else { lang.as_str() };
         let mut features = Vec::with_capacity(160);
         sentiment::features(&text, model_lang, sentiment::buckets(), |b| features.push(b));

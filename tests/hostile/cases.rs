@@ -9,7 +9,7 @@ use vigie_core::proto::ingest_service_client::IngestServiceClient;
 use vigie_core::proto::{DeadLetter, Mention, PublishRequest};
 
 /// Every case, in the order they are listed.
-pub const ALL: [(&str, crate::Case); 6] = [
+pub const ALL: [(&str, crate::Case); 9] = [
     (
         "oversized_rejections_are_dead_lettered_not_503",
         oversized_rejections,
@@ -25,6 +25,15 @@ pub const ALL: [(&str, crate::Case); 6] = [
     ),
     ("a_publish_past_its_deadline_is_safe_to_retry", deadline_retry),
     ("a_slow_client_is_cut_off", slow_client),
+    (
+        "a_query_too_costly_to_match_is_refused_at_validation",
+        costly_query,
+    ),
+    ("a_worst_case_phrase_watch_matches_exactly", worst_case_phrase),
+    (
+        "watches_are_not_dodged_by_invisible_fullwidth_or_lookalike_letters",
+        dodges,
+    ),
 ];
 
 /// Starts ingest, enrich, alerting and the API with one watch per tenant (`outage`: threshold
@@ -44,6 +53,14 @@ pub fn start() -> Hostile {
             )
         })
         .collect();
+    // [3] The probe's worst case, a 1,024-word phrase (valid), and [9] a brand to dodge.
+    let phrase = vec!["x"; 1_024].join(" ");
+    let file = format!(
+        "{file}[[watch]]\ntenant = \"{a}\"\nid = \"phrase\"\nquery = '\"{phrase}\"'\n\n\
+         [[watch]]\ntenant = \"{b}\"\nid = \"dodge\"\nquery = \"verdier\"\n",
+        a = tenants[0],
+        b = tenants[1]
+    );
     std::fs::write(&watches, file).unwrap();
     stack.run(&["migrate"]);
     stack.run(&["watches", "publish", watches.to_str().unwrap()]);
@@ -151,22 +168,28 @@ fn oversized_rejections(h: &Hostile) {
 /// [6] An invalid item naming tenant B posted with tenant A's token was filed under B, and a
 /// whole-body failure under an empty tenant.
 fn dead_letters_tenant(h: &Hostile) {
+    // Markers unique to this run: the dead-letter topic holds every run's letters.
+    let (item, body) = (
+        format!("dl-1-{}", h.stack.run_id),
+        format!("{{broken json, marker-dl-2-{}", h.stack.run_id),
+    );
     let theirs = serde_json::json!({
-        "tenant": h.tenants[1], "source": "myspace", "native_id": "dl-1", "text": "x"
+        "tenant": h.tenants[1], "source": "myspace", "native_id": item, "text": "x"
     });
-    let (status, body) = post(h, 0, theirs.to_string().as_bytes());
-    assert_eq!(status, 400, "{body}");
-    let (status, body) = post(h, 0, b"{broken json, marker-dl-2");
-    assert_eq!(status, 400, "{body}");
-    let mine = dead_letters(&h.tenants[0], 2, |d| {
-        d.original.windows(5).any(|w| w == b"dl-1\"") || d.original.ends_with(b"marker-dl-2")
-    });
+    let (status, answer) = post(h, 0, theirs.to_string().as_bytes());
+    assert_eq!(status, 400, "{answer}");
+    let (status, answer) = post(h, 0, body.as_bytes());
+    assert_eq!(status, 400, "{answer}");
+    let ours = |d: &DeadLetter| {
+        let original = String::from_utf8_lossy(&d.original);
+        original.contains(&format!("\"{item}\"")) || original == body
+    };
+    let mine = dead_letters(&h.tenants[0], 2, ours);
     assert_eq!(mine.len(), 2);
     let filed_elsewhere = read_topic(vigie_core::topics::DEADLETTER)
         .into_iter()
         .filter_map(|p| DeadLetter::decode(p.as_slice()).ok())
-        .filter(|d| d.tenant != h.tenants[0])
-        .filter(|d| d.original.windows(5).any(|w| w == b"dl-1\"") || d.original.ends_with(b"marker-dl-2"))
+        .filter(|d| d.tenant != h.tenants[0] && ours(d))
         .count();
     assert_eq!(
         filed_elsewhere, 0,
@@ -336,4 +359,116 @@ fn slow_client(h: &Hostile) {
         "the server kept a connection with unfinished headers: {closed:?}"
     );
     assert!(!String::from_utf8_lossy(&got).contains(" 200 "), "{got:?}");
+}
+
+/// [3] A query whose verification would cost too much (seventy phrases) is refused when the
+/// watch is checked, with the reason and where.
+fn costly_query(h: &Hostile) {
+    let query = vec!["\"a b\""; 70].join(" OR ");
+    let file = h.stack.dir.join("costly.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[[watch]]\ntenant = \"{}\"\nid = \"costly\"\nquery = '''{query}'''\n",
+            h.tenants[0]
+        ),
+    )
+    .unwrap();
+    let out = h
+        .stack
+        .vigie(&["watches", "check", file.to_str().unwrap()])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "accepted: {stderr}");
+    assert!(
+        stderr.contains("too costly") && stderr.contains("position"),
+        "{stderr}"
+    );
+}
+
+/// [3] One 1,024-word phrase against 20,000-character mentions of `x x x …` cost 244 ms each and
+/// stalled every tenant; verification is now linear in the text. The mentions are matched exactly
+/// (one holds the phrase, one breaks it every 1,023 words), and another tenant's mention posted
+/// after them comes through.
+fn worst_case_phrase(h: &Hostile) {
+    let long = vec!["x"; 9_999].join(" ");
+    let broken: Vec<String> = (0..9).map(|_| vec!["x"; 1_023].join(" ")).collect();
+    let short = broken.join(" y ");
+    let body = format!(
+        "[{},{}]",
+        mention("phrase-long", &long, serde_json::Value::Null),
+        mention("phrase-short", &short, serde_json::Value::Null)
+    );
+    let (status, answer) = post(h, 0, body.as_bytes());
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = post(
+        h,
+        1,
+        mention("after-phrase", "bonjour", serde_json::Value::Null).as_bytes(),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let (a, b) = (&h.tenants[0], &h.tenants[1]);
+    wait_until("the other tenant's mention", Duration::from_secs(90), || {
+        count(
+            &h.stack.database,
+            &format!("SELECT count() FROM mentions WHERE id = '{b}:forum:after-phrase'"),
+        ) == 1
+    });
+    let matched = |native: &str| {
+        count(
+            &h.stack.database,
+            &format!(
+                "SELECT count() FROM mentions FINAL WHERE id = '{a}:forum:{native}' \
+                 AND has(matched_watches, '{a}/phrase')"
+            ),
+        )
+    };
+    wait_until("the long mention matched", Duration::from_secs(60), || {
+        matched("phrase-long") == 1
+    });
+    assert_eq!(
+        matched("phrase-short"),
+        0,
+        "a phrase broken every 1,023 words does not match"
+    );
+}
+
+/// [9] `verdier` did not match `ver\u{200b}dier` (zero-width space), `vеrdier` (Cyrillic е) or
+/// fullwidth `ｖｅｒｄｉｅｒ`. Now each matches, and is stored as sent.
+fn dodges(h: &Hostile) {
+    let dodges = [
+        "ver\u{200b}dier",
+        "v\u{435}rdier",
+        "\u{ff56}\u{ff45}\u{ff52}\u{ff44}\u{ff49}\u{ff45}\u{ff52}",
+    ];
+    let items: Vec<String> = dodges
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            mention(
+                &format!("dodge-{i}"),
+                &format!("encore {d} en retard"),
+                serde_json::Value::Null,
+            )
+        })
+        .collect();
+    let (status, answer) = post(h, 1, format!("[{}]", items.join(",")).as_bytes());
+    assert_eq!(status, 200, "{answer}");
+    let b = &h.tenants[1];
+    for (i, d) in dodges.iter().enumerate() {
+        let id = format!("{b}:forum:dodge-{i}");
+        wait_until(&format!("{id} matched"), Duration::from_secs(60), || {
+            count(
+                &h.stack.database,
+                &format!("SELECT count() FROM mentions FINAL WHERE id = '{id}' AND has(matched_watches, '{b}/dodge')"),
+            ) == 1
+        });
+        let stored = clickhouse(
+            &h.stack.database,
+            &format!("SELECT text FROM mentions FINAL WHERE id = '{id}' FORMAT TSVRaw"),
+        );
+        assert_eq!(stored, format!("encore {d} en retard"), "kept as sent");
+    }
 }

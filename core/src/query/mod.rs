@@ -10,8 +10,9 @@
 //! - `parse`: the tokens into a tree ([`Query::parse`]), with the limits below;
 //! - `eval`: a tree against a [`Document`](crate::document::Document) ([`Query::matches`]).
 //!
-//! Parse errors give the byte position and what was expected; hostile queries (too long, too
-//! deep, too many terms, nothing positive to match) are refused with a reason.
+//! Parse errors give the byte position of the token at fault and what was expected; hostile
+//! queries (too long, too deep, too many terms, too costly to match, nothing positive to match)
+//! are refused with a reason.
 
 mod eval;
 mod lex;
@@ -30,6 +31,13 @@ pub const MAX_DEPTH: usize = 32;
 pub const MAX_TERMS: usize = 1_024;
 /// Largest distance accepted by `NEAR/n`.
 pub const MAX_NEAR: u32 = 100;
+/// Most costly terms in one query, where a phrase (several words) or an exact prefix
+/// (`=Acm*`) counts 1 and a `NEAR`/`ONEAR` 2: each of them may read every considered token of
+/// a mention (up to [`MAX_POSITIONS`](crate::document::MAX_POSITIONS) word positions of the
+/// title and of the text), where a word or a prefix is one lookup in the mention's index. With
+/// [`MAX_QUERY_BYTES`], this bounds the work of matching one query against any mention (the
+/// bound is tested in `query::tests`).
+pub const MAX_COST: usize = 64;
 
 /// A comparison on the author's follower count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
