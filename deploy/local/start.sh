@@ -4,9 +4,10 @@
 #   deploy/local/start.sh               broker with in-memory storage: topics and records are
 #                                       lost when it stops (fast; what the tests use)
 #   deploy/local/start.sh --persistent  broker with Tansu's s3:// storage engine against a local
-#                                       S3 server (s3rver, data under .local/s3), so topics, topic
-#                                       ids, records and committed offsets survive a restart, as
-#                                       with a production broker (install it with
+#                                       S3 server (s3rver with conditional writes, run by
+#                                       deploy/local/s3rver.js; data under .local/s3), so topics,
+#                                       topic ids, records and committed offsets survive a
+#                                       restart, as with a production broker (install it with
 #                                       `deploy/local/install.sh --persistent`)
 # Ports: Kafka 127.0.0.1:9092, ClickHouse HTTP 127.0.0.1:8123 (native 9000), S3 127.0.0.1:4568;
 # VIGIE_LOCAL_KAFKA_PORT, VIGIE_LOCAL_CH_HTTP_PORT, VIGIE_LOCAL_CH_TCP_PORT, VIGIE_LOCAL_S3_PORT
@@ -41,13 +42,14 @@ wait_for() { # name, seconds, command...
 }
 
 # --- S3 server for the persistent broker ------------------------------------------------------
-# s3rver keeps every object as plain files under $state/s3; its fixed credentials are S3RVER.
+# s3rver keeps every object as plain files under $state/s3 (fixed credentials S3RVER/S3RVER);
+# deploy/local/s3rver.js runs it with the conditional writes Tansu's s3:// engine relies on.
 if [ "$mode" = s3 ] && ! running s3rver; then
-  s3rver="$state/s3rver/node_modules/s3rver/bin/s3rver.js"
-  [ -f "$s3rver" ] || { echo "[start] no S3 server at $s3rver: run deploy/local/install.sh --persistent" >&2; exit 1; }
+  [ -f "$state/s3rver/node_modules/s3rver/package.json" ] ||
+    { echo "[start] no S3 server under $state/s3rver: run deploy/local/install.sh --persistent" >&2; exit 1; }
   mkdir -p "$state/s3"
-  nohup node "$s3rver" --directory "$state/s3" --address 127.0.0.1 --port "$S3_PORT" \
-    --configure-bucket tansu >"$state/log/s3rver.log" 2>&1 &
+  NODE_PATH="$state/s3rver/node_modules" nohup node "$here/s3rver.js" "$state/s3" "$S3_PORT" tansu \
+    >>"$state/log/s3rver.log" 2>&1 &
   echo $! >"$state/run/s3rver.pid"
 fi
 if [ "$mode" = s3 ]; then wait_for s3rver 20 curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/"; fi
