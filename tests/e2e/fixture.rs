@@ -22,6 +22,15 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// What a caught panic said (its message, when it has one).
+pub fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "panicked".to_string())
+}
+
 /// A gRPC request carrying a bearer token.
 pub fn auth<T>(token: &str, message: T) -> tonic::Request<T> {
     let mut r = tonic::Request::new(message);

@@ -89,14 +89,6 @@ struct Shared {
     failed: Option<String>,
 }
 
-fn message(panic: Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "panicked".to_string())
-}
-
 /// Runs one scenario on the shared world, unless an earlier one failed.
 fn attempt(shared: &Mutex<Shared>, name: &str, step: impl FnOnce(&mut Shared)) -> Result<(), Failed> {
     let mut guard = shared.lock().unwrap_or_else(|p| p.into_inner());
@@ -106,7 +98,7 @@ fn attempt(shared: &Mutex<Shared>, name: &str, step: impl FnOnce(&mut Shared)) -
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| step(&mut guard)));
     outcome.map_err(|panic| {
         guard.failed = Some(name.to_string());
-        Failed::from(message(panic))
+        Failed::from(fixture::panic_message(panic))
     })
 }
 

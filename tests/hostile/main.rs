@@ -30,14 +30,6 @@ pub struct Hostile {
 
 type Case = fn(&Hostile);
 
-fn message(panic: Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "panicked".to_string())
-}
-
 fn main() {
     let args = Arguments::from_args();
     let enabled = std::env::var("VIGIE_E2E").is_ok();
@@ -55,11 +47,11 @@ fn main() {
             Trial::test(*name, move || {
                 let hostile = world.get_or_init(|| {
                     std::panic::catch_unwind(cases::start)
-                        .map_err(|p| format!("stack did not start: {}", message(p)))
+                        .map_err(|p| format!("stack did not start: {}", fixture::panic_message(p)))
                 });
                 let hostile = hostile.as_ref().map_err(|e| Failed::from(e.as_str()))?;
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case(hostile)))
-                    .map_err(|p| Failed::from(message(p)))
+                    .map_err(|p| Failed::from(fixture::panic_message(p)))
             })
             .with_ignored_flag(!enabled)
         })

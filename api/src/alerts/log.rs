@@ -180,11 +180,12 @@ impl AlertLog {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use vigie_core::proto::{AlertState, Severity};
 
-    fn alert(tenant: &str, id: &str, version: u64, state: AlertState, fired: i64) -> Alert {
+    /// A warning alert of rule `r` on watch `w` (the alert tests' fixture).
+    pub(crate) fn alert(tenant: &str, id: &str, version: u64, state: AlertState, fired: i64) -> Alert {
         Alert {
             id: id.into(),
             tenant: tenant.into(),

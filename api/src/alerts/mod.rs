@@ -384,21 +384,9 @@ mod tests {
     use vigie_core::bus::memory::MemoryBus;
     use vigie_core::bus::Bus;
     use vigie_core::proto::alert_service_client::AlertServiceClient;
-    use vigie_core::proto::{AlertState, Severity};
+    use vigie_core::proto::AlertState;
 
-    fn alert(tenant: &str, id: &str, version: u64, state: AlertState, fired: i64) -> Alert {
-        Alert {
-            id: id.into(),
-            tenant: tenant.into(),
-            watch_id: "w".into(),
-            rule: "r".into(),
-            severity: Severity::Warning as i32,
-            state: state as i32,
-            version,
-            fired_at_ms: fired,
-            ..Default::default()
-        }
-    }
+    use super::log::tests::alert;
 
     async fn publish(bus: &MemoryBus, alerts: &[Alert]) {
         let records = alerts
