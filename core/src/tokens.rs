@@ -107,25 +107,23 @@ pub struct TokenStore {
 impl TokenStore {
     /// Adds or replaces a token record.
     pub fn upsert(&self, token: ApiToken) {
-        if let Ok(mut map) = self.tokens.write() {
-            map.insert(token.id.clone(), token);
-        }
+        // A panic elsewhere while holding the lock must not stop tokens from being recorded.
+        let mut map = self.tokens.write().unwrap_or_else(|p| p.into_inner());
+        map.insert(token.id.clone(), token);
     }
 
     /// Every token record (hashes only), for listing.
     pub fn all(&self) -> Vec<ApiToken> {
-        self.tokens
-            .read()
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default()
+        let map = self.tokens.read().unwrap_or_else(|p| p.into_inner());
+        map.values().cloned().collect()
     }
 
     fn apply(&self, key: &str, payload: Option<&[u8]>) {
         match payload {
             None | Some([]) => {
-                if let Ok(mut map) = self.tokens.write() {
-                    map.remove(key);
-                }
+                // Never skipped, not even after a panic elsewhere: a revoked token must stop working.
+                let mut map = self.tokens.write().unwrap_or_else(|p| p.into_inner());
+                map.remove(key);
             }
             Some(bytes) => match ApiToken::decode(bytes) {
                 Ok(t) if t.id == key => self.upsert(t),

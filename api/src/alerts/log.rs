@@ -103,7 +103,9 @@ impl AlertLog {
 
     /// Takes in one record received at `now_ms`.
     fn push_at(&self, entry: Entry, now_ms: i64) {
-        if let Ok(mut inner) = self.inner.lock() {
+        // Never dropped, not even after a panic elsewhere poisoned the lock.
+        {
+            let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
             let key = (entry.alert.tenant.clone(), entry.alert.id.clone());
             let newer = inner
                 .latest
@@ -136,9 +138,8 @@ impl AlertLog {
         cancel: CancellationToken,
     ) -> Result<tokio::task::JoinHandle<()>, BusError> {
         let partitions = bus.read_from_start(topics::ALERTS)?.end_offsets().await?.len();
-        if let Ok(mut inner) = self.inner.lock() {
-            inner.partitions = i32::try_from(partitions).unwrap_or(i32::MAX);
-        }
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).partitions =
+            i32::try_from(partitions).unwrap_or(i32::MAX);
         let log = self.clone();
         vigie_core::bus::materialise(bus, topics::ALERTS, cancel, move |r| log.push_record(r)).await
     }
