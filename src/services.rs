@@ -1,0 +1,162 @@
+//! The services as processes: `vigie ingest`, `enrich`, `alerting` and `api`, each assembled
+//! from its crate over Kafka and ClickHouse, with its metrics endpoint, until SIGTERM or Ctrl-C.
+
+use anyhow::Context;
+use std::sync::Arc;
+use vigie_core::bus::kafka::KafkaBus;
+use vigie_core::bus::Bus;
+use vigie_core::clickhouse::ClickHouse;
+use vigie_core::config::Config;
+use vigie_core::watches::{self, WatchRegistry};
+
+/// The Kafka bus of `config`.
+pub(crate) fn kafka(config: &Config) -> Bus {
+    Bus::Kafka(KafkaBus::new(config.kafka.clone()))
+}
+
+/// Watches materialised from `vigie.watches` and kept live until `cancel`.
+async fn live_watches(
+    bus: &Bus,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> anyhow::Result<WatchRegistry> {
+    let registry = WatchRegistry::default();
+    watches::materialise(bus, registry.clone(), cancel.clone()).await?;
+    Ok(registry)
+}
+
+pub(crate) async fn run_ingest(config: Config) -> anyhow::Result<()> {
+    let cancel = vigie_core::shutdown::on_signal();
+    let bus = kafka(&config);
+    bus.ensure_topics().await?;
+    let publisher = bus.publisher()?;
+    let mut ingestor = vigie_ingest::Ingestor::from_config(publisher.clone(), &config.ingest);
+    if config.auth.required {
+        let tokens = vigie_core::tokens::TokenStore::default();
+        vigie_core::tokens::materialise(&bus, tokens.clone(), cancel.clone()).await?;
+        ingestor = ingestor.with_tokens(tokens);
+    } else {
+        tracing::warn!("ingest: auth.required = false: anonymous writes accepted for any tenant");
+    }
+    vigie_ingest::service::serve(&config.ingest, Arc::new(ingestor), cancel).await?;
+    publisher.flush().await;
+    Ok(())
+}
+
+fn clickhouse_sink(enabled: bool, config: &Config) -> Option<ClickHouse> {
+    enabled.then(|| ClickHouse::new(&config.clickhouse))
+}
+
+pub(crate) async fn run_enrich(config: Config) -> anyhow::Result<()> {
+    let cancel = vigie_core::shutdown::on_signal();
+    let bus = kafka(&config);
+    bus.ensure_topics().await?;
+    let registry = live_watches(&bus, &cancel).await?;
+    let metrics = tokio::spawn(vigie_core::metrics::serve_owned(
+        config.enrich.metrics_listen.clone(),
+        cancel.clone(),
+    ));
+    let clickhouse = clickhouse_sink(config.enrich.write_clickhouse, &config);
+    // The `watches` table for BI tools follows the topic beside the scoring stage.
+    let mirror = clickhouse.clone().map(|ch| {
+        let group = format!("{}-watches", config.enrich.group_id);
+        tokio::spawn(vigie_core::watch_mirror::run(
+            bus.clone(),
+            ch,
+            group,
+            cancel.clone(),
+        ))
+    });
+    let deps = vigie_enrich::service::EnrichDeps {
+        bus,
+        clickhouse,
+        registry,
+        config: config.enrich.clone(),
+    };
+    vigie_enrich::service::run(deps, cancel).await?;
+    if let Some(Ok(Err(e))) = match mirror {
+        Some(m) => Some(m.await),
+        None => None,
+    } {
+        tracing::warn!("watches mirror: {e}");
+    }
+    let _ = metrics.await;
+    Ok(())
+}
+
+pub(crate) async fn run_alerting(config: Config) -> anyhow::Result<()> {
+    let cancel = vigie_core::shutdown::on_signal();
+    let bus = kafka(&config);
+    bus.ensure_topics().await?;
+    let registry = live_watches(&bus, &cancel).await?;
+    let metrics = tokio::spawn(vigie_core::metrics::serve_owned(
+        config.alerting.metrics_listen.clone(),
+        cancel.clone(),
+    ));
+    // Receivers run beside detection, each on its own consumer group: a failing one lags alone.
+    let receivers: Vec<_> = config
+        .receivers
+        .iter()
+        .map(|r| {
+            tokio::spawn(vigie_alerting::notify::run_receiver(
+                bus.clone(),
+                r.clone(),
+                cancel.clone(),
+            ))
+        })
+        .collect();
+    let deps = vigie_alerting::service::AlertingDeps {
+        bus,
+        clickhouse: clickhouse_sink(config.alerting.write_clickhouse, &config),
+        registry,
+        config: config.alerting.clone(),
+    };
+    vigie_alerting::service::run(deps, cancel).await?;
+    for r in receivers {
+        if let Ok(Err(e)) = r.await {
+            tracing::warn!("notify: {e}");
+        }
+    }
+    let _ = metrics.await;
+    Ok(())
+}
+
+pub(crate) async fn run_api(config: Config) -> anyhow::Result<()> {
+    let cancel = vigie_core::shutdown::on_signal();
+    let bus = kafka(&config);
+    bus.ensure_topics().await?;
+    let registry = live_watches(&bus, &cancel).await?;
+    let tokens = vigie_core::tokens::TokenStore::default();
+    vigie_core::tokens::materialise(&bus, tokens.clone(), cancel.clone()).await?;
+    let addr = config
+        .api
+        .grpc_listen
+        .parse()
+        .with_context(|| format!("api.grpc_listen {:?} is not host:port", config.api.grpc_listen))?;
+    let tls = vigie_api::tls_identity(&config.api)?;
+    let publisher = bus.publisher()?;
+    let store = Arc::new(vigie_api::store::ClickHouseStore::new(ClickHouse::new(
+        &config.clickhouse,
+    )));
+    let log = vigie_api::alerts::AlertLog::new(i64::from(config.api.keep_resolved_days) * 86_400_000);
+    log.follow(&bus, cancel.clone()).await?;
+    let mut ingestor = vigie_ingest::Ingestor::from_config(publisher.clone(), &config.ingest);
+    if config.auth.required {
+        ingestor = ingestor.with_tokens(tokens.clone());
+    }
+    let services = vigie_api::Services::new(
+        registry,
+        publisher.clone(),
+        tokens,
+        store,
+        log,
+        Arc::new(ingestor),
+    );
+    let metrics = tokio::spawn(vigie_core::metrics::serve_owned(
+        config.api.metrics_listen.clone(),
+        cancel.clone(),
+    ));
+    vigie_api::serve(addr, tls, services, cancel).await?;
+    let _ = metrics.await;
+    publisher.flush().await;
+    Ok(())
+}
