@@ -4,12 +4,18 @@
 //! hostile watches of issue 11 against 20,000-character mentions.
 //!
 //! Run: `cargo bench --bench scoring` (criterion reports time per mention and mentions/s).
+//!
+//! Instructions per mention, for comparing two builds exactly (issue 12): with
+//! `VIGIE_MATCH_PASSES=n` set, the binary skips criterion and matches the 256 mentions of
+//! `components/match_10k_watches` `n` times in `match_pass`, to be counted with
+//! `valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*match_pass*'`
+//! (instructions per mention = the `Ir` of `match_pass` / (n × 256)).
 
 /// The same allocator as the `vigie` binary, so the figures are those of the service.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 use vigie_core::document::Document;
 use vigie_core::proto::{Mention, Source, Watch};
@@ -212,8 +218,9 @@ fn live_update(c: &mut Criterion) {
 }
 
 /// Hostile watches (issue 11): the 1,024-word phrase `"x x … x"` that cost 244 ms per
-/// 20,000-character mention of `x x x …` before matching was bounded, and the costliest query
-/// the parser accepts (32 `NEAR`s of words, against mixed spellings that defeat the index).
+/// 20,000-character mention of `x x x …` before matching was bounded, the costliest query
+/// the parser accepts (32 `NEAR`s of words, against mixed spellings that defeat the index),
+/// and (issue 12) a `NEAR` between two groups of 32 prefixes that all occur.
 fn hostile(c: &mut Criterion) {
     use vigie_core::query::Query;
     let xs = |n: usize| vec!["x"; n].join(" ");
@@ -228,6 +235,11 @@ fn hostile(c: &mut Criterion) {
             vec!["x NEAR/100 x"; 32].join(" "),
             vec!["x X #X"; 3_333].join(" "),
         ),
+        (
+            "costliest_group_near",
+            format!("({0}) NEAR/100 ({0})", vec!["xy*"; 32].join(" OR ")),
+            (0..3_333).map(|i| format!("xy{i}")).collect::<Vec<_>>().join(" "),
+        ),
     ];
     let mut group = c.benchmark_group("hostile");
     for (name, query, text) in cases {
@@ -238,6 +250,35 @@ fn hostile(c: &mut Criterion) {
     group.finish();
 }
 
+/// One pass of `components/match_10k_watches`: each mention made a document and matched
+/// (not inlined, so that callgrind can count it alone).
+#[inline(never)]
+fn match_pass(set: &WatchSet, mentions: &[Mention]) -> usize {
+    mentions
+        .iter()
+        .map(|m| {
+            set.matcher()
+                .matches(&m.tenant, &Document::from_mention(m, "fr"))
+                .len()
+        })
+        .sum()
+}
+
+/// `VIGIE_MATCH_PASSES=n`: `n` passes of [`match_pass`] over 10,000 watches, for callgrind.
+fn count_matching(passes: usize) {
+    let mentions = mentions(1_000);
+    let registry = registry(10_000);
+    let set = registry.read();
+    let mut matched = 0;
+    for _ in 0..passes {
+        matched += black_box(match_pass(&set, &mentions));
+    }
+    println!(
+        "{passes} passes over {} mentions: {matched} matches",
+        mentions.len()
+    );
+}
+
 criterion_group!(
     benches,
     scoring_stage,
@@ -246,4 +287,12 @@ criterion_group!(
     live_update,
     hostile
 );
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(passes) = std::env::var("VIGIE_MATCH_PASSES") {
+        count_matching(passes.parse().expect("VIGIE_MATCH_PASSES: a number of passes"));
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -1,20 +1,23 @@
 //! A mention prepared for query evaluation: its title and text tokenised once, and the fields
-//! that filters look at (language, country, source, visibility, kind, author, site, followers,
-//! verification). A [`Document`] answers the questions of the shared vocabulary
-//! ([`crate::vocabulary`]): where [`Words`] occur, whether a [`Field`] has a value.
+//! that filters look at (language, country, source, visibility, kind, author, site and address,
+//! links in the text, followers, verification). A [`Document`] answers the questions of the
+//! shared vocabulary ([`crate::vocabulary`]): where [`Words`] occur, whether a [`Field`] has a
+//! value.
 //!
 //! Matching costs a bounded amount of work per query, whatever the mention (issue 11): it
-//! considers the first [`MAX_POSITIONS`] word positions of the title and of the text; a word or
-//! a prefix is looked up in a sorted index of those tokens (a binary search), a phrase is
-//! verified in one pass over them (Knuth–Morris–Pratt, after checking that each of its words
-//! occurs), and `NEAR` merges two sorted lists of positions. Every step is counted, so that a
-//! test can bound the work of the costliest query the parser accepts (see
+//! considers the first [`MAX_POSITIONS`] word positions of the title and of the text; a word, a
+//! prefix or a wildcard is looked up in a sorted index of those tokens (a binary search, then
+//! the words sharing its literal start), a phrase is verified in one pass over them
+//! (Knuth–Morris–Pratt, after checking that each of its words occurs; a phrase with a wildcard
+//! before its last word, at most 8 words, from each place its first word occurs), and `NEAR`
+//! compares sets of positions (`query::span`). Every step is counted, so that a test can bound
+//! the work of the costliest query the parser accepts (see
 //! [`MAX_COST`](crate::query::MAX_COST)).
 
 use crate::names::{kind_name, source_name, visibility_name};
 use crate::proto::{Kind, Mention, Source, Visibility};
 use crate::text::{normalize, tokenize, Token};
-use crate::vocabulary::{site_suffixes, Field, Scope, Words};
+use crate::vocabulary::{path_within, url_parts, Field, Pattern, Scope, Term, Words};
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::ops::ControlFlow;
@@ -46,44 +49,64 @@ pub struct Document {
     text_index: Vec<u32>,
     /// Normalised (field, value) pairs the mention has; several values for author and site.
     fields: Vec<(Field, Cow<'static, str>)>,
+    /// The path of the mention's URL, as [`url_parts`] reduces it (its hosts are the site
+    /// fields).
+    url_path: String,
+    /// Links written in the title or text: each host suffix with the link's path.
+    links: Vec<(String, String)>,
     followers: u64,
 }
 
-/// What to look for in the tokens: a normalised `key` (the whole word, or its start when
-/// `prefix`), and for exact words the text as written.
+/// What a probe accepts after its key.
+#[derive(Clone, Copy)]
+enum Shape<'a> {
+    /// The whole word is the key.
+    Word,
+    /// Any word starting with the key.
+    Prefix,
+    /// Words starting with the key that match the pattern.
+    Pattern(&'a Pattern),
+}
+
+/// What to look for in the tokens: a normalised `key` (the whole word, or its start), and for
+/// exact words the text as written (`exact`, compared with the token's as-written form).
 struct Probe<'a> {
     key: &'a str,
     exact: Option<&'a str>,
-    prefix: bool,
+    shape: Shape<'a>,
 }
 
 impl Probe<'_> {
-    #[inline]
+    #[inline(always)]
     fn accepts(&self, t: &Token) -> bool {
-        if self.prefix {
-            t.text.starts_with(self.key) && self.exact.is_none_or(|w| t.raw().starts_with(w))
-        } else {
-            t.text == self.key && self.exact.is_none_or(|w| t.raw() == w)
+        match self.shape {
+            Shape::Word => t.text == self.key && self.exact.is_none_or(|w| t.raw() == w),
+            Shape::Prefix => {
+                t.text.starts_with(self.key) && self.exact.is_none_or(|w| t.raw().starts_with(w))
+            }
+            Shape::Pattern(p) => {
+                t.text.starts_with(self.key)
+                    && p.matches(if self.exact.is_some() { t.raw() } else { &t.text })
+            }
         }
     }
 
     /// Where `t` is in the index order relative to the first token the probe accepts.
-    #[inline]
+    #[inline(always)]
     fn before(&self, t: &Token) -> bool {
         match t.text.as_str().cmp(self.key) {
             Ordering::Less => true,
             Ordering::Greater => false,
-            Ordering::Equal => !self.prefix && self.exact.is_some_and(|w| t.raw() < w),
+            Ordering::Equal => matches!(self.shape, Shape::Word) && self.exact.is_some_and(|w| t.raw() < w),
         }
     }
 
     /// Whether no token after `t` in the index order can be accepted.
-    #[inline]
+    #[inline(always)]
     fn past(&self, t: &Token) -> bool {
-        if self.prefix {
-            !t.text.starts_with(self.key)
-        } else {
-            t.text != self.key || self.exact.is_some_and(|w| t.raw() != w)
+        match self.shape {
+            Shape::Word => t.text != self.key || self.exact.is_some_and(|w| t.raw() != w),
+            Shape::Prefix | Shape::Pattern(_) => !t.text.starts_with(self.key),
         }
     }
 }
@@ -96,12 +119,12 @@ fn log2(n: usize) -> u64 {
 impl Document {
     /// A document with only a text (no title, no fields), for tests and `TestQuery`.
     pub fn from_text(text: &str) -> Self {
-        Self::build("", text, Vec::new(), 0)
+        Self::build("", text, Vec::new(), String::new(), 0)
     }
 
     /// A document with a title and a text (no fields), for tests.
     pub fn from_title_and_text(title: &str, text: &str) -> Self {
-        Self::build(title, text, Vec::new(), 0)
+        Self::build(title, text, Vec::new(), String::new(), 0)
     }
 
     /// A document for a mention whose language (as resolved by the scoring stage, `und` or
@@ -142,13 +165,20 @@ impl Document {
             Field::Verified,
             Cow::Borrowed(if verified { "true" } else { "false" }),
         ));
-        for domain in site_suffixes(&m.url) {
+        let (hosts, url_path) = url_parts(&m.url);
+        for domain in hosts {
             fields.push((Field::Site, Cow::Owned(domain)));
         }
-        Self::build(&m.title, &m.text, fields, followers)
+        Self::build(&m.title, &m.text, fields, url_path, followers)
     }
 
-    fn build(title: &str, text: &str, fields: Vec<(Field, Cow<'static, str>)>, followers: u64) -> Self {
+    fn build(
+        title: &str,
+        text: &str,
+        fields: Vec<(Field, Cow<'static, str>)>,
+        url_path: String,
+        followers: u64,
+    ) -> Self {
         let mut tokens = tokenize(title);
         let title_len = tokens.len();
         let title_end = tokens.partition_point(|t| t.position < MAX_POSITIONS);
@@ -158,6 +188,16 @@ impl Document {
         }));
         let text_end =
             title_len + tokens[title_len..].partition_point(|t| t.position < TEXT_OFFSET + MAX_POSITIONS);
+        // A link has one of these words: only then is the text read for links.
+        let mut links = Vec::new();
+        if tokens
+            .iter()
+            .any(|t| matches!(t.text.as_str(), "http" | "https" | "www"))
+        {
+            for part in [title, text] {
+                links_in(part, &mut links);
+            }
+        }
         let mut doc = Self {
             tokens,
             title_len,
@@ -166,6 +206,8 @@ impl Document {
             title_index: Vec::new(),
             text_index: Vec::new(),
             fields,
+            url_path,
+            links,
             followers,
         };
         if title_end + (text_end - title_len) > SCAN_TOKENS {
@@ -217,9 +259,44 @@ impl Document {
         self.followers
     }
 
-    /// Whether the mention's `field` has `value` (normalised).
+    /// The links written in the title or text, as (host suffix, path) pairs: one per parent
+    /// domain of each link's host (see [`url_parts`]).
+    pub fn links(&self) -> &[(String, String)] {
+        &self.links
+    }
+
+    /// Whether the mention's `field` has `value` (normalised; for [`Field::Url`] and
+    /// [`Field::Links`], a host and a path the address must be within).
     pub fn field_matches(&self, field: Field, value: &str) -> bool {
-        self.fields.iter().any(|(f, v)| *f == field && v == value)
+        match field {
+            Field::Url => {
+                let (host, path) = host_and_path(value);
+                path_within(&self.url_path, path) && self.field_matches(Field::Site, host)
+            }
+            Field::Links => {
+                let (host, path) = host_and_path(value);
+                self.links.iter().any(|(h, p)| h == host && path_within(p, path))
+            }
+            _ => self.fields.iter().any(|(f, v)| *f == field && v == value),
+        }
+    }
+
+    /// The number of (field, value) pairs a filter on `field` compares.
+    pub(crate) fn field_count(&self, field: Field) -> usize {
+        match field {
+            Field::Links => self.links.len(),
+            _ => self.fields.len(),
+        }
+    }
+
+    /// How many word positions of the title, and of the text, matching considers (one past
+    /// the last considered position of each, the text's counted from [`TEXT_OFFSET`]).
+    pub(crate) fn extents(&self) -> (u32, u32) {
+        let title = self.tokens[..self.title_end].last().map_or(0, |t| t.position + 1);
+        let text = self.tokens[self.title_len..self.text_end]
+            .last()
+            .map_or(0, |t| t.position + 1 - TEXT_OFFSET);
+        (title, text)
     }
 
     /// Spans (first, last position) where `w` occurs, in order.
@@ -229,10 +306,14 @@ impl Document {
 
     /// The considered token slices, and their indexes, of `scope`: title, then text.
     fn parts(&self, scope: Scope) -> [(&[Token], &[u32]); 2] {
-        let title = (&self.tokens[..self.title_end], &self.title_index[..]);
+        let none = (&[][..], &[][..]);
+        let title = match scope {
+            Scope::Any | Scope::Title => (&self.tokens[..self.title_end], &self.title_index[..]),
+            Scope::Text => none,
+        };
         let text = match scope {
-            Scope::Any => (&self.tokens[self.title_len..self.text_end], &self.text_index[..]),
-            Scope::Title => (&[][..], &[][..]),
+            Scope::Any | Scope::Text => (&self.tokens[self.title_len..self.text_end], &self.text_index[..]),
+            Scope::Title => none,
         };
         [title, text]
     }
@@ -280,20 +361,29 @@ impl Document {
     /// The probe for word `i` of `w`; `key` holds the normalised form of an exact word.
     #[inline]
     fn probe<'a>(w: &'a Words, i: usize, key: &'a mut String) -> Probe<'a> {
-        let word = w.words[i].as_str();
-        let prefix = w.prefix && i + 1 == w.words.len();
+        let (word, shape) = match &w.words[i] {
+            Term::Word(word) => (word.as_str(), Shape::Word),
+            Term::Prefix(prefix) => (prefix.as_str(), Shape::Prefix),
+            Term::Pattern(p) => {
+                return Probe {
+                    key: p.key(),
+                    exact: w.exact.then_some(""),
+                    shape: Shape::Pattern(p),
+                }
+            }
+        };
         if w.exact {
             *key = normalize(word);
             Probe {
                 key: key.as_str(),
                 exact: Some(word),
-                prefix,
+                shape,
             }
         } else {
             Probe {
                 key: word,
                 exact: None,
-                prefix,
+                shape,
             }
         }
     }
@@ -314,7 +404,27 @@ impl Document {
         (0..w.words.len()).all(|i| self.occurs(w, i, ops)) && !self.phrase(w, true, ops).is_empty()
     }
 
-    /// The spans of `w`, in order (the operands of `NEAR`), adding the steps taken to `ops`.
+    /// Calls `f` with the start of each span of `w` (in no particular order), adding the steps
+    /// taken to `ops`; returns the length of the spans (the number of words of `w`).
+    pub(crate) fn starts(&self, w: &Words, ops: &mut u64, mut f: impl FnMut(u32)) -> u32 {
+        if w.words.len() > 1 {
+            if (0..w.words.len()).all(|i| self.occurs(w, i, ops)) {
+                for (start, _) in self.phrase(w, false, ops) {
+                    f(start);
+                }
+            }
+            return w.words.len() as u32;
+        }
+        let mut key = String::new();
+        let probe = Self::probe(w, 0, &mut key);
+        let _ = self.each(&probe, w.scope, false, ops, |t| {
+            f(t.position);
+            ControlFlow::Continue(())
+        });
+        1
+    }
+
+    /// The spans of `w`, in order, adding the steps taken to `ops`.
     pub(crate) fn spans(&self, w: &Words, ops: &mut u64) -> Vec<(u32, u32)> {
         if w.words.len() > 1 {
             if !(0..w.words.len()).all(|i| self.occurs(w, i, ops)) {
@@ -345,13 +455,26 @@ impl Document {
 
     /// The spans of a phrase of several words, found in one pass over the considered word
     /// tokens of its scope (Knuth–Morris–Pratt: at most two comparisons per token); only the
-    /// first when `first`. A prefix last word is checked on the token after the others.
+    /// first when `first`. A last word that is a prefix or a wildcard is checked on the token
+    /// after the others; a phrase with a wildcard before its last word is checked from each
+    /// place its first word occurs instead (at most 8 comparisons per token).
     fn phrase(&self, w: &Words, first: bool, ops: &mut u64) -> Vec<(u32, u32)> {
         let k = w.words.len();
-        let (pattern, last) = if w.prefix {
-            (&w.words[..k - 1], Some(w.words[k - 1].as_str()))
+        let literal: Vec<&str> = w
+            .words
+            .iter()
+            .map_while(|t| match t {
+                Term::Word(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect();
+        if literal.len() + 1 < k {
+            return self.anchored_phrase(w, first, ops);
+        }
+        let (pattern, last) = if literal.len() == k {
+            (&literal[..], None)
         } else {
-            (&w.words[..], None)
+            (&literal[..], Some(&w.words[k - 1]))
         };
         let m = pattern.len();
         // fail[j]: length of the longest proper border of pattern[..=j].
@@ -368,13 +491,6 @@ impl Document {
             fail[j] = b;
             *ops += 1;
         }
-        fn text(t: &Token, exact: bool) -> &str {
-            if exact {
-                t.raw()
-            } else {
-                &t.text
-            }
-        }
         let mut out = Vec::new();
         for (tokens, _) in self.parts(w.scope) {
             let (mut j, mut previous, mut pending) = (0usize, None::<u32>, None::<u32>);
@@ -384,9 +500,9 @@ impl Document {
                     (j, pending) = (0, None);
                 }
                 previous = Some(t.position);
-                let s = text(t, w.exact);
+                let s = compared(t, w.exact);
                 if let (Some(start), Some(last)) = (pending.take(), last) {
-                    if s.starts_with(last) {
+                    if last.accepts(s) {
                         out.push((start, t.position));
                         if first {
                             return out;
@@ -416,5 +532,68 @@ impl Document {
             }
         }
         out
+    }
+
+    /// The spans of a phrase with a wildcard before its last word (at most
+    /// [`MAX_WILDCARD_PHRASE`](crate::query::MAX_WILDCARD_PHRASE) words), checked from each
+    /// considered word token of its scope.
+    fn anchored_phrase(&self, w: &Words, first: bool, ops: &mut u64) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        for (tokens, _) in self.parts(w.scope) {
+            let words: Vec<&Token> = tokens.iter().filter(|t| !t.is_tag()).collect();
+            for i in 0..words.len() {
+                let start = words[i].position;
+                let complete = w.words.iter().enumerate().all(|(j, term)| {
+                    *ops += 1;
+                    words
+                        .get(i + j)
+                        .is_some_and(|t| t.position == start + j as u32 && term.accepts(compared(t, w.exact)))
+                });
+                if complete {
+                    out.push((start, start + w.words.len() as u32 - 1));
+                    if first {
+                        return out;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A token's text as a query compares it: normalised, or as written for an exact query.
+#[inline]
+fn compared(t: &Token, exact: bool) -> &str {
+    if exact {
+        t.raw()
+    } else {
+        &t.text
+    }
+}
+
+/// `"example.com/news"` → `("example.com", "/news")`.
+fn host_and_path(value: &str) -> (&str, &str) {
+    match value.find('/') {
+        Some(i) => value.split_at(i),
+        None => (value, ""),
+    }
+}
+
+/// Appends the links written in `text` (words starting with `http://`, `https://` or
+/// `www.`): one (host suffix, path) pair per parent domain of each link's host.
+fn links_in(text: &str, out: &mut Vec<(String, String)>) {
+    for word in text.split_whitespace() {
+        let word = word.trim_start_matches(['(', '<', '"', '\'', '«', '“', '[']);
+        let lower = word.get(..8).unwrap_or(word).to_ascii_lowercase();
+        if !(lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("www.")) {
+            continue;
+        }
+        let link = word.trim_end_matches([
+            '.', ',', ';', ':', '!', '?', ')', ']', '>', '"', '\'', '»', '”', '’',
+        ]);
+        let (hosts, path) = url_parts(link);
+        for host in hosts {
+            out.push((host, path.clone()));
+        }
     }
 }

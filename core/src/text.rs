@@ -117,9 +117,10 @@ pub fn is_combining_mark(c: char) -> bool {
 }
 
 /// What a word is made of: letters and digits, combining marks, and invisible characters
-/// (which do not split a word: they are removed from it).
+/// (which do not split a word: they are removed from it). Queries split their words the same
+/// way.
 #[inline]
-fn is_word_char(c: char) -> bool {
+pub fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_alphanumeric()
     } else {

@@ -2,10 +2,11 @@
 //! matcher's presearcher ([`crate::matcher`]) only decides which queries to evaluate.
 //!
 //! Each leaf is evaluated at most once, with work bounded by the document's index and cap
-//! ([`crate::document`]); the steps are counted ([`Query::matches_counting`]) so that a test
+//! ([`crate::document`]), `NEAR` and proximity by sets of positions (`span`); the steps are
+//! counted ([`Query::matches_counting`]) so that a test
 //! can hold the costliest accepted query to a fixed number of operations.
 
-use super::{Compare, Query};
+use super::{span, Compare, Query};
 use crate::document::Document;
 
 impl Query {
@@ -27,21 +28,10 @@ impl Query {
         *ops += 1;
         match self {
             Query::Words(w) => doc.contains(w, ops),
-            Query::Near {
-                left,
-                right,
-                distance,
-                ordered,
-            } => {
-                let l = doc.spans(left, ops);
-                if l.is_empty() {
-                    return false;
-                }
-                let r = doc.spans(right, ops);
-                near(&l, &r, *distance, *ordered, ops)
-            }
+            Query::Near(near) => span::near(doc, near, ops),
+            Query::Proximity { parts, distance } => span::proximity(doc, parts, *distance, ops),
             Query::Field(field, value) => {
-                *ops += doc.fields().len() as u64;
+                *ops += doc.field_count(*field) as u64;
                 doc.field_matches(*field, value)
             }
             Query::Followers(c) => c.holds(doc.followers()),
@@ -50,35 +40,6 @@ impl Query {
             Query::Not(q) => !q.eval(doc, ops),
         }
     }
-}
-
-/// Whether a span of `l` and one of `r` (each sorted, of one length) have at most `distance`
-/// words between them, `r` after `l` (or either way unless `ordered`); overlapping spans are
-/// not "near". One merge of the two lists: for each span of `l`, the nearest span of `r` after
-/// it and before it.
-fn near(l: &[(u32, u32)], r: &[(u32, u32)], distance: u32, ordered: bool, ops: &mut u64) -> bool {
-    let mut after = 0; // first span of `r` starting after the current span of `l` ends
-    let mut before = 0; // spans of `r` ending before the current span of `l` starts
-    for &(ls, le) in l {
-        *ops += 1;
-        while after < r.len() && r[after].0 <= le {
-            after += 1;
-            *ops += 1;
-        }
-        if after < r.len() && r[after].0 - le - 1 <= distance {
-            return true;
-        }
-        if !ordered {
-            while before < r.len() && r[before].1 < ls {
-                before += 1;
-                *ops += 1;
-            }
-            if before > 0 && ls - r[before - 1].1 - 1 <= distance {
-                return true;
-            }
-        }
-    }
-    false
 }
 
 impl Compare {
@@ -90,6 +51,7 @@ impl Compare {
             Compare::Lt(n) => v < n,
             Compare::Le(n) => v <= n,
             Compare::Eq(n) => v == n,
+            Compare::Between(a, b) => (a..=b).contains(&v),
         }
     }
 }

@@ -1,22 +1,30 @@
-//! The watch query language: the [`Query`] tree, its limits and its errors. The syntax is
-//! documented in `docs/query-language.md`.
+//! The watch query language: the [`Query`] tree, its limits, the [`Syntax`] it is read in and
+//! its errors. The syntax is documented in `docs/query-language.md`.
 //!
 //! The work is done in stages, one module each, that depend only on this module, on the one
 //! before them and on the shared vocabulary ([`crate::vocabulary`]):
 //!
-//! - `lex`: the query text into tokens (words, phrases, parentheses, operators);
-//! - `term`: one word or phrase token into a leaf query, normalised and checked
-//!   (words, prefixes, tags, field filters, follower counts);
-//! - `parse`: the tokens into a tree ([`Query::parse`]), with the limits below;
+//! - `lex`: the query text into tokens (words, phrases, field names, ranges, parentheses,
+//!   operators, `~n`), comments and `^n` preferences left out;
+//! - `term`: one word, phrase or field value into a leaf query, normalised and checked
+//!   (words, prefixes, wildcards, tags, field filters, follower counts and ranges);
+//! - `parse`: the tokens into a tree ([`Query::parse`], [`Query::parse_with`]), with the
+//!   limits below;
+//! - `span`: the occurrences that `NEAR` and proximity compare, as sets of positions;
 //! - `eval`: a tree against a [`Document`](crate::document::Document) ([`Query::matches`]).
 //!
-//! Parse errors give the byte position of the token at fault and what was expected; hostile
-//! queries (too long, too deep, too many terms, too costly to match, nothing positive to match)
-//! are refused with a reason.
+//! Nothing is read silently as something else: a construct Vigie does not read as the tools
+//! document it is refused, with the byte position of the token at fault, what it is and what to
+//! write instead. Hostile queries (too long, too deep, too many terms, too costly to match,
+//! nothing positive to match) are refused with a reason.
 
+#[cfg(test)]
+mod compat_tests;
+pub mod dialect;
 mod eval;
 mod lex;
 mod parse;
+mod span;
 mod term;
 #[cfg(test)]
 mod tests;
@@ -29,14 +37,21 @@ pub const MAX_QUERY_BYTES: usize = 4_096;
 pub const MAX_DEPTH: usize = 32;
 /// Most terms, phrases and filters in one query.
 pub const MAX_TERMS: usize = 1_024;
-/// Largest distance accepted by `NEAR/n`.
+/// Largest distance accepted by `NEAR/n`, `ONEAR/n` and `~n`.
 pub const MAX_NEAR: u32 = 100;
-/// Most costly terms in one query, where a phrase (several words) or an exact prefix
-/// (`=Acm*`) counts 1 and a `NEAR`/`ONEAR` 2: each of them may read every considered token of
-/// a mention (up to [`MAX_POSITIONS`](crate::document::MAX_POSITIONS) word positions of the
-/// title and of the text), where a word or a prefix is one lookup in the mention's index. With
-/// [`MAX_QUERY_BYTES`], this bounds the work of matching one query against any mention (the
-/// bound is tested in `query::tests`).
+/// Most parts of one proximity (`"a b c"~n`, `(a b c)~n`).
+pub const MAX_PROXIMITY_PARTS: usize = 16;
+/// Most words of a phrase with a wildcard before its last word (`"colo*r televi?ion"`).
+pub const MAX_WILDCARD_PHRASE: usize = 8;
+/// Longest wildcard word (`customi?e`), in characters.
+pub const MAX_PATTERN_CHARS: usize = 64;
+/// Most costly terms in one query: each may read every considered token of a mention (up to
+/// [`MAX_POSITIONS`](crate::document::MAX_POSITIONS) word positions of the title and of the
+/// text), where a word or a prefix is one lookup in the mention's index. A phrase, an exact
+/// prefix and a wildcard word count 1 (a phrase with a wildcard before its last word 2); a
+/// `NEAR`/`ONEAR` or a proximity counts 1 per word, phrase or wildcard among its operands (at
+/// least 2). With [`MAX_QUERY_BYTES`], this bounds the work of matching one query against any
+/// mention (the bound is tested in `query::tests`).
 pub const MAX_COST: usize = 64;
 
 /// A comparison on the author's follower count.
@@ -52,23 +67,51 @@ pub enum Compare {
     Le(u64),
     /// Equal.
     Eq(u64),
+    /// Within an inclusive range (`[500 TO 100000]`).
+    Between(u64, u64),
+}
+
+/// What `NEAR` and proximity compare: occurrences of words, phrases and wildcards, or of
+/// groups of them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Span {
+    /// A word, a prefix, a wildcard or a phrase.
+    Words(Words),
+    /// The occurrences of any of several (`(gift OR present)`).
+    Or(Vec<Span>),
+    /// The occurrences of a `NEAR`'s operands that are near a partner: a `NEAR` inside a
+    /// `NEAR` (`((christmas OR xmas) NEAR/2 gift) NEAR/5 wife`).
+    Near(Box<Near>),
+}
+
+/// Some occurrence of `left` and some occurrence of `right` with at most `distance` words
+/// between them (not overlapping), in either order, or `left` first when `ordered`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Near {
+    /// Left operand.
+    pub left: Span,
+    /// Right operand.
+    pub right: Span,
+    /// Most words allowed between them.
+    pub distance: u32,
+    /// `ONEAR`, `NEAR/nf`: the left operand must come first.
+    pub ordered: bool,
 }
 
 /// A parsed query.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Query {
-    /// A word, a prefix or a phrase.
+    /// A word, a prefix, a wildcard or a phrase.
     Words(Words),
-    /// Two word queries with at most `distance` words between them; `ordered`: left first.
-    Near {
-        /// Left operand.
-        left: Words,
-        /// Right operand.
-        right: Words,
-        /// Most words allowed between them.
+    /// Two span expressions near each other (`NEAR/n`, `ONEAR/n`, `NEAR/nf`, two-part `~n`).
+    Near(Box<Near>),
+    /// One occurrence of each part (one word each), at distinct positions, within a window with
+    /// at most `distance` other words (`"a b c"~n`, `(a b c)~n`).
+    Proximity {
+        /// The parts (at least three; two make a [`Query::Near`]).
+        parts: Vec<Span>,
+        /// Most other words in the window.
         distance: u32,
-        /// `ONEAR`: the left operand must come first.
-        ordered: bool,
     },
     /// A field equals a value (`lang:fr`, `source:news`, `site:example.com`, `verified:true`…).
     Field(Field, String),
@@ -80,6 +123,46 @@ pub enum Query {
     Or(Vec<Query>),
     /// The sub-query does not match.
     Not(Box<Query>),
+}
+
+/// How lower-case or mixed-case `and`, `or`, `not`, `near` and `onear` between terms are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LowercaseOperators {
+    /// Refused, with what to write instead (the `vigie` syntax: `or` is also a word, French
+    /// "gold", and reading it either way would be a guess).
+    Refuse,
+    /// Read as the operators (for dialects whose operators are case-insensitive).
+    Operators,
+}
+
+/// How a query's text is read. [`Syntax::vigie`] (the default) is the superset grammar
+/// documented in `docs/query-language.md`; a tool's dialect changes only what that tool
+/// documents differently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Syntax {
+    /// Most words between the operands of a bare `NEAR`/`ONEAR` (written without `/n`).
+    pub default_near: u32,
+    /// What a lower-case `and`, `or`, `not`, `near` between terms means.
+    pub lowercase_operators: LowercaseOperators,
+}
+
+impl Syntax {
+    /// The `vigie` syntax: a bare `NEAR` allows 4 words between its operands (Meltwater's
+    /// documented default, the only one of the tools that documents one), and lower-case
+    /// operator words between terms are refused.
+    pub const fn vigie() -> Syntax {
+        Syntax {
+            default_near: 4,
+            lowercase_operators: LowercaseOperators::Refuse,
+        }
+    }
+}
+
+impl Default for Syntax {
+    fn default() -> Self {
+        Syntax::vigie()
+    }
 }
 
 /// Why a query was refused: where, and what was expected.

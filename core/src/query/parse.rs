@@ -1,34 +1,48 @@
-//! Parsing: tokens into a [`Query`] tree. The grammar, loosest first: `OR`, then `AND` (or
-//! juxtaposition), then `NOT`/`-`, then `NEAR/n`/`ONEAR/n` between two word queries, then a
-//! term or a parenthesised query. The limits ([`MAX_QUERY_BYTES`], [`MAX_DEPTH`],
-//! [`MAX_TERMS`], [`MAX_COST`]) and the rule that a query must match something positive are
-//! checked here, each refusal at the byte position of the token at fault; each term is read by
-//! the `term` module.
+//! Parsing: tokens into a [`Query`] tree, in a [`Syntax`]. The grammar, loosest first: `OR`,
+//! then `AND` (or juxtaposition), then `NOT`/`-`, then `NEAR`/`ONEAR` between two span
+//! expressions, then `~n` after a phrase or a group, then a term, a `field:` with its value or
+//! group, or a parenthesised query. The limits ([`MAX_QUERY_BYTES`], [`MAX_DEPTH`],
+//! [`MAX_TERMS`], [`MAX_COST`], [`MAX_PROXIMITY_PARTS`]) and the rule that a query must match
+//! something positive are checked here, each refusal at the byte position of the token at
+//! fault; each term is read by the `term` module.
 
 use super::lex::{lex, Tok};
-use super::term::{field_value, phrase, word_query};
-use super::{err, Query, QueryError, MAX_COST, MAX_DEPTH, MAX_QUERY_BYTES, MAX_TERMS};
-use crate::vocabulary::{Field, Scope};
+use super::term::{self, Target};
+use super::{
+    err, LowercaseOperators, Near, Query, QueryError, Span, Syntax, MAX_COST, MAX_DEPTH, MAX_PROXIMITY_PARTS,
+    MAX_QUERY_BYTES, MAX_TERMS,
+};
+use crate::text::normalize;
+use crate::vocabulary::{Field, Scope, Term, Words};
 
 impl Query {
-    /// Parses and checks a query.
+    /// Parses and checks a query in the default `vigie` syntax ([`Syntax::vigie`]).
     pub fn parse(input: &str) -> Result<Query, QueryError> {
+        Query::parse_with(input, &Syntax::vigie())
+    }
+
+    /// Parses and checks a query written in `syntax`.
+    pub fn parse_with(input: &str, syntax: &Syntax) -> Result<Query, QueryError> {
         if input.len() > MAX_QUERY_BYTES {
             return err(
                 MAX_QUERY_BYTES,
                 format!("query longer than {MAX_QUERY_BYTES} bytes"),
             );
         }
-        let toks = lex(input)?;
+        let mut toks = lex(input)?;
         if toks.is_empty() {
             return err(0, "empty query: expected at least one term");
         }
+        operator_words(&mut toks, syntax)?;
         let mut p = Parser {
             toks,
             pos: 0,
             end: input.len(),
             terms: 0,
             cost: 0,
+            syntax,
+            target: Target::Text(Scope::Any),
+            in_field: false,
         };
         let (q, excludes_only) = p.or(0)?;
         if p.pos < p.toks.len() {
@@ -44,21 +58,104 @@ impl Query {
     }
 }
 
+/// Whether a token ends a term (what an operator may follow).
+fn ends_term(t: &Tok) -> bool {
+    matches!(
+        t,
+        Tok::Word(_) | Tok::Phrase { .. } | Tok::RParen | Tok::Range(_) | Tok::Proximity(_)
+    )
+}
+
+/// Whether a token starts a term (what an operator may precede).
+fn starts_term(t: &Tok) -> bool {
+    matches!(
+        t,
+        Tok::Word(_) | Tok::Phrase { .. } | Tok::LParen | Tok::Field(_) | Tok::Minus | Tok::Not
+    )
+}
+
+/// Lower-case or mixed-case `and`, `or`, `not`, `near`, `onear` used as operators (`or`
+/// between two terms, `not` before one): refused, or read as the operators, as the syntax
+/// says. Anywhere else (`why not`, a field's value) they are words.
+fn operator_words(toks: &mut [(usize, Tok)], syntax: &Syntax) -> Result<(), QueryError> {
+    for i in 0..toks.len() {
+        let Tok::Word(w) = &toks[i].1 else { continue };
+        let lower = w.to_ascii_lowercase();
+        let operator = match lower.as_str() {
+            "and" => Tok::And,
+            "or" => Tok::Or,
+            "not" => Tok::Not,
+            "near" => Tok::Near {
+                distance: None,
+                ordered: false,
+            },
+            "onear" => Tok::Near {
+                distance: None,
+                ordered: true,
+            },
+            _ => continue,
+        };
+        let before = i.checked_sub(1).map(|j| &toks[j].1);
+        if matches!(before, Some(Tok::Field(_))) {
+            continue; // a field's value (`title: or`)
+        }
+        let after_term = toks.get(i + 1).is_some_and(|(_, t)| starts_term(t));
+        let between = before.is_some_and(ends_term) && after_term;
+        if !(between || (operator == Tok::Not && after_term)) {
+            continue;
+        }
+        match syntax.lowercase_operators {
+            LowercaseOperators::Operators => toks[i].1 = operator,
+            LowercaseOperators::Refuse => {
+                let upper = lower.to_ascii_uppercase();
+                return err(
+                    toks[i].0,
+                    format!(
+                        "{w:?} here reads as an operator: write {upper} (upper case) for the operator, or quote \"{w}\" to search the word"
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A parsed sub-query, and the position of a part of it that can match without any positive
 /// condition (a negation, or an `AND` of negations only), if any: such a query would match
 /// nearly every mention.
 type Parsed = (Query, Option<usize>);
 
+/// What an operand was written as: `~n` applies to phrases and groups.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Shape {
+    Term,
+    Phrase,
+    Group,
+}
+
+/// A parsed operand of `NEAR` or `~n`, with where it starts.
+struct Operand {
+    query: Query,
+    excludes: Option<usize>,
+    shape: Shape,
+    at: usize,
+}
+
 /// A recursive-descent parser over the tokens, counting terms and their cost as it goes.
-struct Parser {
+struct Parser<'s> {
     toks: Vec<(usize, Tok)>,
     pos: usize,
     end: usize,
     terms: usize,
     cost: usize,
+    syntax: &'s Syntax,
+    /// What terms are matched against: the text, or a field whose group is being read
+    /// (`title:(…)`, `site:(…)`).
+    target: Target,
+    in_field: bool,
 }
 
-impl Parser {
+impl Parser<'_> {
     fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.pos).map(|(_, t)| t)
     }
@@ -86,15 +183,18 @@ impl Parser {
 
     /// Conjunctions: one positive item makes the whole positive.
     fn and(&mut self, depth: usize) -> Result<Parsed, QueryError> {
+        let mut starts = vec![self.at()];
         let (first, mut excludes_only) = self.unary(depth)?;
         let mut items = vec![first];
         loop {
             let (item, excludes) = match self.peek() {
                 Some(Tok::And) => {
                     self.pos += 1;
+                    starts.push(self.at());
                     self.unary(depth)?
                 }
-                Some(Tok::Word(_) | Tok::Phrase { .. } | Tok::LParen | Tok::Not | Tok::Minus) => {
+                Some(t) if starts_term(t) => {
+                    starts.push(self.at());
                     self.unary(depth)?
                 }
                 _ => break,
@@ -104,6 +204,7 @@ impl Parser {
             }
             items.push(item);
         }
+        contradictions(&items, &starts)?;
         Ok(if items.len() == 1 {
             (items.remove(0), excludes_only)
         } else {
@@ -126,89 +227,264 @@ impl Parser {
         }
     }
 
+    /// `a NEAR/n b NEAR/m c`: each pair of neighbours near each other.
     fn near(&mut self, depth: usize) -> Result<Parsed, QueryError> {
-        let left_at = self.at();
-        let (mut left, excludes_only) = self.primary(depth)?;
+        let first = self.postfix(depth)?;
+        if !matches!(self.peek(), Some(Tok::Near { .. })) {
+            return Ok((first.query, first.excludes));
+        }
         let mut pairs = Vec::new();
+        let mut left = first;
         while let Some(Tok::Near { distance, ordered }) = self.peek().cloned() {
             let op_at = self.at();
             self.pos += 1;
-            self.add_cost(2, op_at, "a NEAR/ONEAR")?;
-            let right_at = self.at();
-            let (right, _) = self.primary(depth)?;
-            let (Query::Words(l), Query::Words(r)) = (&left, &right) else {
-                let at = if matches!(left, Query::Words(_)) {
-                    right_at
-                } else {
-                    left_at
-                };
-                return err(
-                    at,
-                    format!("NEAR/ONEAR (at {op_at}) expects a word or a \"phrase\" on each side"),
-                );
-            };
-            pairs.push(Query::Near {
-                left: l.clone(),
-                right: r.clone(),
-                distance,
+            let right = self.postfix(depth)?;
+            let near = Near {
+                left: span(&left, "NEAR/ONEAR", op_at)?,
+                right: span(&right, "NEAR/ONEAR", op_at)?,
+                distance: distance.unwrap_or(self.syntax.default_near),
                 ordered,
-            });
+            };
+            let cost = (leaves(&near.left) + leaves(&near.right)).max(2);
+            self.add_cost(cost, op_at, "a NEAR/ONEAR")?;
+            pairs.push(Query::Near(Box::new(near)));
             left = right;
         }
         Ok(match pairs.len() {
-            0 => (left, excludes_only),
             1 => (pairs.remove(0), None),
             _ => (Query::And(pairs), None),
         })
     }
 
-    fn primary(&mut self, depth: usize) -> Result<Parsed, QueryError> {
+    /// An operand, and `~n` after it.
+    fn postfix(&mut self, depth: usize) -> Result<Operand, QueryError> {
+        let operand = self.primary(depth)?;
+        let Some(&Tok::Proximity(distance)) = self.peek() else {
+            return Ok(operand);
+        };
+        let at = self.at();
+        self.pos += 1;
+        let parts = match (&operand.shape, &operand.query) {
+            (Shape::Phrase, Query::Words(w)) if w.words.len() == 1 => return Ok(operand),
+            (Shape::Phrase, Query::Words(w)) => w
+                .words
+                .iter()
+                .map(|t| {
+                    Span::Words(Words {
+                        words: vec![t.clone()],
+                        exact: w.exact,
+                        scope: w.scope,
+                    })
+                })
+                .collect(),
+            (Shape::Group, Query::And(items)) => items
+                .iter()
+                .map(|q| to_span(q).map_err(|why| QueryError {
+                    position: operand.at,
+                    message: format!("(…)~{distance}: {why}"),
+                }))
+                .collect::<Result<Vec<_>, _>>()?,
+            (Shape::Group, _) => {
+                return err(
+                    at,
+                    format!("(…)~{distance} needs two or more parts joined by AND or spaces, as in (cake birthday)~5"),
+                )
+            }
+            _ => {
+                return err(
+                    at,
+                    format!(
+                        "~{distance} follows a \"quoted phrase\" or a (group); a word or a filter has no proximity (for spelling variants write them with OR or a wildcard)"
+                    ),
+                )
+            }
+        };
+        let query = self.proximity(parts, distance, operand.at, at)?;
+        Ok(Operand {
+            query,
+            excludes: None,
+            shape: Shape::Term,
+            at: operand.at,
+        })
+    }
+
+    /// `~n` over `parts`: two make a `NEAR/n` (either order), more a window in which each part
+    /// has its own word.
+    fn proximity(
+        &mut self,
+        mut parts: Vec<Span>,
+        distance: u32,
+        at: usize,
+        op_at: usize,
+    ) -> Result<Query, QueryError> {
+        let cost = parts.iter().map(leaves).sum::<usize>().max(2);
+        self.add_cost(cost, op_at, "a proximity ~n")?;
+        if parts.len() == 2 {
+            let right = parts.remove(1);
+            let left = parts.remove(0);
+            return Ok(Query::Near(Box::new(Near {
+                left,
+                right,
+                distance,
+                ordered: false,
+            })));
+        }
+        if parts.len() > MAX_PROXIMITY_PARTS {
+            return err(
+                op_at,
+                format!("a proximity ~n has at most {MAX_PROXIMITY_PARTS} parts"),
+            );
+        }
+        let mut terms = Vec::new();
+        for part in &parts {
+            let mut words = Vec::new();
+            if !single_words(part, &mut words) {
+                return err(
+                    at,
+                    "in a proximity of more than two parts each part is a word, a wildcard or an OR of them: \
+                     for a phrase write it with NEAR, as in \"ice cream\" NEAR/5 (birthday OR party)",
+                );
+            }
+            terms.push(words);
+        }
+        for i in 0..terms.len() {
+            for j in i + 1..terms.len() {
+                for a in &terms[i] {
+                    for b in &terms[j] {
+                        if may_be_the_same_word(a, b) {
+                            return err(
+                                at,
+                                format!(
+                                    "in a proximity each part needs a word of its own, but {} and {} can be the same word: \
+                                     use NEAR between two of them, or make the parts distinct",
+                                    a.words[0].text(),
+                                    b.words[0].text()
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Query::Proximity { parts, distance })
+    }
+
+    fn primary(&mut self, depth: usize) -> Result<Operand, QueryError> {
         let at = self.at();
         let Some(tok) = self.peek().cloned() else {
             return err(at, "unexpected end of query: expected a term, a phrase or '('");
         };
         self.pos += 1;
-        let leaf = match tok {
+        let (query, shape) = match tok {
             Tok::LParen => {
-                let inner = self.or(depth + 1)?;
+                let (query, excludes) = self.or(depth + 1)?;
                 if self.peek() != Some(&Tok::RParen) {
                     return err(self.at(), "expected ')'");
                 }
                 self.pos += 1;
-                return Ok(inner);
+                return Ok(Operand {
+                    query,
+                    excludes,
+                    shape: Shape::Group,
+                    at,
+                });
             }
-            Tok::Phrase { prefix, text } => {
+            Tok::Phrase { exact, text } => {
                 self.count_term(at)?;
-                match prefix.as_str() {
-                    "" => phrase(&text, Scope::Any, false, at)?,
-                    "=" => phrase(&text, Scope::Any, true, at)?,
-                    "title:" => phrase(&text, Scope::Title, false, at)?,
-                    "author:" => field_value(Field::Author, &text, at)?,
-                    other => {
-                        return err(
-                            at,
-                            format!("{other:?} cannot apply to a phrase; expected title: or ="),
-                        )
-                    }
-                }
+                (term::phrase(&text, exact, self.target, at)?, Shape::Phrase)
             }
             Tok::Word(w) => {
                 self.count_term(at)?;
-                word_query(&w, at)?
+                (term::word(&w, self.target, at)?, Shape::Term)
             }
+            Tok::Field(name) => return self.field(&name, at, depth),
+            Tok::Range(_) => return err(at, "a range [a TO b] follows followers:"),
             Tok::RParen => return err(at, "unexpected ')': expected a term, a phrase or '('"),
             Tok::And | Tok::Or => return err(at, "expected a term, a phrase or '(' before this operator"),
-            Tok::Near { .. } => return err(at, "expected a word or a phrase before NEAR/ONEAR"),
+            Tok::Near { .. } => return err(at, "expected a word, a phrase or a group before NEAR/ONEAR"),
             Tok::Not | Tok::Minus => return err(at, "misplaced negation"),
+            Tok::Proximity(_) => return err(at, "~n follows a \"quoted phrase\" or a (group) directly"),
         };
-        if let Query::Words(w) = &leaf {
-            if w.words.len() > 1 {
-                self.add_cost(1, at, "a phrase")?;
-            } else if w.exact && w.prefix {
-                self.add_cost(1, at, "an exact prefix")?;
+        self.leaf_cost(&query, at)?;
+        Ok(Operand {
+            query,
+            excludes: None,
+            shape,
+            at,
+        })
+    }
+
+    /// `name:` and its value: a word, a phrase, a range, or a group whose every term is read
+    /// as the field's (`title:(a OR b)`, `site:(x.com OR y.com)`).
+    fn field(&mut self, name: &str, at: usize, depth: usize) -> Result<Operand, QueryError> {
+        if self.in_field {
+            return err(
+                at,
+                format!(
+                    "{name}: inside another field's group: write each field outside the other's parentheses"
+                ),
+            );
+        }
+        let target = term::target(name).ok_or_else(|| term::unknown_field(name, at))?;
+        let (query, shape) = match self.peek().cloned() {
+            Some(Tok::Word(v)) => {
+                self.pos += 1;
+                self.count_term(at)?;
+                (term::word(&v, target, at)?, Shape::Term)
+            }
+            Some(Tok::Phrase { exact, text }) => {
+                self.pos += 1;
+                self.count_term(at)?;
+                (term::phrase(&text, exact, target, at)?, Shape::Phrase)
+            }
+            Some(Tok::Range(inside)) => {
+                self.pos += 1;
+                self.count_term(at)?;
+                (term::range(&inside, target, at)?, Shape::Term)
+            }
+            Some(Tok::LParen) => {
+                let saved = self.target;
+                (self.target, self.in_field) = (target, true);
+                let group = self.primary(depth);
+                (self.target, self.in_field) = (saved, false);
+                return group.map(|g| Operand { at, ..g });
+            }
+            _ => {
+                return err(
+                    at,
+                    format!("{name}: needs a value (a word, a \"phrase\" or a (group))"),
+                )
+            }
+        };
+        self.leaf_cost(&query, at)?;
+        Ok(Operand {
+            query,
+            excludes: None,
+            shape,
+            at,
+        })
+    }
+
+    /// The cost of a leaf that may read the whole mention (see [`MAX_COST`]).
+    fn leaf_cost(&mut self, leaf: &Query, at: usize) -> Result<(), QueryError> {
+        let Query::Words(w) = leaf else {
+            return Ok(());
+        };
+        let last = w.words.len() - 1;
+        if w.words.len() > 1 {
+            let wild = w.words[..last].iter().any(|t| !matches!(t, Term::Word(_)));
+            if wild {
+                self.add_cost(2, at, "a phrase with a wildcard before its last word")
+            } else {
+                self.add_cost(1, at, "a phrase")
+            }
+        } else {
+            match &w.words[0] {
+                Term::Prefix(_) if w.exact => self.add_cost(1, at, "an exact prefix"),
+                Term::Pattern(_) => self.add_cost(1, at, "a wildcard word"),
+                _ => Ok(()),
             }
         }
-        Ok((leaf, None))
     }
 
     fn count_term(&mut self, at: usize) -> Result<(), QueryError> {
@@ -227,11 +503,173 @@ impl Parser {
                 at,
                 format!(
                     "query too costly to match: {what} here takes it past {MAX_COST} \
-                     (a phrase or an exact prefix counts 1, a NEAR/ONEAR 2; each reads the whole \
-                     mention): split it into several watches"
+                     (a phrase, an exact prefix or a wildcard word counts 1, a NEAR/ONEAR or a \
+                     proximity 1 per word among its operands; each reads the whole mention): split \
+                     it into several watches"
                 ),
             );
         }
         Ok(())
     }
+}
+
+/// Refuses two filters joined by AND that no mention can satisfy together (`lang:fr lang:en`,
+/// `site:cnet.com site:bild.de`: a mention has one language, one site): such a watch would
+/// never match, where the tool it comes from may have meant either (Talkwalker documents
+/// `site:"www.cnet.com" site:"bild.de"` as results from both sites).
+fn contradictions(items: &[Query], starts: &[usize]) -> Result<(), QueryError> {
+    for (j, b) in items.iter().enumerate() {
+        let Query::Field(field, vb) = b else { continue };
+        for a in &items[..j] {
+            let Query::Field(f, va) = a else { continue };
+            let single = matches!(
+                field,
+                Field::Lang
+                    | Field::Country
+                    | Field::Source
+                    | Field::Visibility
+                    | Field::Kind
+                    | Field::Verified
+            );
+            let apart = |x: &str, y: &str| x != y && !x.ends_with(&format!(".{y}"));
+            let contradictory = f == field
+                && match field {
+                    Field::Site => apart(va, vb) && apart(vb, va),
+                    _ => single && va != vb,
+                };
+            if contradictory {
+                let name = field.name();
+                return err(
+                    starts[j],
+                    format!(
+                        "{name}:{va} and {name}:{vb} cannot both hold (a mention has one {name}): write {name}:{va} OR {name}:{vb} for either"
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An operand of `NEAR` (or `~n`) as a span expression, or the refusal naming what it is.
+fn span(operand: &Operand, operator: &str, op_at: usize) -> Result<Span, QueryError> {
+    to_span(&operand.query).map_err(|why| QueryError {
+        position: operand.at,
+        message: format!("{operator} (at {op_at}): {why}"),
+    })
+}
+
+/// A query made of words, phrases, wildcards, `OR` and `NEAR` as a span expression; what else
+/// it holds otherwise, and what to write instead.
+fn to_span(q: &Query) -> Result<Span, &'static str> {
+    Ok(match q {
+        Query::Words(w) => Span::Words(w.clone()),
+        Query::Near(n) => Span::Near(n.clone()),
+        Query::Or(items) => Span::Or(items.iter().map(to_span).collect::<Result<_, _>>()?),
+        Query::And(items) if items.iter().any(|q| matches!(q, Query::Not(_))) => {
+            return Err("a negation has no place in the text: put NOT outside, as in (a NEAR/5 b) -c")
+        }
+        Query::And(_) => {
+            return Err("an AND of several terms has no single place in the text: write (a NEAR/5 c) AND (b NEAR/5 c), or (a b c)~5 for all of them within 5 words")
+        }
+        Query::Not(_) => return Err("a negation has no place in the text: put NOT outside, as in (a NEAR/5 b) -c"),
+        Query::Field(..) | Query::Followers(_) => {
+            return Err("a filter (lang:, site:, followers:…) has no place in the text: combine it with AND outside")
+        }
+        Query::Proximity { .. } => {
+            return Err("a proximity (…)~n of more than two parts cannot be an operand: combine it with AND")
+        }
+    })
+}
+
+/// How many words, phrases and wildcards a span expression holds.
+fn leaves(span: &Span) -> usize {
+    match span {
+        Span::Words(_) => 1,
+        Span::Or(items) => items.iter().map(leaves).sum(),
+        Span::Near(n) => leaves(&n.left) + leaves(&n.right),
+    }
+}
+
+/// The one-word [`Words`] of a span expression made only of them (and `OR`), into `out`.
+fn single_words<'a>(span: &'a Span, out: &mut Vec<&'a Words>) -> bool {
+    match span {
+        Span::Words(w) if w.words.len() == 1 => {
+            out.push(w);
+            true
+        }
+        Span::Or(items) => items.iter().all(|s| single_words(s, out)),
+        _ => false,
+    }
+}
+
+/// A piece of a word pattern over characters.
+#[derive(Clone, Copy, PartialEq)]
+enum Glob {
+    Char(char),
+    One,
+    Any,
+}
+
+/// The pattern of words a one-word query may accept, normalised and without `#`/`@` (a tag
+/// shares its position with its bare word): what [`may_be_the_same_word`] compares.
+fn glob(w: &Words) -> Vec<Glob> {
+    let (text, star) = match &w.words[0] {
+        Term::Word(s) => (normalize(s), false),
+        Term::Prefix(p) => (normalize(p), true),
+        Term::Pattern(p) => (normalize(&p.to_string()), false),
+    };
+    let mut out: Vec<Glob> = text
+        .trim_start_matches(['#', '@'])
+        .chars()
+        .map(|c| match c {
+            '?' => Glob::One,
+            '*' => Glob::Any,
+            c => Glob::Char(c),
+        })
+        .collect();
+    if star {
+        out.push(Glob::Any);
+    }
+    out
+}
+
+/// Whether some word (normalised, tag or not) could be accepted by both `a` and `b`: whether
+/// their patterns intersect.
+fn may_be_the_same_word(a: &Words, b: &Words) -> bool {
+    let (a, b) = (glob(a), glob(b));
+    // reach[i][j]: the first i pieces of `a` and the first j of `b` can spell the same text.
+    let mut reach = vec![vec![false; b.len() + 1]; a.len() + 1];
+    reach[0][0] = true;
+    for i in 0..=a.len() {
+        for j in 0..=b.len() {
+            if !reach[i][j] {
+                continue;
+            }
+            let (x, y) = (a.get(i).copied(), b.get(j).copied());
+            if x == Some(Glob::Any) {
+                reach[i + 1][j] = true; // `a`'s star ends
+                if y.is_some_and(|y| y != Glob::Any) {
+                    reach[i][j + 1] = true; // it spells what `b` spells next
+                }
+            }
+            if y == Some(Glob::Any) {
+                reach[i][j + 1] = true;
+                if x.is_some_and(|x| x != Glob::Any) {
+                    reach[i + 1][j] = true;
+                }
+            }
+            if let (Some(x), Some(y)) = (x, y) {
+                let same = match (x, y) {
+                    (Glob::Char(p), Glob::Char(q)) => p == q,
+                    (Glob::Any, _) | (_, Glob::Any) => false,
+                    _ => true,
+                };
+                if same {
+                    reach[i + 1][j + 1] = true;
+                }
+            }
+        }
+    }
+    reach[a.len()][b.len()]
 }

@@ -1,12 +1,15 @@
-//! Terms: one word or phrase token into a leaf [`Query`], normalised the way documents are
-//! (lower case, accents folded, unless exact) and checked: words, prefixes (`term*`), hashtags
-//! and handles, `title:`, field filters (`lang:fr`, `site:example.com`…) and follower counts
-//! (`followers:>10k`). Also [`Query::field`], a filter checked like the query syntax.
+//! Terms: one word, phrase or range token into a leaf [`Query`], normalised the way documents
+//! are (lower case, accents folded, unless exact) and checked: words, prefixes (`term*`),
+//! wildcards (`customi?e`, `colo*r`), hashtags and handles, `title:`, field filters
+//! (`lang:fr`, `site:example.com`, `url:example.com/news`…), follower counts
+//! (`followers:>10k`) and ranges (`authorFollowers:[500 TO 100000]`). A word the tools write
+//! with a meaning Vigie does not read (`+word`, `!word`, `word~2`, `Google+`) is refused with
+//! what to write. Also [`Query::field`], a filter checked like the query syntax.
 
-use super::{err, Compare, Query, QueryError};
+use super::{err, Compare, Query, QueryError, MAX_PATTERN_CHARS, MAX_WILDCARD_PHRASE};
 use crate::names::{kind_name, parse_kind, parse_source, source_name};
-use crate::text::{normalize, raw_words, tokenize};
-use crate::vocabulary::{site_suffixes, Field, Scope, Words};
+use crate::text::{is_word_char, normalize, raw_words, tokenize};
+use crate::vocabulary::{country_code, site_suffixes, url_parts, Field, Pattern, Scope, Term, Words};
 
 impl Query {
     /// A field filter (`lang`, `source`, … as in `name:value`), checked like the query syntax.
@@ -18,18 +21,208 @@ impl Query {
     }
 }
 
-/// A quoted phrase (`"…"`, `="…"`, `title:"…"`) as a word query.
-pub(super) fn phrase(text: &str, scope: Scope, exact: bool, at: usize) -> Result<Query, QueryError> {
-    let words = split_words(text, exact);
-    if words.is_empty() {
-        return err(at, "empty phrase: expected words between the quotes");
+/// What a term is matched against: words of a text, a field, or the follower count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Target {
+    /// Words in the title and text, or the title only.
+    Text(Scope),
+    /// A field's value.
+    Filter(Field),
+    /// The author's follower count.
+    Followers,
+}
+
+/// The target of a `name:` prefix, whatever its case: `title`, `text` (or `message`),
+/// `followers` (or `authorFollowers`) or a [`Field`] (or one of its aliases).
+pub(super) fn target(name: &str) -> Option<Target> {
+    if name.eq_ignore_ascii_case("title") {
+        Some(Target::Text(Scope::Title))
+    } else if name.eq_ignore_ascii_case("text") || name.eq_ignore_ascii_case("message") {
+        Some(Target::Text(Scope::Text))
+    } else if name.eq_ignore_ascii_case("followers") || name.eq_ignore_ascii_case("authorFollowers") {
+        Some(Target::Followers)
+    } else {
+        Field::from_name(name).map(Target::Filter)
     }
-    Ok(Query::Words(Words {
-        words,
-        prefix: false,
-        exact,
-        scope,
+}
+
+/// The refusal of an unknown `name:`, listing the known ones.
+pub(super) fn unknown_field(name: &str, at: usize) -> QueryError {
+    let mut known: Vec<String> = Field::all()
+        .map(|f| match f.aliases() {
+            [] => f.name().to_string(),
+            aliases => format!("{} (or {})", f.name(), aliases.join(", ")),
+        })
+        .collect();
+    known.push("title".into());
+    known.push("text (or message)".into());
+    known.push("followers (or authorFollowers)".into());
+    let link = if ["http", "https", "www"]
+        .iter()
+        .any(|s| name.eq_ignore_ascii_case(s))
+    {
+        "; for a link in the text write links:example.com/path, for the mention's own address url:example.com/path"
+    } else {
+        ""
+    };
+    QueryError {
+        position: at,
+        message: format!(
+            "unknown field {name:?}: the fields are {}; to search the words, quote them (\"{name}:…\"){link}",
+            known.join(", ")
+        ),
+    }
+}
+
+/// A bare word, as a word query or as the value of a field.
+pub(super) fn word(raw: &str, target: Target, at: usize) -> Result<Query, QueryError> {
+    match target {
+        Target::Text(scope) => words_query(raw, scope, at),
+        Target::Filter(field) => field_value(field, raw, at),
+        Target::Followers => followers(raw, at),
+    }
+}
+
+/// A quoted phrase (`"…"`, `="…"`, `{"…"}`), as words to find in order or as a field value.
+pub(super) fn phrase(text: &str, exact: bool, target: Target, at: usize) -> Result<Query, QueryError> {
+    match target {
+        Target::Text(scope) => {
+            let words = terms(text, exact, at)?;
+            if words.is_empty() {
+                return err(at, "empty phrase: expected words between the quotes");
+            }
+            let before_last = &words[..words.len() - 1];
+            if before_last.iter().any(|t| !matches!(t, Term::Word(_))) && words.len() > MAX_WILDCARD_PHRASE {
+                return err(
+                    at,
+                    format!("a phrase with a wildcard before its last word has at most {MAX_WILDCARD_PHRASE} words"),
+                );
+            }
+            Ok(Query::Words(Words { words, exact, scope }))
+        }
+        Target::Filter(field) => field_value(field, text, at),
+        Target::Followers => followers(text.trim(), at),
+    }
+}
+
+/// `[a TO b]` (bounds included, `*` for none) after `followers:`.
+pub(super) fn range(inside: &str, target: Target, at: usize) -> Result<Query, QueryError> {
+    if target != Target::Followers {
+        return err(at, "a range [a TO b] applies to followers: (or authorFollowers:)");
+    }
+    let parts: Vec<&str> = inside.split_whitespace().collect();
+    let bound = |s: &str| -> Result<Option<u64>, QueryError> {
+        if s == "*" {
+            return Ok(None);
+        }
+        number(s).map(Some).ok_or_else(|| QueryError {
+            position: at,
+            message: format!("followers:[a TO b]: {s:?} is not a number (10000, 10k, 2m or *)"),
+        })
+    };
+    let [low, to, high] = parts[..] else {
+        return err(at, "expected a range as [a TO b], e.g. followers:[500 TO 100000]");
+    };
+    if to != "TO" {
+        return err(at, "expected a range as [a TO b] with TO in upper case");
+    }
+    Ok(Query::Followers(match (bound(low)?, bound(high)?) {
+        (Some(a), Some(b)) if a <= b => Compare::Between(a, b),
+        (Some(a), Some(b)) => {
+            return err(
+                at,
+                format!("followers:[{a} TO {b}]: the first bound is the lower one"),
+            )
+        }
+        (Some(a), None) => Compare::Ge(a),
+        (None, Some(b)) => Compare::Le(b),
+        (None, None) => {
+            return err(
+                at,
+                "followers:[* TO *] holds every mention: give at least one bound",
+            )
+        }
     }))
+}
+
+/// Characters that the tools give a meaning Vigie does not read inside a bare word, each with
+/// what to write instead.
+fn refuse_syntax(word: &str, at: usize) -> Result<(), QueryError> {
+    let fail = |message: String| err(at, message);
+    if let Some(rest) = word.strip_prefix('+') {
+        return fail(format!(
+            "{word:?}: a term is required without '+' (write {rest}); for case and accents as written write ={rest}"
+        ));
+    }
+    if let Some(rest) = word.strip_prefix('!') {
+        return fail(format!(
+            "{word:?}: for exact case and accents write ={rest}; to exclude a word write -{rest}"
+        ));
+    }
+    if word.starts_with('/') {
+        return fail(format!(
+            "{word:?} looks like a distance: write NEAR/5 with no space"
+        ));
+    }
+    let explain = |c: char| -> Option<&'static str> {
+        Some(match c {
+            '~' => "a proximity ~n follows a \"quoted phrase\" or a (group) directly; for a word's spellings write them with OR or a wildcard (colo*r)",
+            '^' => "a preference ^n follows a word, a phrase or a group directly, as in iphone^9",
+            '{' | '}' => "{…} marks a whole word exactly as written, as in {BT}",
+            '[' | ']' => "a range [a TO b] follows a field, as in followers:[500 TO 10000]",
+            '|' => "write OR for either",
+            '<' | '>' => "< and > compare a field (followers:>1000); quote the word to search its letters and digits",
+            '+' => "Vigie matches letters and digits, so this would match the word without its '+': write the word alone, or quote it",
+            _ => return None,
+        })
+    };
+    match word.chars().find_map(|c| explain(c).map(|e| (c, e))) {
+        Some((c, why)) => fail(format!("{word:?} has {c:?}: {why}")),
+        None => Ok(()),
+    }
+}
+
+/// A word, prefix, wildcard, hashtag or handle to find in `scope` (several words, as in
+/// `coca-cola`, make a phrase).
+fn words_query(raw: &str, scope: Scope, at: usize) -> Result<Query, QueryError> {
+    let (exact, body) = match raw.strip_prefix('=') {
+        Some(rest) if !rest.is_empty() => (true, rest),
+        _ => (false, raw),
+    };
+    refuse_syntax(body, at)?;
+    let sigil = body.chars().next().filter(|c| *c == '#' || *c == '@');
+    let words = match sigil {
+        Some(s) => vec![tag(s, &body[1..], exact, at)?],
+        None => terms(body, exact, at)?,
+    };
+    if words.is_empty() {
+        return err(at, format!("{raw:?} has no letters or digits to match"));
+    }
+    Ok(Query::Words(Words { words, exact, scope }))
+}
+
+/// The words of `text` (as documents split them), each a word, a prefix or a wildcard.
+fn terms(text: &str, exact: bool, at: usize) -> Result<Vec<Term>, QueryError> {
+    let mut out = Vec::new();
+    let mut piece = String::new();
+    let flush = |piece: &mut String, out: &mut Vec<Term>| -> Result<(), QueryError> {
+        if piece.contains(['*', '?']) {
+            out.push(wildcard(None, piece, exact, at)?);
+        } else {
+            out.extend(split_words(piece, exact).into_iter().map(Term::Word));
+        }
+        piece.clear();
+        Ok(())
+    };
+    for c in text.chars() {
+        if is_word_char(c) || c == '*' || c == '?' {
+            piece.push(c);
+        } else {
+            flush(&mut piece, &mut out)?;
+        }
+    }
+    flush(&mut piece, &mut out)?;
+    Ok(out)
 }
 
 /// Splits text into the words a query compares: normalised, or as written when `exact`.
@@ -39,115 +232,145 @@ fn split_words(text: &str, exact: bool) -> Vec<String> {
     } else {
         tokenize(text)
             .into_iter()
-            .filter(|t| !t.text.starts_with('#') && !t.text.starts_with('@'))
+            .filter(|t| !t.is_tag())
             .map(|t| t.text)
             .collect()
     }
 }
 
-/// A bare word: a field filter, `title:`, `followers:`, or a word query.
-pub(super) fn word_query(raw: &str, at: usize) -> Result<Query, QueryError> {
-    if let Some((name, value)) = raw.split_once(':') {
-        if let Some(field) = Field::from_name(name) {
-            return field_value(field, value, at);
-        }
-        match name {
-            "title" => {
-                return match value.strip_prefix('=') {
-                    Some(exact) if !exact.is_empty() => words_query(exact, Scope::Title, true, at),
-                    _ => words_query(value, Scope::Title, false, at),
-                }
-            }
-            "followers" => return followers(value, at),
-            _ => {}
-        }
-    }
-    match raw.strip_prefix('=') {
-        Some(rest) if !rest.is_empty() => words_query(rest, Scope::Any, true, at),
-        _ => words_query(raw, Scope::Any, false, at),
+/// The compared form of a literal piece of a word (of a tag when `tag`): normalised, or as
+/// written.
+fn compared(piece: &str, exact: bool, tag: bool) -> String {
+    match (exact, tag) {
+        (false, _) => normalize(piece),
+        (true, true) => piece.to_string(),
+        (true, false) => raw_words(piece).concat(),
     }
 }
 
-/// A word, prefix, hashtag or handle to find in `scope`.
-fn words_query(raw: &str, scope: Scope, exact: bool, at: usize) -> Result<Query, QueryError> {
-    let (body, prefix) = match raw.strip_suffix('*') {
-        Some(b) => (b, true),
-        None => (raw, false),
-    };
-    if body.contains('*') {
-        return err(at, "a wildcard is only allowed at the end of a word (term*)");
-    }
-    let sigil = body.chars().next().filter(|c| *c == '#' || *c == '@');
-    let rest = if sigil.is_some() { &body[1..] } else { body };
-    let mut words = split_words(rest, exact);
-    if words.is_empty() {
-        return err(at, format!("{raw:?} has no letters or digits to match"));
-    }
-    if let Some(s) = sigil {
-        // A tag or handle is one token of letters, digits and '_', exactly as the tokenizer
-        // reads them in mentions; anything else could never match.
-        if let Some(bad) = rest.chars().find(|c| !(c.is_alphanumeric() || *c == '_')) {
-            return err(
-                at,
-                format!("{s}{rest}: a hashtag or handle has only letters, digits and '_' (found {bad:?})"),
-            );
-        }
-        let tag = if exact { rest.to_string() } else { normalize(rest) };
-        words = vec![format!("{s}{tag}")];
-    }
-    if prefix && (words.len() != 1 || words[0].chars().filter(|c| c.is_alphanumeric()).count() < 2) {
+/// `#tag`, `@handle`, possibly with wildcards: one token of letters, digits and `_`, exactly
+/// as the tokenizer reads them in mentions (anything else could never match).
+fn tag(sigil: char, rest: &str, exact: bool, at: usize) -> Result<Term, QueryError> {
+    if let Some(bad) = rest
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || matches!(c, '_' | '*' | '?')))
+    {
         return err(
             at,
-            "a wildcard needs a single word of at least two letters before '*'",
+            format!("{sigil}{rest}: a hashtag or handle has only letters, digits and '_' (found {bad:?})"),
         );
     }
-    Ok(Query::Words(Words {
-        words,
-        prefix,
-        exact,
-        scope,
-    }))
+    if rest.contains(['*', '?']) {
+        return wildcard(Some(sigil), rest, exact, at);
+    }
+    let tag = if exact { rest.to_string() } else { normalize(rest) };
+    if tag.is_empty() {
+        return err(at, format!("{sigil}: expected a hashtag or handle after it"));
+    }
+    Ok(Term::Word(format!("{sigil}{tag}")))
+}
+
+/// A word with `?` or `*` (after `sigil`, for a tag): a prefix when its only wildcard is a
+/// final `*`, else a [`Pattern`]. It needs two letters before the first wildcard (the start
+/// under which words are looked up, so a wildcard never reads every word), one `*` at most, and
+/// at most [`MAX_PATTERN_CHARS`] characters.
+fn wildcard(sigil: Option<char>, word: &str, exact: bool, at: usize) -> Result<Term, QueryError> {
+    let first = word.find(['*', '?']).unwrap_or(word.len());
+    let head = &word[..first];
+    let is_tag = sigil.is_some();
+    let sigil = sigil.map(String::from).unwrap_or_default();
+    if compared(head, false, is_tag)
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .count()
+        < 2
+    {
+        return err(
+            at,
+            format!("{sigil}{word}: a wildcard needs at least two letters before it (as in colo*r, customi?e, rembours*)"),
+        );
+    }
+    if word.matches('*').count() > 1 {
+        return err(
+            at,
+            format!(
+                "{sigil}{word}: a word holds at most one '*' (any '?' besides); write the variants with OR"
+            ),
+        );
+    }
+    if word.chars().count() > MAX_PATTERN_CHARS {
+        return err(
+            at,
+            format!("a wildcard word has at most {MAX_PATTERN_CHARS} characters"),
+        );
+    }
+    let key = format!("{sigil}{}", compared(head, false, is_tag));
+    if first + 1 == word.len() && word.ends_with('*') {
+        return Ok(Term::Prefix(format!("{sigil}{}", compared(head, exact, is_tag))));
+    }
+    let mut glob = sigil;
+    let mut literal = String::new();
+    for c in word.chars() {
+        if c == '*' || c == '?' {
+            glob.push_str(&compared(&literal, exact, is_tag));
+            literal.clear();
+            glob.push(c);
+        } else {
+            literal.push(c);
+        }
+    }
+    glob.push_str(&compared(&literal, exact, is_tag));
+    match Pattern::new(&glob, key) {
+        Some(p) => Ok(Term::Pattern(p)),
+        None => err(at, format!("{word}: a word holds at most one '*'")),
+    }
 }
 
 /// A field filter: the value checked against what the field accepts, and normalised.
 pub(super) fn field_value(field: Field, value: &str, at: usize) -> Result<Query, QueryError> {
-    let v = normalize(value.trim()).trim_start_matches('@').to_string();
+    let value = value.trim();
+    let v = normalize(value).trim_start_matches('@').to_string();
     if v.is_empty() {
         return err(at, format!("{}: needs a value", field.name()));
     }
-    let ok = match field {
-        Field::Lang => v.len() == 2 || v == "und",
-        Field::Country => v.len() == 2,
-        Field::Source => parse_source(&v).is_some(),
-        Field::Visibility => v == "public" || v == "private",
-        Field::Kind => parse_kind(&v).is_some(),
-        Field::Verified => v == "true" || v == "false",
-        Field::Author | Field::Site => true,
-    };
-    if !ok {
-        return err(
+    let invalid = || {
+        err(
             at,
             format!(
                 "{value:?} is not a valid value for {}: ({})",
                 field.name(),
                 field.expected()
             ),
-        );
-    }
+        )
+    };
     let v = match field {
-        Field::Source => source_name(parse_source(&v).unwrap_or_default()).to_string(),
-        Field::Kind => kind_name(parse_kind(&v).unwrap_or_default()).to_string(),
-        // The same reduction as the mention's URL: host only, lower case, without "www.".
-        Field::Site => match site_suffixes(value.trim()).into_iter().next() {
-            Some(host) => host,
-            None => {
-                return err(
-                    at,
-                    format!("{value:?} is not a valid value for site: ({})", field.expected()),
-                )
-            }
+        Field::Lang if (v.len() == 2 && v.bytes().all(|b| b.is_ascii_lowercase())) || v == "und" => v,
+        Field::Country => match country_code(&v) {
+            Some(code) => code,
+            None => return invalid(),
         },
-        _ => v,
+        Field::Source => match parse_source(&v) {
+            Some(s) => source_name(s).to_string(),
+            None => return invalid(),
+        },
+        Field::Visibility if v == "public" || v == "private" => v,
+        Field::Kind => match parse_kind(&v) {
+            Some(k) => kind_name(k).to_string(),
+            None => return invalid(),
+        },
+        Field::Verified if v == "true" || v == "false" => v,
+        Field::Author => v,
+        // The same reduction as the mention's URL: host only, lower case, without "www.".
+        Field::Site => match site_suffixes(value).into_iter().next() {
+            Some(host) => host,
+            None => return invalid(),
+        },
+        // Host and path, compared segment by segment (see `vocabulary::path_within`).
+        Field::Url | Field::Links => match url_parts(value) {
+            (hosts, path) if !hosts.is_empty() => format!("{}{path}", hosts[0]),
+            _ => return invalid(),
+        },
+        _ => return invalid(),
     };
     Ok(Query::Field(field, v))
 }
@@ -165,15 +388,23 @@ fn followers(value: &str, at: usize) -> Result<Query, QueryError> {
     } else {
         (Compare::Eq, value.strip_prefix('=').unwrap_or(value))
     };
-    let n = num
-        .replace(['_', ','], "")
+    match number(num) {
+        Some(n) => Ok(Query::Followers(op(n))),
+        None => err(
+            at,
+            format!(
+                "followers: expected a number with an optional >, >=, <, <= (e.g. followers:>10000) or a range [500 TO 10000], got {value:?}"
+            ),
+        ),
+    }
+}
+
+/// `10000`, `10_000`, `10,000`, `10k`, `2m`, `1.5k`.
+fn number(s: &str) -> Option<u64> {
+    s.replace(['_', ','], "")
         .parse::<u64>()
-        .or_else(|_| parse_abbreviated(num).ok_or(()))
-        .map_err(|_| QueryError {
-            position: at,
-            message: format!("followers: expected a number with an optional >, >=, <, <= (e.g. followers:>10000), got {value:?}"),
-        })?;
-    Ok(Query::Followers(op(n)))
+        .ok()
+        .or_else(|| parse_abbreviated(s))
 }
 
 /// "10k" → 10_000, "2m" → 2_000_000.
@@ -185,5 +416,5 @@ fn parse_abbreviated(s: &str) -> Option<u64> {
         _ => return None,
     };
     let v: f64 = num.parse().ok()?;
-    (v >= 0.0).then_some((v * mult) as u64)
+    (v >= 0.0 && v.is_finite()).then_some((v * mult) as u64)
 }

@@ -71,8 +71,9 @@ fn near_and_ordered_near() {
         "\"service client\" NEAR/2 injoignable",
         "service client toujours injoignable"
     ));
-    assert!(Query::parse("(a OR b) NEAR/2 c").is_err());
-    assert!(Query::parse("a NEAR/0 b").is_err());
+    assert!(m("(a OR b) NEAR/2 c", "b x c"));
+    assert!(m("a NEAR/0 b", "b a"));
+    assert!(!m("a NEAR/0 b", "a x b"));
     assert!(Query::parse("a NEAR/x b")
         .unwrap_err()
         .message
@@ -221,6 +222,10 @@ fn the_costliest_accepted_queries_stay_under_a_fixed_number_of_operations() {
     let phrase = |words: &str, n: usize| format!("\"{}\"", vec![words; n].join(" "));
     let prefixed: Vec<String> = (0..8_000).map(|i| format!("xy{i}")).collect();
     let prefixed: Vec<&str> = prefixed.iter().map(String::as_str).collect();
+    let sixteen: Vec<String> = std::iter::once("x".to_string())
+        .chain((0..15).map(|i| format!("xy{i}")))
+        .collect();
+    let sixteen: Vec<&str> = sixteen.iter().map(String::as_str).collect();
     let mut runs = vec!["x"; 1_023];
     runs.push("y");
     let texts = [
@@ -230,6 +235,13 @@ fn the_costliest_accepted_queries_stay_under_a_fixed_number_of_operations() {
         ("xy0 xy1 …", repeated(&prefixed, 20_000), 20_000),
         ("x X spellings", repeated(&["x", "X", "#X"], 20_000), 20_000),
         ("200,000 characters", repeated(&["x"], 20_000), 200_000),
+        ("x xy0 y …", repeated(&["x", "xy0", "y"], 20_000), 20_000),
+        (
+            "wildcard phrases broken at the end",
+            repeated(&["xy1", "x", "xy1", "x", "xy1", "x", "xy1", "y"], 20_000),
+            20_000,
+        ),
+        ("x xy0 … xy14", repeated(&sixteen, 20_000), 20_000),
     ];
     let queries = [
         ("the issue's 1,024-word phrase", phrase("x", 1_024)),
@@ -254,9 +266,42 @@ fn the_costliest_accepted_queries_stay_under_a_fixed_number_of_operations() {
             "64 long phrases broken at the end",
             vec![phrase("x", 28); 64].join(" OR ").replace("x x\"", "x y\""),
         ),
+        // Issue 12: the new constructs at the budget.
+        ("64 wildcard words never matching", vec!["xy?z"; 64].join(" OR ")),
+        ("64 inner-star wildcards", vec!["xy*z"; 64].join(" OR ")),
+        (
+            "a NEAR of two groups of 32 prefixes",
+            format!("({0}) NEAR/100 ({0})", vec!["xy*"; 32].join(" OR ")),
+        ),
+        (
+            "a NEAR of two groups of 32 words never that close",
+            format!("({0}) ONEAR/0 ({0})", vec!["y"; 32].join(" OR ")),
+        ),
+        (
+            "6 nested NEARs of groups",
+            ["((x OR xy*) NEAR/100 (x OR \"x x\")) NEAR/100 (xy* OR X)"; 5].join(" "),
+        ),
+        ("21 proximities of 3 parts", vec!["(x xy* y)~100"; 21].join(" ")),
+        (
+            "4 proximities of 16 parts",
+            vec![
+                format!(
+                    "(x {})~100",
+                    (0..15).map(|i| format!("xy{i}")).collect::<Vec<_>>().join(" ")
+                );
+                4
+            ]
+            .join(" "),
+        ),
+        (
+            "32 wildcard phrases",
+            vec!["\"xy? x xy? x xy? x xy? x\""; 32].join(" OR "),
+        ),
+        ("21 phrase proximities", vec!["(\"x x\" x)~100"; 21].join(" ")),
     ];
     let mut worst = (0, "", "");
     for (qname, q) in &queries {
+        assert!(q.len() <= MAX_QUERY_BYTES, "{qname}");
         let parsed = Query::parse(q).unwrap_or_else(|e| panic!("{qname}: {e}"));
         for (tname, text, chars) in &texts {
             let text = if *chars > text.len() {
@@ -266,6 +311,9 @@ fn the_costliest_accepted_queries_stay_under_a_fixed_number_of_operations() {
             };
             let doc = Document::from_title_and_text(&text, &text);
             let (_, ops) = parsed.matches_counting(&doc);
+            if std::env::var("VIGIE_SHOW_OPS").is_ok() {
+                println!("{qname} against {tname}: {ops}");
+            }
             assert!(ops < MAX_OPS, "{qname} against {tname}: {ops} operations");
             if ops > worst.0 {
                 worst = (ops, qname, tname);
@@ -321,11 +369,339 @@ fn refusals_point_at_the_token_at_fault() {
     assert_eq!(at("acme \"\""), 5);
     assert_eq!(at("acme x*y"), 5);
     assert_eq!(at("acme a NEAR/500 b"), 7);
-    assert_eq!(at("acme (a OR b) NEAR/2 c"), 5);
+    assert_eq!(at("acme (a AND b) NEAR/2 c"), 5);
+    assert_eq!(at("acme engagementType:COMMENT"), 5);
+    assert_eq!(at("acme NOT (iphone or x)"), 17);
+    assert_eq!(at("acme juice~5"), 5);
     assert_eq!(at("acme \"open"), 5);
     assert_eq!(at("(-x OR y)"), 1);
     assert!(
         Query::parse("acme (x OR -y)").is_ok(),
         "a positive term elsewhere is enough"
     );
+}
+
+/// A mention with fields, for the field filters of issue 12.
+fn mention_doc(text: &str, url: &str, country: &str, followers: u64, verified: bool) -> Document {
+    let mention = Mention {
+        text: text.into(),
+        url: url.into(),
+        country: country.into(),
+        author: Some(Author {
+            handle: "jean".into(),
+            followers,
+            verified,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    Document::from_mention(&mention, "en")
+}
+
+/// Issue 12, item 1: each silent misread of the issue is now read as documented or refused
+/// with where, what and what to write.
+#[test]
+fn the_issues_silent_misreads_are_read_as_documented_or_refused() {
+    let d = mention_doc(
+        "apple and orange juice",
+        "https://www.cnet.com/news/1",
+        "GB",
+        1_000,
+        true,
+    );
+    let q = |s: &str| Query::parse(s).unwrap_or_else(|e| panic!("{s}: {e}")).matches(&d);
+    // `language:` is `lang:`; `authorVerified:` is `verified:`.
+    assert!(q("juice language:en") && !q("juice language:fr"));
+    assert!(q("juice authorVerified:true") && !q("juice authorVerified:false"));
+    // Unknown fields are refused, listing the known ones.
+    for unknown in [
+        "engagementType:COMMENT",
+        "sourcetype:SOCIALMEDIA_TWITTER",
+        "continent:europe",
+    ] {
+        let e = Query::parse(&format!("apple {unknown}")).unwrap_err();
+        assert_eq!(e.position, 6, "{unknown}: {e}");
+        assert!(
+            e.message.contains("unknown field")
+                && e.message.contains("lang (or language)")
+                && e.message.contains("quote"),
+            "{e}"
+        );
+    }
+    // `~5` is a proximity, not the word "5".
+    assert!(q("\"apple juice\"~5") && q("\"juice apple\"~5"));
+    assert!(!q("\"apple juice\"~1"));
+    // Comments are left out, preferences ignored.
+    assert!(q("apple <<<the fruit, not the brand>>> juice"));
+    assert!(q("apple^9 (juice OR soda)^2"));
+    // Lower-case operators between terms are refused with what to write.
+    let meltwater = "apple AND (watch OR iwatch) NOT (IPHONE or \"apple sauce\")";
+    let e = Query::parse(meltwater).unwrap_err();
+    assert!(
+        e.message.contains("write OR (upper case)") && e.message.contains("quote \"or\""),
+        "{e}"
+    );
+    assert_eq!(e.position, meltwater.find(" or ").unwrap() + 1);
+    for word in ["and", "Or", "not", "near"] {
+        assert!(Query::parse(&format!("apple {word} juice")).is_err(), "{word}");
+    }
+    assert!(q("\"apple and orange\"") && q("apple AND \"and\""));
+    assert!(
+        Query::parse("apple why not").is_ok(),
+        "not before nothing is a word"
+    );
+    assert!(
+        Query::parse("why not apple").is_err(),
+        "not before a term reads as NOT"
+    );
+    // Typographic quotes are quotes.
+    assert!(q("“orange juice”") && !q("“juice orange”"));
+    assert!(q("«orange juice»") && q("‘orange juice’"));
+    // `{BT}` is exact case.
+    let bt = Document::from_text("BT Sport, not bt");
+    assert!(Query::parse("{BT}").unwrap().matches(&bt));
+    assert!(!Query::parse("{BT}")
+        .unwrap()
+        .matches(&Document::from_text("bt sport")));
+}
+
+/// Issue 12, item 1: a number or symbol that looks like an operator's argument is never a word.
+#[test]
+fn operator_arguments_are_never_words() {
+    for (query, expected) in [
+        ("apple juice~5", "proximity"),
+        ("apple ~5", "proximity"),
+        ("apple NEAR /5 juice", "NEAR/5"),
+        ("apple NEAR/ 5 juice", "distance"),
+        ("apple near/5 juice", "upper case"),
+        ("apple WITHIN/5 juice", "unknown operator"),
+        ("+apple", "required"),
+        ("!apple", "exact"),
+        ("google+", "'+'"),
+        ("apple | juice", "OR"),
+        ("'apple juice'", "single quotes"),
+        ("apple^ juice", "preference"),
+        ("followers:[1 TO x]", "number"),
+        ("authorFollowers:{1 TO 5}", "[a TO b]"),
+        ("{BT Sport}", "exact phrase"),
+    ] {
+        let e = Query::parse(query).unwrap_err();
+        assert!(e.message.contains(expected), "{query}: {e}");
+    }
+}
+
+/// Issue 12, item 2: NEAR between any two sub-expressions.
+#[test]
+fn near_takes_groups_phrases_wildcards_and_nested_nears() {
+    let q = "(Christmas OR Xmas) NEAR/2 (Gift OR Present)";
+    assert!(m(q, "a lovely xmas wrapped present"));
+    assert!(m(q, "the gift of Christmas"));
+    assert!(!m(q, "Christmas is here and I bought a gift"));
+    // Nested: the words of the inner NEAR that have a partner.
+    let nested = "((Christmas OR Xmas) NEAR/2 (Gift OR Present)) NEAR/2 (wife OR \"girl friend\")";
+    assert!(m(nested, "a christmas gift for my wife"));
+    assert!(m(nested, "my girl friend got a xmas present"));
+    assert!(!m(nested, "a christmas gift and then much later for my wife"));
+    assert!(!m(nested, "christmas with my wife, the gift came later on"));
+    // Forward, adjacent, bare.
+    assert!(m("logitech NEAR/2f keyboard", "Logitech Solar Keyboard"));
+    assert!(!m("logitech NEAR/2f keyboard", "keyboard by logitech"));
+    assert!(m(
+        "(Christmas OR Xmas) NEAR/0f (\"Mince Pie\" OR Pudding)",
+        "xmas pudding"
+    ));
+    assert!(!m(
+        "(Christmas OR Xmas) NEAR/0f (\"Mince Pie\" OR Pudding)",
+        "pudding xmas"
+    ));
+    assert!(m("Apple NEAR watch", "apple makes a very nice watch"));
+    assert!(!m("Apple NEAR watch", "apple makes a very very nice watch"));
+    assert!(!m("Apple ONEAR watch", "watch made by apple"));
+    // Wildcards and phrases on either side; overlapping spans are not near.
+    assert!(m(
+        "rembours* NEAR/3 \"service client\"",
+        "toujours pas remboursé par le service client"
+    ));
+    assert!(!m("acme NEAR/3 acme", "acme"));
+    assert!(m("acme NEAR/3 acme", "acme et acme"));
+    // AND, NOT and filters have no place in the text: refused with what to write.
+    for (query, expected) in [
+        ("(a AND b) NEAR/2 c", "(a NEAR/5 c) AND (b NEAR/5 c)"),
+        ("(a -b) NEAR/2 c", "NOT outside"),
+        ("(a OR lang:fr) NEAR/2 c", "filter"),
+    ] {
+        let e = Query::parse(query).unwrap_err();
+        assert!(e.message.contains(expected), "{query}: {e}");
+    }
+}
+
+/// Issue 12, item 2: `"phrase"~n` and `(…)~n`.
+#[test]
+fn proximity_of_phrases_and_groups() {
+    assert!(m("\"social media\"~10", "media is not always social"));
+    assert!(m("\"apple juice\"~0", "juice apple"));
+    // Three parts: a window with at most n other words, any order.
+    assert!(m("\"pizza pasta wine\"~2", "wine and pizza with pasta"));
+    assert!(!m("\"pizza pasta wine\"~1", "wine and pizza with pasta"));
+    let group = "((cake OR \"ice cream\" OR cookie) AND (birthday OR birthdays))~5";
+    assert!(m(group, "ice cream for my birthday"));
+    assert!(!m(
+        group,
+        "ice cream, then a long walk, a nap and later on a birthday"
+    ));
+    assert!(m(
+        "((cake OR cookie) birthday party)~3",
+        "party: cookie and birthday"
+    ));
+    let e = Query::parse("(apple OR juice)~5").unwrap_err();
+    assert!(e.message.contains("two or more parts"), "{e}");
+    let e = Query::parse("(\"ice cream\" birthday party)~5").unwrap_err();
+    assert!(e.message.contains("NEAR"), "{e}");
+    let e = Query::parse("\"apple pie apple\"~5").unwrap_err();
+    assert!(e.message.contains("same word"), "{e}");
+    assert!(Query::parse("(rembours* remboursement client)~3").is_err());
+    assert!(
+        Query::parse("(#acme acme client)~3").is_err(),
+        "a tag shares its position"
+    );
+}
+
+/// Issue 12, item 2: `?` and inner `*`, bounded and refused without two letters before them.
+#[test]
+fn wildcards_inside_words_and_phrases() {
+    assert!(m("customi?e", "customise it") && m("customi?e", "CUSTOMIZE"));
+    assert!(!m("customi?e", "customised"));
+    assert!(m("colo*r", "colour") && m("colo*r", "color") && !m("colo*r", "colors"));
+    assert!(m("bel??ve", "I believe") && !m("bel??ve", "belove"));
+    assert!(m("\"apple orchard*\"", "apple orchards in bloom"));
+    assert!(!m("\"apple orchard*\"", "apple trees in the orchard"));
+    assert!(m("\"colo*r televi?ion\"", "colour television"));
+    assert!(m("=Col*r", "Colour") && !m("=Col*r", "colour"));
+    assert!(m("#boy?ott", "#boycott now") && !m("#boy?ott", "boycott now"));
+    for bad in ["*apple", "a*ple", "?pple", "co*l*r", "a?"] {
+        let e = Query::parse(bad).unwrap_err();
+        assert!(
+            e.message.contains("wildcard") || e.message.contains("at most one"),
+            "{bad}: {e}"
+        );
+    }
+}
+
+/// Issue 12, item 2: field values quoted or after a space, groups, aliases, ranges, countries,
+/// addresses and links.
+#[test]
+fn field_values_aliases_ranges_addresses_and_links() {
+    let d = mention_doc(
+        "Tesla recall, see https://www.msn.com/news/tesla and (www.bild.de/auto).",
+        "https://www.cnet.com/news/2024/tesla",
+        "GB",
+        5_000,
+        false,
+    );
+    let q = |s: &str| Query::parse(s).unwrap_or_else(|e| panic!("{s}: {e}")).matches(&d);
+    assert!(q("tesla site:\"www.cnet.com\"") && q("tesla site:”http://www.cnet.com”"));
+    assert!(q("tesla site: cnet.com") && !q("tesla site:\"bild.de\""));
+    assert!(q("site:(facebook.com OR cnet.com) tesla"));
+    assert!(q("url:cnet.com/news") && q("url:\"https://www.cnet.com/news/2024\""));
+    assert!(!q("url:cnet.com/newsletter") && !q("url:msn.com/news"));
+    assert!(q("links:msn.com") && q("links:msn.com/news") && q("links:bild.de/auto"));
+    assert!(!q("links:cnet.com") && !q("links:msn.com/sport"));
+    assert!(q("authorFollowers:[500 TO 100000]") && q("followers:[5k TO *]"));
+    assert!(!q("authorFollowers:[500 TO 1000]"));
+    assert!(q("country:gbr") && q("country:GB") && q("country:uk") && !q("country:fra"));
+    assert!(Query::parse("country:europe")
+        .unwrap_err()
+        .message
+        .contains("ISO 3166"));
+    assert!(Query::parse("country:zz").is_err());
+    assert!(Query::parse("lang:english").is_err());
+    assert!(Query::parse("site:(a.com OR title:x)")
+        .unwrap_err()
+        .message
+        .contains("inside another field"));
+    let titled = doc("Tesla recall", "brakes", Source::News, 0, "");
+    let t = |s: &str| Query::parse(s).unwrap().matches(&titled);
+    assert!(t("title: Tesla") && t("Title:tesla") && t("title:(recall OR rappel)"));
+    assert!(!t("title:brakes") && t("title:(recall -brakes)"));
+    assert!(t("title:\"tesla recall\"~0") && t("title:(tesla NEAR/1 recall)"));
+}
+
+/// Issue 12, item 5: the cost budget counts the new constructs where they cross it.
+#[test]
+fn new_constructs_count_against_the_cost_budget() {
+    let group = |n: usize| format!("({}) NEAR/5 x", vec!["w"; n].join(" OR "));
+    assert!(Query::parse(&group(MAX_COST - 1)).is_ok());
+    let e = Query::parse(&group(MAX_COST)).unwrap_err();
+    assert!(
+        e.message.contains("NEAR") && e.message.contains("too costly"),
+        "{e}"
+    );
+    let wild = vec!["ab?"; MAX_COST].join(" OR ");
+    assert!(Query::parse(&wild).is_ok());
+    let e = Query::parse(&format!("{wild} OR cd?")).unwrap_err();
+    assert!(e.message.contains("wildcard"), "{e}");
+    let windows = vec!["(a b c)~3"; MAX_COST / 3].join(" ");
+    assert!(Query::parse(&windows).is_ok());
+    assert!(Query::parse(&format!("{windows} (d e f)~3"))
+        .unwrap_err()
+        .message
+        .contains("proximity"));
+    let parts: Vec<String> = (0..=MAX_PROXIMITY_PARTS).map(|i| format!("w{i}")).collect();
+    let e = Query::parse(&format!("({})~5", parts.join(" "))).unwrap_err();
+    assert!(e.message.contains("at most"), "{e}");
+    let long = format!("\"{}\"", ["ab?"; MAX_WILDCARD_PHRASE + 1].join(" "));
+    assert!(Query::parse(&long).unwrap_err().message.contains("at most"));
+}
+
+/// Issue 12, item 5: the syntax is a parameter; `Query::parse` reads the `vigie` syntax.
+#[test]
+fn the_syntax_is_a_parameter() {
+    let vigie = Syntax::default();
+    assert_eq!(vigie, Syntax::vigie());
+    assert_eq!(
+        Query::parse("a NEAR b").unwrap(),
+        Query::parse_with("a NEAR/4 b", &vigie).unwrap()
+    );
+    let mut meltwater_like = Syntax::vigie();
+    meltwater_like.lowercase_operators = LowercaseOperators::Operators;
+    meltwater_like.default_near = 3;
+    let q = Query::parse_with("apple NOT (iphone or \"apple sauce\")", &meltwater_like).unwrap();
+    assert!(!q.matches(&Document::from_text("apple sauce recipe")));
+    assert!(q.matches(&Document::from_text("apple pie")));
+    assert_eq!(
+        Query::parse_with("a near b", &meltwater_like).unwrap(),
+        Query::parse("a NEAR/3 b").unwrap()
+    );
+}
+
+/// The documentation's examples parse, and what its table of refusals lists is refused.
+#[test]
+fn the_documented_examples_parse_and_the_documented_refusals_are_refused() {
+    let doc = include_str!("../../../docs/query-language.md");
+    let mut examples = 0;
+    for block in doc.split("```text\n").skip(1) {
+        let block = &block[..block.find("```").expect("a closed block")];
+        for line in block
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        {
+            let query = line.split("   #").next().unwrap_or(line).trim();
+            Query::parse(query).unwrap_or_else(|e| panic!("{query}: {e}"));
+            examples += 1;
+        }
+    }
+    assert!(examples >= 10, "{examples} examples");
+    let table = &doc[doc.find("## Refused, with what to write").expect("the table")..];
+    let table = &table[..table.find("\n## ").expect("the next section")];
+    let mut refused = 0;
+    for row in table.lines().filter(|l| l.starts_with("| `")) {
+        // A `|` inside a cell is escaped as `\|`.
+        let row = row.replace("\\|", "\u{1}");
+        let written = row.split('|').nth(1).unwrap_or("").replace('\u{1}', "|");
+        for query in written.split('`').skip(1).step_by(2) {
+            assert!(Query::parse(query).is_err(), "{query} is accepted");
+            refused += 1;
+        }
+    }
+    assert!(refused >= 25, "{refused} refusals");
 }
