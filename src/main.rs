@@ -3,6 +3,7 @@
 mod admin;
 mod backtest;
 mod eval;
+mod import;
 mod nab;
 mod score;
 mod services;
@@ -154,6 +155,14 @@ enum WatchesAction {
         /// The watches file.
         file: PathBuf,
     },
+    /// Turn queries exported from another tool (a CSV with a Name and a Query column, or one
+    /// query per line) into a TOML watches file with `syntax = "<tool>"`.
+    ///
+    /// Each query is checked in the tool's dialect as `vigie watches check` will check it and is
+    /// kept as written or refused with the position and the reason (reported per query on
+    /// standard error; refused queries are left in the file as comments). Exits non-zero if any
+    /// query was refused, after writing the accepted ones.
+    Import(import::ImportArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -233,6 +242,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 println!("{}: {} watches OK", file.display(), w.len());
                 Ok(())
             }
+            WatchesAction::Import(args) => import::run(args),
             WatchesAction::Publish { file } => {
                 let w = watches::load_file(&file)?;
                 let bus = services::kafka(&config);

@@ -369,6 +369,7 @@ async fn a_newcomer_can_drive_standalone_over_grpc_with_the_printed_token() {
             TestQueryRequest {
                 query: "panne AND site".into(),
                 recent: 0,
+                ..Default::default()
             },
         ))
         .await

@@ -13,6 +13,7 @@ use vigie_core::proto::{
     DeleteWatchResponse, ListWatchesRequest, ListWatchesResponse, QueryError, Role, TestQueryRequest,
     TestQueryResponse, ValidateQueryRequest, ValidateQueryResponse, Watch, WatchRequest,
 };
+use vigie_core::query::dialect::syntax_named;
 use vigie_core::query::Query;
 use vigie_core::tokens::{Principal, TokenStore};
 use vigie_core::topics;
@@ -178,7 +179,10 @@ impl WatchService for WatchApi {
         let p = caller(&self.tokens, &request, Role::Reader)?;
         let deadline = crate::request::deadline_secs(&request);
         let r = request.into_inner();
-        let query = Query::parse(&r.query).map_err(|e| crate::request::invalid("query", &e.to_string()))?;
+        let syntax =
+            syntax_named(&r.syntax).map_err(|e| crate::request::invalid("syntax", &e.to_string()))?;
+        let query = Query::parse_with(&r.query, &syntax)
+            .map_err(|e| crate::request::invalid("query", &e.to_string()))?;
         let recent = self
             .mentions
             .recent(
@@ -209,8 +213,11 @@ impl WatchService for WatchApi {
         request: Request<ValidateQueryRequest>,
     ) -> Result<Response<ValidateQueryResponse>, Status> {
         caller(&self.tokens, &request, Role::Reader)?;
-        let query = request.into_inner().query;
-        Ok(Response::new(match Query::parse(&query) {
+        let r = request.into_inner();
+        // An unknown dialect is the request's fault, not the query's: INVALID_ARGUMENT.
+        let syntax =
+            syntax_named(&r.syntax).map_err(|e| crate::request::invalid("syntax", &e.to_string()))?;
+        Ok(Response::new(match Query::parse_with(&r.query, &syntax) {
             Ok(_) => ValidateQueryResponse {
                 valid: true,
                 error: None,
@@ -309,7 +316,7 @@ mod tests {
                 &f.acme_reader,
                 TestQueryRequest {
                     query: "acme AND panne".into(),
-                    recent: 0,
+                    ..Default::default()
                 },
             ))
             .await
@@ -327,7 +334,7 @@ mod tests {
                 &f.acme_reader,
                 TestQueryRequest {
                     query: "acme AND (".into(),
-                    recent: 0,
+                    ..Default::default()
                 },
             ))
             .await
@@ -336,6 +343,86 @@ mod tests {
         use tonic_types::StatusExt;
         let details = refused.get_details_bad_request().expect("field details");
         assert_eq!(details.field_violations[0].field, "query");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queries_are_read_in_the_syntax_given() {
+        let mut f = fixture().await;
+        let (a, r) = (f.acme_admin.clone(), f.acme_reader.clone());
+        // Meltwater's lower-case `or` (its documented example's shape): refused as vigie, the
+        // operator as meltwater, for ValidateQuery, TestQuery and a watch alike.
+        let query = "acme AND NOT (chez or super)";
+        let validate = |syntax: &str| ValidateQueryRequest {
+            query: query.into(),
+            syntax: syntax.into(),
+        };
+        let v = f
+            .client
+            .validate_query(with(&r, validate("")))
+            .await
+            .unwrap()
+            .into_inner();
+        let e = v.error.expect("refused as vigie");
+        assert_eq!(e.position as usize, query.find(" or ").unwrap() + 1);
+        let v = f
+            .client
+            .validate_query(with(&r, validate("meltwater")))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(v.valid, "{:?}", v.error);
+        let unknown = f
+            .client
+            .validate_query(with(&r, validate("lucene")))
+            .await
+            .unwrap_err();
+        assert_eq!(unknown.code(), tonic::Code::InvalidArgument);
+        assert!(
+            unknown.message().starts_with("syntax:") && unknown.message().contains("meltwater"),
+            "{}",
+            unknown.message()
+        );
+        let tried = f
+            .client
+            .test_query(with(
+                &r,
+                TestQueryRequest {
+                    query: query.into(),
+                    syntax: "meltwater".into(),
+                    recent: 0,
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        // "grosse panne chez acme" and "acme est super" are both excluded.
+        assert_eq!((tried.scanned, tried.matched), (2, 0));
+        let refused = f
+            .client
+            .test_query(with(
+                &r,
+                TestQueryRequest {
+                    query: query.into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+        let mut w = watch("melt", query);
+        let bad = f.client.create_watch(with(&a, w.clone())).await.unwrap_err();
+        assert!(bad.message().starts_with("query:"), "{}", bad.message());
+        w.syntax = "meltwater".into();
+        let made = f
+            .client
+            .create_watch(with(&a, w.clone()))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(made.syntax, "meltwater");
+        w.syntax = "Meltwater".into();
+        let bad = f.client.update_watch(with(&a, w)).await.unwrap_err();
+        assert!(bad.message().starts_with("syntax:"), "{}", bad.message());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -430,6 +517,7 @@ mod tests {
                 &r,
                 ValidateQueryRequest {
                     query: "acme AND (".into(),
+                    ..Default::default()
                 },
             ))
             .await

@@ -8,6 +8,7 @@
 use crate::bus::{Bus, BusError, OutRecord, Publisher};
 use crate::matcher::Matcher;
 use crate::proto::{Watch, WatchFilters};
+use crate::query::dialect::syntax_named;
 use crate::query::Query;
 use crate::rules::RuleToml;
 use crate::topics;
@@ -164,7 +165,8 @@ pub fn validate(watch: &Watch) -> Result<Query, WatchError> {
     for (field, value) in [("tenant", &watch.tenant), ("id", &watch.id)] {
         crate::model::check_name(field, value).map_err(|e| fail(field, e.reason))?;
     }
-    let mut query = Query::parse(&watch.query).map_err(|e| fail("query", e.to_string()))?;
+    let syntax = syntax_named(&watch.syntax).map_err(|e| fail("syntax", e.to_string()))?;
+    let mut query = Query::parse_with(&watch.query, &syntax).map_err(|e| fail("query", e.to_string()))?;
     if let Some(f) = &watch.filters {
         let mut all = vec![query];
         let groups: [(&str, &str, Vec<&String>); 4] = [
@@ -257,6 +259,9 @@ struct WatchToml {
     #[serde(default)]
     name: String,
     query: String,
+    /// The dialect `query` is written in (`crate::query::dialect::SYNTAXES`); empty is vigie.
+    #[serde(default)]
+    syntax: String,
     #[serde(default)]
     languages: Vec<String>,
     #[serde(default)]
@@ -314,6 +319,7 @@ pub fn parse_file(text: &str, origin: &str) -> Result<Vec<Watch>, WatchError> {
                 name: if w.name.is_empty() { w.id.clone() } else { w.name },
                 id: w.id,
                 query: w.query,
+                syntax: w.syntax,
                 filters: Some(WatchFilters {
                     languages: w.languages,
                     sources: w.sources,
@@ -371,6 +377,36 @@ cooldown = "1h"
         assert!(e.reason.contains("position"), "{e}");
         let bad = FILE.replace("10m", "ten minutes");
         assert_eq!(parse_file(&bad, "test").unwrap_err().field, "rule[0].window");
+    }
+
+    #[test]
+    fn a_watch_is_read_in_its_syntax_and_an_unknown_syntax_is_refused() {
+        // Meltwater's documented example, with its lower-case `or`: refused as vigie, read as
+        // the operator under `syntax = "meltwater"`.
+        let file = |syntax: &str| {
+            format!(
+                "[[watch]]\nid = \"apple\"\n{syntax}query = 'apple AND NOT (IPHONE or \"apple sauce\")'\n"
+            )
+        };
+        let e = parse_file(&file(""), "test").unwrap_err();
+        assert_eq!(e.field, "query");
+        assert!(e.reason.contains("write OR (upper case)"), "{e}");
+        let watches = parse_file(&file("syntax = \"meltwater\"\n"), "test").unwrap();
+        assert_eq!(watches[0].syntax, "meltwater");
+        let registry = WatchRegistry::default();
+        registry.upsert(watches[0].clone()).unwrap();
+        let matcher = |text: &str| {
+            let doc = crate::document::Document::from_text(text);
+            registry.read().matcher().matches("default", &doc).len()
+        };
+        assert_eq!(matcher("an apple a day"), 1);
+        assert_eq!(matcher("apple sauce for the iphone"), 0);
+        let e = parse_file(&file("syntax = \"lucene\"\n"), "test").unwrap_err();
+        assert_eq!(e.field, "syntax");
+        for name in crate::query::dialect::SYNTAXES {
+            assert!(e.reason.contains(name), "{e}");
+        }
+        assert!(e.reason.contains("\"lucene\""), "{e}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -80,6 +80,7 @@ pub fn run(w: &mut World) {
                 vigie_core::proto::TestQueryRequest {
                     query: "acme AND panne".into(),
                     recent: 10_000,
+                    ..Default::default()
                 },
             ))
             .await
@@ -94,6 +95,7 @@ pub fn run(w: &mut World) {
                 vigie_core::proto::TestQueryRequest {
                     query: "acme AND (".into(),
                     recent: 0,
+                    ..Default::default()
                 },
             ))
             .await
@@ -322,6 +324,7 @@ pub fn run(w: &mut World) {
                 &k1,
                 ValidateQueryRequest {
                     query: "acme AND (panne".into(),
+                    ..Default::default()
                 },
             ))
             .await

@@ -99,6 +99,7 @@ pub fn run(w: &mut World) {
                 vigie_core::proto::TestQueryRequest {
                     query: "acme".into(),
                     recent: 10_000,
+                    ..Default::default()
                 },
             ))
             .await
