@@ -18,11 +18,13 @@
 //! write instead. Hostile queries (too long, too deep, too many terms, too costly to match,
 //! nothing positive to match) are refused with a reason.
 
+mod checks;
 #[cfg(test)]
 mod compat_tests;
 pub mod dialect;
 mod eval;
 mod lex;
+mod operands;
 mod parse;
 mod span;
 mod term;

@@ -6,14 +6,15 @@
 //! something positive are checked here, each refusal at the byte position of the token at
 //! fault; each term is read by the `term` module.
 
+use super::checks::{contradictions, operator_words, starts_term};
 use super::lex::{lex, Tok};
+use super::operands::{leaves, may_be_the_same_word, single_words, to_span};
 use super::term::{self, Target};
 use super::{
-    err, LowercaseOperators, Near, Query, QueryError, Span, Syntax, MAX_COST, MAX_DEPTH, MAX_PROXIMITY_PARTS,
-    MAX_QUERY_BYTES, MAX_TERMS,
+    err, Near, Query, QueryError, Span, Syntax, MAX_COST, MAX_DEPTH, MAX_PROXIMITY_PARTS, MAX_QUERY_BYTES,
+    MAX_TERMS,
 };
-use crate::text::normalize;
-use crate::vocabulary::{Field, Scope, Term, Words};
+use crate::vocabulary::{Scope, Term, Words};
 
 impl Query {
     /// Parses and checks a query in the default `vigie` syntax ([`Syntax::vigie`]).
@@ -56,68 +57,6 @@ impl Query {
         }
         Ok(q)
     }
-}
-
-/// Whether a token ends a term (what an operator may follow).
-fn ends_term(t: &Tok) -> bool {
-    matches!(
-        t,
-        Tok::Word(_) | Tok::Phrase { .. } | Tok::RParen | Tok::Range(_) | Tok::Proximity(_)
-    )
-}
-
-/// Whether a token starts a term (what an operator may precede).
-fn starts_term(t: &Tok) -> bool {
-    matches!(
-        t,
-        Tok::Word(_) | Tok::Phrase { .. } | Tok::LParen | Tok::Field(_) | Tok::Minus | Tok::Not
-    )
-}
-
-/// Lower-case or mixed-case `and`, `or`, `not`, `near`, `onear` used as operators (`or`
-/// between two terms, `not` before one): refused, or read as the operators, as the syntax
-/// says. Anywhere else (`why not`, a field's value) they are words.
-fn operator_words(toks: &mut [(usize, Tok)], syntax: &Syntax) -> Result<(), QueryError> {
-    for i in 0..toks.len() {
-        let Tok::Word(w) = &toks[i].1 else { continue };
-        let lower = w.to_ascii_lowercase();
-        let operator = match lower.as_str() {
-            "and" => Tok::And,
-            "or" => Tok::Or,
-            "not" => Tok::Not,
-            "near" => Tok::Near {
-                distance: None,
-                ordered: false,
-            },
-            "onear" => Tok::Near {
-                distance: None,
-                ordered: true,
-            },
-            _ => continue,
-        };
-        let before = i.checked_sub(1).map(|j| &toks[j].1);
-        if matches!(before, Some(Tok::Field(_))) {
-            continue; // a field's value (`title: or`)
-        }
-        let after_term = toks.get(i + 1).is_some_and(|(_, t)| starts_term(t));
-        let between = before.is_some_and(ends_term) && after_term;
-        if !(between || (operator == Tok::Not && after_term)) {
-            continue;
-        }
-        match syntax.lowercase_operators {
-            LowercaseOperators::Operators => toks[i].1 = operator,
-            LowercaseOperators::Refuse => {
-                let upper = lower.to_ascii_uppercase();
-                return err(
-                    toks[i].0,
-                    format!(
-                        "{w:?} here reads as an operator: write {upper} (upper case) for the operator, or quote \"{w}\" to search the word"
-                    ),
-                );
-            }
-        }
-    }
-    Ok(())
 }
 
 /// A parsed sub-query, and the position of a part of it that can match without any positive
@@ -513,163 +452,10 @@ impl Parser<'_> {
     }
 }
 
-/// Refuses two filters joined by AND that no mention can satisfy together (`lang:fr lang:en`,
-/// `site:cnet.com site:bild.de`: a mention has one language, one site): such a watch would
-/// never match, where the tool it comes from may have meant either (Talkwalker documents
-/// `site:"www.cnet.com" site:"bild.de"` as results from both sites).
-fn contradictions(items: &[Query], starts: &[usize]) -> Result<(), QueryError> {
-    for (j, b) in items.iter().enumerate() {
-        let Query::Field(field, vb) = b else { continue };
-        for a in &items[..j] {
-            let Query::Field(f, va) = a else { continue };
-            let single = matches!(
-                field,
-                Field::Lang
-                    | Field::Country
-                    | Field::Source
-                    | Field::Visibility
-                    | Field::Kind
-                    | Field::Verified
-            );
-            let apart = |x: &str, y: &str| x != y && !x.ends_with(&format!(".{y}"));
-            let contradictory = f == field
-                && match field {
-                    Field::Site => apart(va, vb) && apart(vb, va),
-                    _ => single && va != vb,
-                };
-            if contradictory {
-                let name = field.name();
-                return err(
-                    starts[j],
-                    format!(
-                        "{name}:{va} and {name}:{vb} cannot both hold (a mention has one {name}): write {name}:{va} OR {name}:{vb} for either"
-                    ),
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
 /// An operand of `NEAR` (or `~n`) as a span expression, or the refusal naming what it is.
 fn span(operand: &Operand, operator: &str, op_at: usize) -> Result<Span, QueryError> {
     to_span(&operand.query).map_err(|why| QueryError {
         position: operand.at,
         message: format!("{operator} (at {op_at}): {why}"),
     })
-}
-
-/// A query made of words, phrases, wildcards, `OR` and `NEAR` as a span expression; what else
-/// it holds otherwise, and what to write instead.
-fn to_span(q: &Query) -> Result<Span, &'static str> {
-    Ok(match q {
-        Query::Words(w) => Span::Words(w.clone()),
-        Query::Near(n) => Span::Near(n.clone()),
-        Query::Or(items) => Span::Or(items.iter().map(to_span).collect::<Result<_, _>>()?),
-        Query::And(items) if items.iter().any(|q| matches!(q, Query::Not(_))) => {
-            return Err("a negation has no place in the text: put NOT outside, as in (a NEAR/5 b) -c")
-        }
-        Query::And(_) => {
-            return Err("an AND of several terms has no single place in the text: write (a NEAR/5 c) AND (b NEAR/5 c), or (a b c)~5 for all of them within 5 words")
-        }
-        Query::Not(_) => return Err("a negation has no place in the text: put NOT outside, as in (a NEAR/5 b) -c"),
-        Query::Field(..) | Query::Followers(_) => {
-            return Err("a filter (lang:, site:, followers:…) has no place in the text: combine it with AND outside")
-        }
-        Query::Proximity { .. } => {
-            return Err("a proximity (…)~n of more than two parts cannot be an operand: combine it with AND")
-        }
-    })
-}
-
-/// How many words, phrases and wildcards a span expression holds.
-fn leaves(span: &Span) -> usize {
-    match span {
-        Span::Words(_) => 1,
-        Span::Or(items) => items.iter().map(leaves).sum(),
-        Span::Near(n) => leaves(&n.left) + leaves(&n.right),
-    }
-}
-
-/// The one-word [`Words`] of a span expression made only of them (and `OR`), into `out`.
-fn single_words<'a>(span: &'a Span, out: &mut Vec<&'a Words>) -> bool {
-    match span {
-        Span::Words(w) if w.words.len() == 1 => {
-            out.push(w);
-            true
-        }
-        Span::Or(items) => items.iter().all(|s| single_words(s, out)),
-        _ => false,
-    }
-}
-
-/// A piece of a word pattern over characters.
-#[derive(Clone, Copy, PartialEq)]
-enum Glob {
-    Char(char),
-    One,
-    Any,
-}
-
-/// The pattern of words a one-word query may accept, normalised and without `#`/`@` (a tag
-/// shares its position with its bare word): what [`may_be_the_same_word`] compares.
-fn glob(w: &Words) -> Vec<Glob> {
-    let (text, star) = match &w.words[0] {
-        Term::Word(s) => (normalize(s), false),
-        Term::Prefix(p) => (normalize(p), true),
-        Term::Pattern(p) => (normalize(&p.to_string()), false),
-    };
-    let mut out: Vec<Glob> = text
-        .trim_start_matches(['#', '@'])
-        .chars()
-        .map(|c| match c {
-            '?' => Glob::One,
-            '*' => Glob::Any,
-            c => Glob::Char(c),
-        })
-        .collect();
-    if star {
-        out.push(Glob::Any);
-    }
-    out
-}
-
-/// Whether some word (normalised, tag or not) could be accepted by both `a` and `b`: whether
-/// their patterns intersect.
-fn may_be_the_same_word(a: &Words, b: &Words) -> bool {
-    let (a, b) = (glob(a), glob(b));
-    // reach[i][j]: the first i pieces of `a` and the first j of `b` can spell the same text.
-    let mut reach = vec![vec![false; b.len() + 1]; a.len() + 1];
-    reach[0][0] = true;
-    for i in 0..=a.len() {
-        for j in 0..=b.len() {
-            if !reach[i][j] {
-                continue;
-            }
-            let (x, y) = (a.get(i).copied(), b.get(j).copied());
-            if x == Some(Glob::Any) {
-                reach[i + 1][j] = true; // `a`'s star ends
-                if y.is_some_and(|y| y != Glob::Any) {
-                    reach[i][j + 1] = true; // it spells what `b` spells next
-                }
-            }
-            if y == Some(Glob::Any) {
-                reach[i][j + 1] = true;
-                if x.is_some_and(|x| x != Glob::Any) {
-                    reach[i + 1][j] = true;
-                }
-            }
-            if let (Some(x), Some(y)) = (x, y) {
-                let same = match (x, y) {
-                    (Glob::Char(p), Glob::Char(q)) => p == q,
-                    (Glob::Any, _) | (_, Glob::Any) => false,
-                    _ => true,
-                };
-                if same {
-                    reach[i + 1][j + 1] = true;
-                }
-            }
-        }
-    }
-    reach[a.len()][b.len()]
 }
