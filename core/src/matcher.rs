@@ -98,8 +98,14 @@ fn prefix_key(p: &str) -> Key {
 }
 
 fn words_keys(w: &Words) -> Vec<Key> {
-    // The normalised form of an exact word is what the mention's tokens index.
-    let norm = |s: &str| if w.exact { normalize(s) } else { s.to_string() };
+    // The normalised form of an exact or accented word is what the mention's tokens index.
+    let norm = |s: &str| {
+        if w.exact || w.accents {
+            normalize(s)
+        } else {
+            s.to_string()
+        }
+    };
     let best = w
         .words
         .iter()
@@ -710,9 +716,7 @@ mod tests {
                         Scope::Text => t.position >= TEXT_OFFSET,
                     })
                     .collect();
-                let word_at = |i: usize, t: &crate::text::Token| {
-                    w.words[i].accepts(if w.exact { t.raw() } else { &t.text })
-                };
+                let word_at = |i: usize, t: &crate::text::Token| w.accepts_token(i, t);
                 let last = w.words.len() as u32 - 1;
                 tokens
                     .iter()

@@ -7,6 +7,10 @@
 //! The query language ([`crate::query`]) builds these and the document ([`crate::document`])
 //! answers them; both depend on this module and neither on the other's internals.
 
+use crate::text::{is_ignorable, normalize, Token};
+use std::borrow::Cow;
+use unicode_normalization::UnicodeNormalization;
+
 /// Which text of a mention a word query looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
@@ -128,8 +132,53 @@ pub struct Words {
     pub words: Vec<Term>,
     /// Match case and accents exactly (`=Word`, `{Word}`): terms are as written.
     pub exact: bool,
+    /// Match accents as written but not case (Brandwatch's accented keywords; ignored when
+    /// `exact`): a term written with an accent is in its [`accented`] form and accepts only
+    /// words with those accents, any other term is normalised and accepts every spelling.
+    pub accents: bool,
     /// Where to look.
     pub scope: Scope,
+}
+
+impl Words {
+    /// Whether word `i` accepts the mention's token `t`: its normalised text, its text as
+    /// written when `exact`, and also its [`accented`] form when `accents`.
+    pub fn accepts_token(&self, i: usize, t: &Token) -> bool {
+        let term = &self.words[i];
+        if self.exact {
+            term.accepts(t.raw())
+        } else {
+            term.accepts(&t.text) || (self.accents && term.accepts(&accented(t.raw())))
+        }
+    }
+}
+
+/// A word as an accent-sensitive, case-insensitive comparison reads it: composed (NFC), without
+/// invisible characters, in lower case, accents kept (`Café` → `café`). An accented term never
+/// equals a normalised word (normalising folds the accents), so comparing a term to both forms
+/// accepts exactly the spellings it allows.
+pub fn accented(word: &str) -> Cow<'_, str> {
+    if word.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        Cow::Borrowed(word)
+    } else {
+        Cow::Owned(
+            word.nfc()
+                .filter(|c| !is_ignorable(*c))
+                .flat_map(char::to_lowercase)
+                .collect(),
+        )
+    }
+}
+
+/// Whether a word written in a query has a letter that normalising changes beyond its case
+/// (an accent, `ß`, `œ`…): under [`Words::accents`] it is then compared in its [`accented`]
+/// form. Wildcards do not count.
+pub fn has_accent(word: &str) -> bool {
+    !word.is_ascii()
+        && word.chars().filter(|c| !matches!(c, '*' | '?')).any(|c| {
+            let lower: String = c.to_lowercase().collect();
+            normalize(&lower) != lower
+        })
 }
 
 /// A mention field that a query filter can test.

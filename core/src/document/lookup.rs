@@ -4,7 +4,7 @@
 
 use super::Document;
 use crate::text::{normalize, Token};
-use crate::vocabulary::{Pattern, Scope, Term, Words};
+use crate::vocabulary::{accented, Pattern, Scope, Term, Words};
 use std::cmp::Ordering;
 use std::ops::ControlFlow;
 
@@ -19,11 +19,14 @@ enum Shape<'a> {
     Pattern(&'a Pattern),
 }
 
-/// What to look for in the tokens: a normalised `key` (the whole word, or its start), and for
-/// exact words the text as written (`exact`, compared with the token's as-written form).
+/// What to look for in the tokens: a normalised `key` (the whole word, or its start), for
+/// exact words the text as written (`exact`, compared with the token's as-written form), and
+/// for accent-sensitive words ([`Words::accents`]) the term (`accents`, compared with the
+/// token's normalised text or, failing that, its [`accented`] form).
 struct Probe<'a> {
     key: &'a str,
     exact: Option<&'a str>,
+    accents: Option<&'a str>,
     shape: Shape<'a>,
 }
 
@@ -31,13 +34,25 @@ impl Probe<'_> {
     #[inline(always)]
     fn accepts(&self, t: &Token) -> bool {
         match self.shape {
-            Shape::Word => t.text == self.key && self.exact.is_none_or(|w| t.raw() == w),
+            Shape::Word => {
+                t.text == self.key
+                    && self.exact.is_none_or(|w| t.raw() == w)
+                    && self.accents.is_none_or(|w| t.text == w || accented(t.raw()) == w)
+            }
             Shape::Prefix => {
-                t.text.starts_with(self.key) && self.exact.is_none_or(|w| t.raw().starts_with(w))
+                t.text.starts_with(self.key)
+                    && self.exact.is_none_or(|w| t.raw().starts_with(w))
+                    && self
+                        .accents
+                        .is_none_or(|w| t.text.starts_with(w) || accented(t.raw()).starts_with(w))
             }
             Shape::Pattern(p) => {
                 t.text.starts_with(self.key)
-                    && p.matches(if self.exact.is_some() { t.raw() } else { &t.text })
+                    && if self.exact.is_some() {
+                        p.matches(t.raw())
+                    } else {
+                        p.matches(&t.text) || (self.accents.is_some() && p.matches(&accented(t.raw())))
+                    }
             }
         }
     }
@@ -137,6 +152,7 @@ impl Document {
                 return Probe {
                     key: p.key(),
                     exact: w.exact.then_some(""),
+                    accents: (w.accents && !w.exact).then_some(""),
                     shape: Shape::Pattern(p),
                 }
             }
@@ -146,12 +162,22 @@ impl Document {
             Probe {
                 key: key.as_str(),
                 exact: Some(word),
+                accents: None,
+                shape,
+            }
+        } else if w.accents {
+            *key = normalize(word);
+            Probe {
+                key: key.as_str(),
+                exact: None,
+                accents: Some(word),
                 shape,
             }
         } else {
             Probe {
                 key: word,
                 exact: None,
+                accents: None,
                 shape,
             }
         }
@@ -225,8 +251,10 @@ impl Document {
     /// The spans of a phrase of several words, found in one pass over the considered word
     /// tokens of its scope (Knuth–Morris–Pratt: at most two comparisons per token); only the
     /// first when `first`. A last word that is a prefix or a wildcard is checked on the token
-    /// after the others; a phrase with a wildcard before its last word is checked from each
-    /// place its first word occurs instead (at most 8 comparisons per token).
+    /// after the others; a phrase with a wildcard before its last word, or whose words keep
+    /// their accents ([`Words::accents`]: a token may then match two different words of the
+    /// phrase, which the failure table does not allow for), is checked from each place its
+    /// first word occurs instead (at most 8 comparisons per token).
     fn phrase(&self, w: &Words, first: bool, ops: &mut u64) -> Vec<(u32, u32)> {
         let k = w.words.len();
         let literal: Vec<&str> = w
@@ -237,7 +265,7 @@ impl Document {
                 _ => None,
             })
             .collect();
-        if literal.len() + 1 < k {
+        if literal.len() + 1 < k || (w.accents && !w.exact) {
             return self.anchored_phrase(w, first, ops);
         }
         let (pattern, last) = if literal.len() == k {
@@ -303,20 +331,20 @@ impl Document {
         out
     }
 
-    /// The spans of a phrase with a wildcard before its last word (at most
-    /// [`MAX_WILDCARD_PHRASE`](crate::query::MAX_WILDCARD_PHRASE) words), checked from each
-    /// considered word token of its scope.
+    /// The spans of a phrase with a wildcard before its last word, or whose words keep their
+    /// accents (at most [`MAX_WILDCARD_PHRASE`](crate::query::MAX_WILDCARD_PHRASE) words),
+    /// checked from each considered word token of its scope.
     fn anchored_phrase(&self, w: &Words, first: bool, ops: &mut u64) -> Vec<(u32, u32)> {
         let mut out = Vec::new();
         for (tokens, _) in self.parts(w.scope) {
             let words: Vec<&Token> = tokens.iter().filter(|t| !t.is_tag()).collect();
             for i in 0..words.len() {
                 let start = words[i].position;
-                let complete = w.words.iter().enumerate().all(|(j, term)| {
+                let complete = (0..w.words.len()).all(|j| {
                     *ops += 1;
                     words
                         .get(i + j)
-                        .is_some_and(|t| t.position == start + j as u32 && term.accepts(compared(t, w.exact)))
+                        .is_some_and(|t| t.position == start + j as u32 && w.accepts_token(j, t))
                 });
                 if complete {
                     out.push((start, start + w.words.len() as u32 - 1));

@@ -7,7 +7,7 @@ use super::{err, LowercaseOperators, Query, QueryError, Syntax};
 use crate::vocabulary::Field;
 
 /// Whether a token ends a term (what an operator may follow).
-fn ends_term(t: &Tok) -> bool {
+pub(super) fn ends_term(t: &Tok) -> bool {
     matches!(
         t,
         Tok::Word(_) | Tok::Phrase { .. } | Tok::RParen | Tok::Range(_) | Tok::Proximity(_)

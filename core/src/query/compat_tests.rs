@@ -185,6 +185,14 @@ const CASES: &[Case] = &[
     ),
     case("brandwatch", "apple AND language:en", Reads(&["apple juice"], &[])),
     case("brandwatch", "apple AND engagementType:COMMENT", Refused("unknown field \"engagementType\"")),
+    // Brandwatch: an accented keyword matches only its accented spelling, an unaccented one both.
+    case("brandwatch", "café", Reads(&["un café noir", "CAFÉ DE FLORE"], &["a cafe downtown"])),
+    case("brandwatch", "cafe", Reads(&["un café noir", "a cafe downtown"], &["coffee"])),
+    case(
+        "brandwatch",
+        "\"crème brulee\" OR pâtisserie",
+        Reads(&["une crème brûlée", "la Pâtisserie"], &["creme brulee", "la patisserie"]),
+    ),
     // Talkwalker.
     case("talkwalker", "BMW AND bike", Reads(&["BMW launches a bike"], &["BMW launches a car"])),
     case("talkwalker", "BMW AND NOT bike", Reads(&["BMW launches a car"], &["BMW launches a bike"])),
@@ -218,6 +226,9 @@ const CASES: &[Case] = &[
     case("talkwalker", "NOT platform", Refused("only excludes")),
     case("talkwalker", "sourcetype:SOCIALMEDIA_TWITTER", Refused("unknown field \"sourcetype\"")),
     case("talkwalker", "lang:en AND BMW", Reads(&["BMW"], &[])),
+    // Talkwalker: a word in capitals matches that case only.
+    case("talkwalker", "US AND election", Reads(&["the US election"], &["tell us about the election"])),
+    case("talkwalker", "apple OR WHO", Reads(&["an Apple", "the WHO report"], &["who knows"])),
     // Meltwater.
     case(
         "meltwater",
@@ -235,7 +246,10 @@ const CASES: &[Case] = &[
     case(
         "meltwater",
         "apple AND (watch OR iwatch) NOT (IPHONE or \"apple sauce\" OR \"apple juice\" OR \"apple orchard*\")",
-        Refused("write OR (upper case)"),
+        Reads(
+            &["my apple watch"],
+            &["apple watch or iphone", "apple sauce and a watch", "apple orchards and a watch"],
+        ),
     ),
     case("meltwater", "Apple AND watch", Reads(&["apple watch"], &["apple"])),
     case("meltwater", "Apple OR iPhone", Reads(&["iphone"], &["android"])),
@@ -274,7 +288,11 @@ const CASES: &[Case] = &[
         Reads(&["shopping center"], &["shopper center"]),
     ),
     case("meltwater", "\"sailboat\" AND \"racing\"", Reads(&["sailboat racing"], &["sailboat"])),
-    case("meltwater", "(\"sailboat\" or \"boat\") AND \"racing\"", Refused("write OR (upper case)")),
+    case(
+        "meltwater",
+        "(\"sailboat\" or \"boat\") AND \"racing\"",
+        Reads(&["boat racing", "sailboat racing"], &["sailboat", "car racing"]),
+    ),
     // Sprinklr.
     case("sprinklr", "social AND sprinklr", Reads(&["sprinklr is social"], &["social"])),
     case("sprinklr", "social OR sprinklr", Reads(&["sprinklr"], &["listening"])),
@@ -345,6 +363,12 @@ const CASES: &[Case] = &[
     ),
     case("visibrain", "#boycott", Reads(&["#Boycott now"], &["boycott now"])),
     case("visibrain", "@visibrain", Reads(&["thanks @Visibrain"], &["visibrain"])),
+    // Visibrain: a new line between terms is an OR, one alternative per line.
+    case(
+        "visibrain",
+        "bank scandal\nboycott\n#boycottbank",
+        Reads(&["scandal at the bank", "boycott", "#BoycottBank now"], &["bank holiday", "scandal"]),
+    ),
     // Mention.
     case("mention", "puppy OR kitten", Reads(&["a kitten"], &["a dog"])),
     case("mention", "puppy AND kitten", Reads(&["a puppy and a kitten"], &["a kitten"])),
@@ -385,7 +409,8 @@ fn document(spec: &str) -> Document {
 fn documented_queries_are_read_as_documented_or_refused_with_a_reason() {
     let mut tools: Vec<(&str, usize, usize, usize)> = Vec::new();
     for c in CASES {
-        let parsed = Query::parse(c.query);
+        let syntax = super::dialect::syntax_named(c.tool).expect("a known dialect");
+        let parsed = Query::parse_with(c.query, &syntax);
         let (reads, refused_as_documented) = match (&c.outcome, &parsed) {
             (Reads(yes, no), Ok(q)) => {
                 for text in *yes {

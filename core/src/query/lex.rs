@@ -1,11 +1,13 @@
 //! Lexing: a query's text into tokens, each with its byte position for error messages: bare
 //! words, phrases (straight or typographic quotes, `="…"`, `{"…"}`), `{Exact}` words,
 //! `name:` field prefixes with their value, `[a TO b]` ranges, parentheses, `AND`/`OR`/`NOT`/`-`,
-//! the `NEAR` family and `~n` after a phrase or a group. `<<<comments>>>` and `^n` preferences
-//! are left out (they do not change what matches). Nothing here knows what a word means; a
+//! the `NEAR` family and `~n` after a phrase or a group, and (when the syntax says so) a line
+//! break between two terms as an `OR`. `<<<comments>>>` and `^n` preferences are left out (they
+//! do not change what matches). Nothing here knows what a word means; a
 //! sequence no tool reads as a word (an operator in lower case with a distance, an unknown
 //! `OP/n`, a stray quote) is refused here, with what to write instead.
 
+use super::checks::{ends_term, starts_term};
 use super::{err, QueryError, MAX_NEAR};
 
 /// One token of a query, as the parser reads it.
@@ -37,12 +39,15 @@ pub(super) enum Tok {
     Proximity(u32),
 }
 
-/// Splits a query into tokens, each with its byte position.
-pub(super) fn lex(input: &str) -> Result<Vec<(usize, Tok)>, QueryError> {
+/// Splits a query into tokens, each with its byte position; with `newline_is_or`, a line break
+/// between two terms becomes an [`Tok::Or`] at its position.
+pub(super) fn lex(input: &str, newline_is_or: bool) -> Result<Vec<(usize, Tok)>, QueryError> {
     let mut lexer = Lexer {
         input,
         i: 0,
         out: Vec::new(),
+        newline_is_or,
+        newline: None,
     };
     lexer.run()?;
     Ok(lexer.out)
@@ -74,6 +79,10 @@ struct Lexer<'a> {
     input: &'a str,
     i: usize,
     out: Vec<(usize, Tok)>,
+    /// Whether a line break between two terms is an `OR`.
+    newline_is_or: bool,
+    /// The position of a line break seen since the last token, when that token ends a term.
+    newline: Option<usize>,
 }
 
 impl Lexer<'_> {
@@ -86,6 +95,11 @@ impl Lexer<'_> {
     }
 
     fn push(&mut self, at: usize, tok: Tok) {
+        if let Some(line) = self.newline.take() {
+            if starts_term(&tok) {
+                self.out.push((line, Tok::Or));
+            }
+        }
         self.out.push((at, tok));
     }
 
@@ -93,6 +107,10 @@ impl Lexer<'_> {
         while let Some(c) = self.peek() {
             let at = self.i;
             if c.is_whitespace() {
+                let line = matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}');
+                if line && self.newline_is_or && self.newline.is_none() {
+                    self.newline = self.out.last().is_some_and(|(_, t)| ends_term(t)).then_some(at);
+                }
                 self.i += c.len_utf8();
                 continue;
             }
@@ -238,6 +256,8 @@ impl Lexer<'_> {
                     input: inside,
                     i: 0,
                     out: Vec::new(),
+                    newline_is_or: false,
+                    newline: None,
                 };
                 let text = inner.quoted().map_err(|e| QueryError {
                     position: at,
@@ -415,11 +435,15 @@ mod tests {
     use super::*;
 
     fn toks(q: &str) -> Vec<Tok> {
-        lex(q)
+        lex(q, false)
             .unwrap_or_else(|e| panic!("{q}: {e}"))
             .into_iter()
             .map(|(_, t)| t)
             .collect()
+    }
+
+    fn lex_vigie(q: &str) -> Result<Vec<(usize, Tok)>, QueryError> {
+        lex(q, false)
     }
 
     fn word(w: &str) -> Tok {
@@ -446,19 +470,19 @@ mod tests {
             }]
         );
         assert_eq!(toks("l’oreal"), [word("l’oreal")]);
-        assert!(lex("'apple juice'")
+        assert!(lex_vigie("'apple juice'")
             .unwrap_err()
             .message
             .contains("single quotes"));
-        assert!(lex("“open").unwrap_err().message.contains("closing quote"));
+        assert!(lex_vigie("“open").unwrap_err().message.contains("closing quote"));
     }
 
     #[test]
     fn comments_and_preferences_are_left_out() {
         assert_eq!(toks("acme <<<the brand>>> panne"), [word("acme"), word("panne")]);
         assert_eq!(toks("iphone^10 (a OR b)^9"), toks("iphone (a OR b)"));
-        assert!(lex("a <<<open").is_err());
-        assert!(lex("(a)^").unwrap_err().message.contains("'^'"));
+        assert!(lex_vigie("a <<<open").is_err());
+        assert!(lex_vigie("(a)^").unwrap_err().message.contains("'^'"));
     }
 
     #[test]
@@ -474,8 +498,8 @@ mod tests {
             ]
         );
         assert_eq!(toks("(a b)~3").last(), Some(&Tok::Proximity(3)));
-        assert!(lex("\"a b\"~").unwrap_err().message.contains("distance"));
-        assert!(lex("\"a b\"~500").is_err());
+        assert!(lex_vigie("\"a b\"~").unwrap_err().message.contains("distance"));
+        assert!(lex_vigie("\"a b\"~500").is_err());
     }
 
     #[test]
@@ -485,9 +509,12 @@ mod tests {
         assert_eq!(toks("NEAR/0"), [near(Some(0), false)]);
         assert_eq!(toks("ONEAR"), [near(None, true)]);
         assert_eq!(toks("NEAR"), [near(None, false)]);
-        assert!(lex("near/5").unwrap_err().message.contains("upper case"));
-        assert!(lex("WITHIN/3").unwrap_err().message.contains("unknown operator"));
-        assert!(lex("NEAR/x").unwrap_err().message.contains("distance"));
+        assert!(lex_vigie("near/5").unwrap_err().message.contains("upper case"));
+        assert!(lex_vigie("WITHIN/3")
+            .unwrap_err()
+            .message
+            .contains("unknown operator"));
+        assert!(lex_vigie("NEAR/x").unwrap_err().message.contains("distance"));
         assert_eq!(toks("near"), [word("near")]);
         assert_eq!(toks("24/7"), [word("24/7")]);
     }
@@ -526,6 +553,36 @@ mod tests {
     }
 
     #[test]
+    fn a_line_break_between_terms_is_an_or_when_the_syntax_says() {
+        let visibrain =
+            |q: &str| -> Vec<(usize, Tok)> { lex(q, true).unwrap_or_else(|e| panic!("{q}: {e}")) };
+        assert_eq!(
+            visibrain("a b\nc"),
+            [(0, word("a")), (2, word("b")), (3, Tok::Or), (4, word("c"))]
+        );
+        assert_eq!(lex("a b\nc", false).unwrap().len(), 3, "white space otherwise");
+        assert_eq!(visibrain("(a)~2\n\"b c\""), {
+            let mut t = lex("(a)~2 \"b c\"", false).unwrap();
+            t.insert(4, (5, Tok::Or));
+            t
+        });
+        for q in [
+            "a AND\nb",
+            "a\nOR b",
+            "\"a\nb\"",
+            "a\n)",
+            "(\na",
+            "title:\na",
+            "a\nNEAR/2 b",
+            "a\n",
+            "\na",
+        ] {
+            let ors = visibrain(q).iter().filter(|(_, t)| *t == Tok::Or).count();
+            assert_eq!(ors, q.matches("OR").count(), "{q:?}");
+        }
+    }
+
+    #[test]
     fn braces_are_exact() {
         assert_eq!(toks("{BT}"), [word("=BT")]);
         assert_eq!(
@@ -535,8 +592,11 @@ mod tests {
                 text: "BT Sport".into()
             }]
         );
-        assert!(lex("{BT Sport}").unwrap_err().message.contains("{\"BT Sport\"}"));
-        assert!(lex("followers:{1 TO 5}")
+        assert!(lex_vigie("{BT Sport}")
+            .unwrap_err()
+            .message
+            .contains("{\"BT Sport\"}"));
+        assert!(lex_vigie("followers:{1 TO 5}")
             .unwrap_err()
             .message
             .contains("[a TO b]"));

@@ -50,7 +50,8 @@ pub const MAX_PATTERN_CHARS: usize = 64;
 /// Most costly terms in one query: each may read every considered token of a mention (up to
 /// [`MAX_POSITIONS`](crate::document::MAX_POSITIONS) word positions of the title and of the
 /// text), where a word or a prefix is one lookup in the mention's index. A phrase, an exact
-/// prefix and a wildcard word count 1 (a phrase with a wildcard before its last word 2); a
+/// prefix and a wildcard word count 1 (a phrase with a wildcard before its last word, or with
+/// an accented word under [`Syntax::accents_exact`], 2); a
 /// `NEAR`/`ONEAR` or a proximity counts 1 per word, phrase or wildcard among its operands (at
 /// least 2). With [`MAX_QUERY_BYTES`], this bounds the work of matching one query against any
 /// mention (the bound is tested in `query::tests`).
@@ -147,16 +148,33 @@ pub struct Syntax {
     pub default_near: u32,
     /// What a lower-case `and`, `or`, `not`, `near` between terms means.
     pub lowercase_operators: LowercaseOperators,
+    /// A line break between two terms is an `OR` (Visibrain: one alternative per line); a line
+    /// break anywhere else (inside a phrase, next to an operator) is white space. When
+    /// `false`, every line break is white space.
+    pub newline_is_or: bool,
+    /// A bare word written in capitals (at least two letters, none lower case, as `US`) matches
+    /// that case only, as `=US` does (Talkwalker). When `false`, such a word is
+    /// case-insensitive like any other.
+    pub caps_exact: bool,
+    /// A keyword written with an accent (or another letter that folding changes, as `ß`)
+    /// matches only that spelling, whatever the case (`café` matches "Café", not "cafe"),
+    /// while an unaccented keyword still matches every spelling (Brandwatch). When `false`,
+    /// accents are folded on both sides.
+    pub accents_exact: bool,
 }
 
 impl Syntax {
     /// The `vigie` syntax: a bare `NEAR` allows 4 words between its operands (Meltwater's
     /// documented default, the only one of the tools that documents one), and lower-case
-    /// operator words between terms are refused.
+    /// operator words between terms are refused; a line break is white space, and case and
+    /// accents are ignored unless the query marks a word exact (`=Word`, `{Word}`).
     pub const fn vigie() -> Syntax {
         Syntax {
             default_near: 4,
             lowercase_operators: LowercaseOperators::Refuse,
+            newline_is_or: false,
+            caps_exact: false,
+            accents_exact: false,
         }
     }
 }

@@ -30,7 +30,7 @@ impl Query {
                 format!("query longer than {MAX_QUERY_BYTES} bytes"),
             );
         }
-        let mut toks = lex(input)?;
+        let mut toks = lex(input, syntax.newline_is_or)?;
         if toks.is_empty() {
             return err(0, "empty query: expected at least one term");
         }
@@ -212,6 +212,7 @@ impl Parser<'_> {
                     Span::Words(Words {
                         words: vec![t.clone()],
                         exact: w.exact,
+                        accents: w.accents,
                         scope: w.scope,
                     })
                 })
@@ -330,11 +331,11 @@ impl Parser<'_> {
             }
             Tok::Phrase { exact, text } => {
                 self.count_term(at)?;
-                (term::phrase(&text, exact, self.target, at)?, Shape::Phrase)
+                (self.phrase(&text, exact, self.target, at)?, Shape::Phrase)
             }
             Tok::Word(w) => {
                 self.count_term(at)?;
-                (term::word(&w, self.target, at)?, Shape::Term)
+                (self.word(&w, self.target, at)?, Shape::Term)
             }
             Tok::Field(name) => return self.field(&name, at, depth),
             Tok::Range(_) => return err(at, "a range [a TO b] follows followers:"),
@@ -369,12 +370,12 @@ impl Parser<'_> {
             Some(Tok::Word(v)) => {
                 self.pos += 1;
                 self.count_term(at)?;
-                (term::word(&v, target, at)?, Shape::Term)
+                (self.word(&v, target, at)?, Shape::Term)
             }
             Some(Tok::Phrase { exact, text }) => {
                 self.pos += 1;
                 self.count_term(at)?;
-                (term::phrase(&text, exact, target, at)?, Shape::Phrase)
+                (self.phrase(&text, exact, target, at)?, Shape::Phrase)
             }
             Some(Tok::Range(inside)) => {
                 self.pos += 1;
@@ -404,6 +405,21 @@ impl Parser<'_> {
         })
     }
 
+    /// A bare word against `target`, read as the syntax says: a word in capitals is exact with
+    /// [`Syntax::caps_exact`], an accented word keeps its accents with
+    /// [`Syntax::accents_exact`].
+    fn word(&self, raw: &str, target: Target, at: usize) -> Result<Query, QueryError> {
+        if self.syntax.caps_exact && matches!(target, Target::Text(_)) && in_capitals(raw) {
+            return term::word(&format!("={raw}"), target, false, at);
+        }
+        term::word(raw, target, self.syntax.accents_exact, at)
+    }
+
+    /// A quoted phrase against `target`, its accents kept with [`Syntax::accents_exact`].
+    fn phrase(&self, text: &str, exact: bool, target: Target, at: usize) -> Result<Query, QueryError> {
+        term::phrase(text, exact, target, self.syntax.accents_exact, at)
+    }
+
     /// The cost of a leaf that may read the whole mention (see [`MAX_COST`]).
     fn leaf_cost(&mut self, leaf: &Query, at: usize) -> Result<(), QueryError> {
         let Query::Words(w) = leaf else {
@@ -414,6 +430,8 @@ impl Parser<'_> {
             let wild = w.words[..last].iter().any(|t| !matches!(t, Term::Word(_)));
             if wild {
                 self.add_cost(2, at, "a phrase with a wildcard before its last word")
+            } else if w.accents {
+                self.add_cost(2, at, "a phrase with an accented word")
             } else {
                 self.add_cost(1, at, "a phrase")
             }
@@ -450,6 +468,14 @@ impl Parser<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether a bare word is written in capitals: at least two letters, none lower case (`US`,
+/// `BMW`, `MP3`), and not already marked (`=US`, `#US`, `@US`).
+fn in_capitals(raw: &str) -> bool {
+    !raw.starts_with(['=', '#', '@'])
+        && raw.chars().filter(|c| c.is_alphabetic()).count() >= 2
+        && !raw.chars().any(char::is_lowercase)
 }
 
 /// An operand of `NEAR` (or `~n`) as a span expression, or the refusal naming what it is.

@@ -9,7 +9,9 @@
 use super::{err, Compare, Query, QueryError, MAX_PATTERN_CHARS, MAX_WILDCARD_PHRASE};
 use crate::names::{kind_name, parse_kind, parse_source, source_name};
 use crate::text::{is_word_char, normalize, raw_words, tokenize};
-use crate::vocabulary::{country_code, site_suffixes, url_parts, Field, Pattern, Scope, Term, Words};
+use crate::vocabulary::{
+    accented, country_code, has_accent, site_suffixes, url_parts, Field, Pattern, Scope, Term, Words,
+};
 
 impl Query {
     /// A field filter (`lang`, `source`, … as in `name:value`), checked like the query syntax.
@@ -74,20 +76,65 @@ pub(super) fn unknown_field(name: &str, at: usize) -> QueryError {
     }
 }
 
-/// A bare word, as a word query or as the value of a field.
-pub(super) fn word(raw: &str, target: Target, at: usize) -> Result<Query, QueryError> {
+/// How the letters of a word query are compared with a mention's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// Normalised: case and accents folded.
+    Folded,
+    /// Accents as written, case folded (a dialect's accented keyword, [`Words::accents`]):
+    /// each piece written with an accent in its [`accented`] form, the others normalised.
+    Accents,
+    /// As written (`=Word`, `{Word}`).
+    Exact,
+}
+
+impl Form {
+    /// The form of `text` written `exact` or not, when accented keywords are exact
+    /// (`accents`).
+    fn of(text: &str, exact: bool, accents: bool) -> Form {
+        if exact {
+            Form::Exact
+        } else if accents && has_accent(text) {
+            Form::Accents
+        } else {
+            Form::Folded
+        }
+    }
+
+    /// The words of a query in this form.
+    fn words(self, words: Vec<Term>, scope: Scope) -> Query {
+        Query::Words(Words {
+            words,
+            exact: self == Form::Exact,
+            accents: self == Form::Accents,
+            scope,
+        })
+    }
+}
+
+/// A bare word, as a word query or as the value of a field; with `accents`, a word written
+/// with an accent matches only that spelling ([`Words::accents`]).
+pub(super) fn word(raw: &str, target: Target, accents: bool, at: usize) -> Result<Query, QueryError> {
     match target {
-        Target::Text(scope) => words_query(raw, scope, at),
+        Target::Text(scope) => words_query(raw, scope, accents, at),
         Target::Filter(field) => field_value(field, raw, at),
         Target::Followers => followers(raw, at),
     }
 }
 
-/// A quoted phrase (`"…"`, `="…"`, `{"…"}`), as words to find in order or as a field value.
-pub(super) fn phrase(text: &str, exact: bool, target: Target, at: usize) -> Result<Query, QueryError> {
+/// A quoted phrase (`"…"`, `="…"`, `{"…"}`), as words to find in order or as a field value;
+/// `accents` as for [`word`].
+pub(super) fn phrase(
+    text: &str,
+    exact: bool,
+    target: Target,
+    accents: bool,
+    at: usize,
+) -> Result<Query, QueryError> {
     match target {
         Target::Text(scope) => {
-            let words = terms(text, exact, at)?;
+            let form = Form::of(text, exact, accents);
+            let words = terms(text, form, at)?;
             if words.is_empty() {
                 return err(at, "empty phrase: expected words between the quotes");
             }
@@ -98,7 +145,16 @@ pub(super) fn phrase(text: &str, exact: bool, target: Target, at: usize) -> Resu
                     format!("a phrase with a wildcard before its last word has at most {MAX_WILDCARD_PHRASE} words"),
                 );
             }
-            Ok(Query::Words(Words { words, exact, scope }))
+            if form == Form::Accents && words.len() > MAX_WILDCARD_PHRASE {
+                return err(
+                    at,
+                    format!(
+                        "a phrase with an accented word, matched with its accents, has at most {MAX_WILDCARD_PHRASE} words: \
+                         split it, or write it without accents to match every spelling"
+                    ),
+                );
+            }
+            Ok(form.words(words, scope))
         }
         Target::Filter(field) => field_value(field, text, at),
         Target::Followers => followers(text.trim(), at),
@@ -184,32 +240,33 @@ fn refuse_syntax(word: &str, at: usize) -> Result<(), QueryError> {
 
 /// A word, prefix, wildcard, hashtag or handle to find in `scope` (several words, as in
 /// `coca-cola`, make a phrase).
-fn words_query(raw: &str, scope: Scope, at: usize) -> Result<Query, QueryError> {
+fn words_query(raw: &str, scope: Scope, accents: bool, at: usize) -> Result<Query, QueryError> {
     let (exact, body) = match raw.strip_prefix('=') {
         Some(rest) if !rest.is_empty() => (true, rest),
         _ => (false, raw),
     };
     refuse_syntax(body, at)?;
+    let form = Form::of(body, exact, accents);
     let sigil = body.chars().next().filter(|c| *c == '#' || *c == '@');
     let words = match sigil {
-        Some(s) => vec![tag(s, &body[1..], exact, at)?],
-        None => terms(body, exact, at)?,
+        Some(s) => vec![tag(s, &body[1..], form, at)?],
+        None => terms(body, form, at)?,
     };
     if words.is_empty() {
         return err(at, format!("{raw:?} has no letters or digits to match"));
     }
-    Ok(Query::Words(Words { words, exact, scope }))
+    Ok(form.words(words, scope))
 }
 
 /// The words of `text` (as documents split them), each a word, a prefix or a wildcard.
-fn terms(text: &str, exact: bool, at: usize) -> Result<Vec<Term>, QueryError> {
+fn terms(text: &str, form: Form, at: usize) -> Result<Vec<Term>, QueryError> {
     let mut out = Vec::new();
     let mut piece = String::new();
     let flush = |piece: &mut String, out: &mut Vec<Term>| -> Result<(), QueryError> {
         if piece.contains(['*', '?']) {
-            out.push(wildcard(None, piece, exact, at)?);
+            out.push(wildcard(None, piece, form, at)?);
         } else {
-            out.extend(split_words(piece, exact).into_iter().map(Term::Word));
+            out.extend(split_words(piece, form).into_iter().map(Term::Word));
         }
         piece.clear();
         Ok(())
@@ -225,32 +282,38 @@ fn terms(text: &str, exact: bool, at: usize) -> Result<Vec<Term>, QueryError> {
     Ok(out)
 }
 
-/// Splits text into the words a query compares: normalised, or as written when `exact`.
-fn split_words(text: &str, exact: bool) -> Vec<String> {
-    if exact {
-        raw_words(text)
-    } else {
-        tokenize(text)
+/// Splits text into the words a query compares, in `form`.
+fn split_words(text: &str, form: Form) -> Vec<String> {
+    match form {
+        Form::Exact => raw_words(text),
+        Form::Folded | Form::Accents => tokenize(text)
             .into_iter()
             .filter(|t| !t.is_tag())
-            .map(|t| t.text)
-            .collect()
+            .map(|t| {
+                if form == Form::Accents && has_accent(t.raw()) {
+                    accented(t.raw()).into_owned()
+                } else {
+                    t.text
+                }
+            })
+            .collect(),
     }
 }
 
-/// The compared form of a literal piece of a word (of a tag when `tag`): normalised, or as
-/// written.
-fn compared(piece: &str, exact: bool, tag: bool) -> String {
-    match (exact, tag) {
-        (false, _) => normalize(piece),
-        (true, true) => piece.to_string(),
-        (true, false) => raw_words(piece).concat(),
+/// The compared form of a literal piece of a word (of a tag when `tag`), in `form`.
+fn compared(piece: &str, form: Form, tag: bool) -> String {
+    match (form, tag) {
+        (Form::Accents, true) if has_accent(piece) => accented(piece).into_owned(),
+        (Form::Accents, false) if has_accent(piece) => accented(&raw_words(piece).concat()).into_owned(),
+        (Form::Folded | Form::Accents, _) => normalize(piece),
+        (Form::Exact, true) => piece.to_string(),
+        (Form::Exact, false) => raw_words(piece).concat(),
     }
 }
 
 /// `#tag`, `@handle`, possibly with wildcards: one token of letters, digits and `_`, exactly
 /// as the tokenizer reads them in mentions (anything else could never match).
-fn tag(sigil: char, rest: &str, exact: bool, at: usize) -> Result<Term, QueryError> {
+fn tag(sigil: char, rest: &str, form: Form, at: usize) -> Result<Term, QueryError> {
     if let Some(bad) = rest
         .chars()
         .find(|c| !(c.is_alphanumeric() || matches!(c, '_' | '*' | '?')))
@@ -261,9 +324,9 @@ fn tag(sigil: char, rest: &str, exact: bool, at: usize) -> Result<Term, QueryErr
         );
     }
     if rest.contains(['*', '?']) {
-        return wildcard(Some(sigil), rest, exact, at);
+        return wildcard(Some(sigil), rest, form, at);
     }
-    let tag = if exact { rest.to_string() } else { normalize(rest) };
+    let tag = compared(rest, form, true);
     if tag.is_empty() {
         return err(at, format!("{sigil}: expected a hashtag or handle after it"));
     }
@@ -274,12 +337,12 @@ fn tag(sigil: char, rest: &str, exact: bool, at: usize) -> Result<Term, QueryErr
 /// final `*`, else a [`Pattern`]. It needs two letters before the first wildcard (the start
 /// under which words are looked up, so a wildcard never reads every word), one `*` at most, and
 /// at most [`MAX_PATTERN_CHARS`] characters.
-fn wildcard(sigil: Option<char>, word: &str, exact: bool, at: usize) -> Result<Term, QueryError> {
+fn wildcard(sigil: Option<char>, word: &str, form: Form, at: usize) -> Result<Term, QueryError> {
     let first = word.find(['*', '?']).unwrap_or(word.len());
     let head = &word[..first];
     let is_tag = sigil.is_some();
     let sigil = sigil.map(String::from).unwrap_or_default();
-    if compared(head, false, is_tag)
+    if compared(head, Form::Folded, is_tag)
         .chars()
         .filter(|c| c.is_alphanumeric())
         .count()
@@ -304,22 +367,22 @@ fn wildcard(sigil: Option<char>, word: &str, exact: bool, at: usize) -> Result<T
             format!("a wildcard word has at most {MAX_PATTERN_CHARS} characters"),
         );
     }
-    let key = format!("{sigil}{}", compared(head, false, is_tag));
+    let key = format!("{sigil}{}", compared(head, Form::Folded, is_tag));
     if first + 1 == word.len() && word.ends_with('*') {
-        return Ok(Term::Prefix(format!("{sigil}{}", compared(head, exact, is_tag))));
+        return Ok(Term::Prefix(format!("{sigil}{}", compared(head, form, is_tag))));
     }
     let mut glob = sigil;
     let mut literal = String::new();
     for c in word.chars() {
         if c == '*' || c == '?' {
-            glob.push_str(&compared(&literal, exact, is_tag));
+            glob.push_str(&compared(&literal, form, is_tag));
             literal.clear();
             glob.push(c);
         } else {
             literal.push(c);
         }
     }
-    glob.push_str(&compared(&literal, exact, is_tag));
+    glob.push_str(&compared(&literal, form, is_tag));
     match Pattern::new(&glob, key) {
         Some(p) => Ok(Term::Pattern(p)),
         None => err(at, format!("{word}: a word holds at most one '*'")),
