@@ -361,6 +361,17 @@ fn wildcard(sigil: Option<char>, word: &str, form: Form, at: usize) -> Result<Te
             ),
         );
     }
+    if word.ends_with('?') && word.matches(['*', '?']).count() == 1 {
+        // A lone final `?` is far more often a question mark than a one-letter wildcard, and the
+        // two readings match different mentions: ask which.
+        let stem = &word[..word.len() - 1];
+        return err(
+            at,
+            format!(
+                "{sigil}{word}: '?' stands for exactly one character ({sigil}{word} matches \"{stem}s\", not \"{stem}\"): write {sigil}{stem} for the word, or {sigil}{stem}* for any ending"
+            ),
+        );
+    }
     if word.chars().count() > MAX_PATTERN_CHARS {
         return err(
             at,

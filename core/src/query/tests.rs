@@ -295,7 +295,7 @@ fn the_costliest_accepted_queries_stay_under_a_fixed_number_of_operations() {
         ),
         (
             "32 wildcard phrases",
-            vec!["\"xy? x xy? x xy? x xy? x\""; 32].join(" OR "),
+            vec!["\"xy?* x xy?* x xy?* x xy?* x\""; 32].join(" OR "),
         ),
         ("21 phrase proximities", vec!["(\"x x\" x)~100"; 21].join(" ")),
     ];
@@ -628,6 +628,19 @@ fn field_values_aliases_ranges_addresses_and_links() {
 
 /// Issue 12, item 5: the cost budget counts the new constructs where they cross it.
 #[test]
+fn a_lone_final_question_mark_is_refused_rather_than_read_as_one_letter() {
+    // `commande?` would match "commandes" and not "commande": refused, with both rewrites.
+    let e = Query::parse("commande?").unwrap_err();
+    assert!(
+        e.message.contains("exactly one character") && e.message.contains("commande*"),
+        "{e}"
+    );
+    // Inside a word, or next to a '*', '?' is the documented one-letter wildcard.
+    assert!(Query::parse("customi?e").is_ok());
+    assert!(Query::parse("colo?r*").is_ok());
+}
+
+#[test]
 fn new_constructs_count_against_the_cost_budget() {
     let group = |n: usize| format!("({}) NEAR/5 x", vec!["w"; n].join(" OR "));
     assert!(Query::parse(&group(MAX_COST - 1)).is_ok());
@@ -636,9 +649,9 @@ fn new_constructs_count_against_the_cost_budget() {
         e.message.contains("NEAR") && e.message.contains("too costly"),
         "{e}"
     );
-    let wild = vec!["ab?"; MAX_COST].join(" OR ");
+    let wild = vec!["ab?c"; MAX_COST].join(" OR ");
     assert!(Query::parse(&wild).is_ok());
-    let e = Query::parse(&format!("{wild} OR cd?")).unwrap_err();
+    let e = Query::parse(&format!("{wild} OR cd?e")).unwrap_err();
     assert!(e.message.contains("wildcard"), "{e}");
     let windows = vec!["(a b c)~3"; MAX_COST / 3].join(" ");
     assert!(Query::parse(&windows).is_ok());
@@ -649,7 +662,7 @@ fn new_constructs_count_against_the_cost_budget() {
     let parts: Vec<String> = (0..=MAX_PROXIMITY_PARTS).map(|i| format!("w{i}")).collect();
     let e = Query::parse(&format!("({})~5", parts.join(" "))).unwrap_err();
     assert!(e.message.contains("at most"), "{e}");
-    let long = format!("\"{}\"", ["ab?"; MAX_WILDCARD_PHRASE + 1].join(" "));
+    let long = format!("\"{}\"", ["ab?c"; MAX_WILDCARD_PHRASE + 1].join(" "));
     assert!(Query::parse(&long).unwrap_err().message.contains("at most"));
 }
 
