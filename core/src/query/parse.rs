@@ -345,13 +345,7 @@ impl Parser<'_> {
             Tok::Not | Tok::Minus => return err(at, "misplaced negation"),
             Tok::Proximity(_) => return err(at, "~n follows a \"quoted phrase\" or a (group) directly"),
         };
-        self.leaf_cost(&query, at)?;
-        Ok(Operand {
-            query,
-            excludes: None,
-            shape,
-            at,
-        })
+        self.leaf(query, shape, at)
     }
 
     /// `name:` and its value: a word, a phrase, a range, or a group whose every term is read
@@ -396,13 +390,7 @@ impl Parser<'_> {
                 )
             }
         };
-        self.leaf_cost(&query, at)?;
-        Ok(Operand {
-            query,
-            excludes: None,
-            shape,
-            at,
-        })
+        self.leaf(query, shape, at)
     }
 
     /// A bare word against `target`, read as the syntax says: a word in capitals is exact with
@@ -421,6 +409,17 @@ impl Parser<'_> {
     }
 
     /// The cost of a leaf that may read the whole mention (see [`MAX_COST`]).
+    /// An operand made of one leaf, its cost counted.
+    fn leaf(&mut self, query: Query, shape: Shape, at: usize) -> Result<Operand, QueryError> {
+        self.leaf_cost(&query, at)?;
+        Ok(Operand {
+            query,
+            excludes: None,
+            shape,
+            at,
+        })
+    }
+
     fn leaf_cost(&mut self, leaf: &Query, at: usize) -> Result<(), QueryError> {
         let Query::Words(w) = leaf else {
             return Ok(());
