@@ -4,19 +4,31 @@
 //! client, and by grpcurl running the README's own commands); and the CLI's refusals that need
 //! no broker.
 
-use std::process::Command;
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// What `vigie standalone --exit` printed, with logging left at its default (no `VIGIE_LOG`,
+/// no `RUST_LOG`): run once, shared by the tests that read it.
+fn replayed() -> &'static Output {
+    static OUT: OnceLock<Output> = OnceLock::new();
+    OUT.get_or_init(|| {
+        Command::new(env!("CARGO_BIN_EXE_vigie"))
+            .args(["standalone", "--exit"])
+            .env_remove("VIGIE_LOG")
+            .env_remove("RUST_LOG")
+            // Ports are not opened with --exit; point them away from defaults anyway.
+            .env("VIGIE_INGEST__HTTP_LISTEN", "127.0.0.1:0")
+            .env("VIGIE_INGEST__GRPC_LISTEN", "127.0.0.1:0")
+            .output()
+            .expect("vigie runs")
+    })
+}
 
 #[test]
 fn the_bundled_sample_raises_the_documented_alerts() {
-    let out = Command::new(env!("CARGO_BIN_EXE_vigie"))
-        .args(["standalone", "--exit"])
-        // Ports are not opened with --exit; point them away from defaults anyway.
-        .env("VIGIE_INGEST__HTTP_LISTEN", "127.0.0.1:0")
-        .env("VIGIE_INGEST__GRPC_LISTEN", "127.0.0.1:0")
-        .output()
-        .expect("vigie runs");
+    let out = replayed();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = std::str::from_utf8(&out.stdout).unwrap();
     assert!(
         stdout.contains("replayed 1249 mentions (3 rejected and dead-lettered)"),
         "{stdout}"
@@ -85,16 +97,9 @@ fn standalone_prints_exactly_the_readme_output_one_timeline_and_no_logs() {
         block.len() > 10 && block[0].starts_with("vigie standalone:"),
         "{block:?}"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_vigie"))
-        .args(["standalone", "--exit"])
-        .env_remove("VIGIE_LOG")
-        .env_remove("RUST_LOG")
-        .env("VIGIE_INGEST__HTTP_LISTEN", "127.0.0.1:0")
-        .env("VIGIE_INGEST__GRPC_LISTEN", "127.0.0.1:0")
-        .output()
-        .expect("vigie runs");
+    let out = replayed();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stdout = std::str::from_utf8(&out.stdout).unwrap();
     let printed: Vec<&str> = stdout.lines().collect();
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
