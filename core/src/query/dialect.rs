@@ -4,9 +4,7 @@
 //! Every dialect starts from [`Syntax::vigie`], the superset grammar that already reads what the
 //! tools share (`NEAR/n` between groups, `"phrase"~n`, `?` and inner `*` wildcards, `{Exact}`,
 //! `<<<comments>>>`, typographic quotes, field aliases…), and changes only what its tool
-//! documents differently. Where a documented difference is not implemented yet, the dialect
-//! reads the query as `vigie` does; the difference is listed on the dialect below as a TODO and
-//! in `docs/dialects.md`, with what to rewrite meanwhile.
+//! documents differently, as listed on each dialect below and in `docs/query-language.md`.
 
 use super::{LowercaseOperators, Syntax};
 
@@ -63,15 +61,19 @@ fn brandwatch() -> Syntax {
 /// case only (`US` is not "us"), and words separated by spaces, without an operator, must be
 /// near each other (a proximity), not merely all present.
 ///
-/// Implemented ([`Syntax::caps_exact`]): a bare word in capitals (at least two letters, none
-/// lower case) matches that case only, as `=US`; hashtags and handles stay case-insensitive.
-///
-/// TODO (not implemented, read as `vigie`): space-separated words as a proximity — write
-/// `"a b"~n` or `a NEAR/n b` meanwhile (as written, `a b` requires both words anywhere in the
-/// mention).
+/// Implemented:
+/// - [`Syntax::caps_exact`]: a bare word in capitals (at least two letters, none lower case)
+///   matches that case only, as `=US`; hashtags and handles stay case-insensitive;
+/// - [`Syntax::space_near`]: terms side by side with no operator (`social media`) are near each
+///   other, at most [`Syntax::vigie`]`().default_near` (4) words apart in either order, each
+///   neighbour with the next (`a b c` is `a NEAR b NEAR c`). Talkwalker's public syntax page
+///   does not give the distance; Vigie takes its bare `NEAR`'s, and `a AND b` still means both
+///   anywhere. The terms inside a group followed by `~n` are that proximity's parts
+///   (`(cake birthday)~5`).
 fn talkwalker() -> Syntax {
     let mut s = Syntax::vigie();
     s.caps_exact = true;
+    s.space_near = Some(s.default_near);
     s
 }
 
@@ -169,9 +171,13 @@ mod tests {
             s.lowercase_operators = LowercaseOperators::Operators
         });
         only("visibrain", |s| s.newline_is_or = true);
-        only("talkwalker", |s| s.caps_exact = true);
+        only("talkwalker", |s| {
+            s.caps_exact = true;
+            s.space_near = Some(s.default_near);
+        });
         only("brandwatch", |s| s.accents_exact = true);
         assert!(!vigie.newline_is_or && !vigie.caps_exact && !vigie.accents_exact);
+        assert_eq!(vigie.space_near, None);
     }
 
     fn doc(text: &str) -> crate::document::Document {
@@ -243,10 +249,13 @@ mod tests {
         let v = parse("US AND election", "vigie");
         assert!(v.matches(&doc("tell us about the election")));
         // Two letters at least, none lower case; digits allowed; marked words are left alone.
-        assert_eq!(parse("BMW3 A Bmw", "talkwalker"), parse("=BMW3 A Bmw", "vigie"));
         assert_eq!(
-            parse("=US {US} #NBA @NASA", "talkwalker"),
-            parse("=US {US} #NBA @NASA", "vigie")
+            parse("BMW3 AND A AND Bmw", "talkwalker"),
+            parse("=BMW3 AND A AND Bmw", "vigie")
+        );
+        assert_eq!(
+            parse("=US AND {US} AND #NBA AND @NASA", "talkwalker"),
+            parse("=US AND {US} AND #NBA AND @NASA", "vigie")
         );
         assert_eq!(parse("LUX*", "talkwalker"), parse("=LUX*", "vigie"));
         assert_eq!(
@@ -261,6 +270,45 @@ mod tests {
         );
         // A title word is a word.
         assert_eq!(parse("title:US", "talkwalker"), parse("title:=US", "vigie"));
+    }
+
+    #[test]
+    fn talkwalker_reads_terms_side_by_side_as_near_each_other() {
+        let near = |q: &str, text: &str| parse(q, "talkwalker").matches(&doc(text));
+        // Four words between, either order: near; five: not.
+        assert!(near("social media", "social media"));
+        assert!(near("social media", "media is our social life"));
+        assert!(near("social media", "social one two three four media"));
+        assert!(!near("social media", "social one two three four five media"));
+        // Vigie reads the same query as both words anywhere.
+        assert!(parse("social media", "vigie").matches(&doc("social one two three four five media")));
+        // An explicit AND is still both anywhere.
+        assert!(near("social AND media", "social one two three four five media"));
+        // Each neighbour with the next: `a b c` is `a NEAR b NEAR c`.
+        assert!(near("red green blue", "red x green x x x x blue"));
+        assert!(!near("red green blue", "red x x x x x green blue"));
+        // Phrases, wildcards and OR-groups join the run; a negation or a filter does not.
+        assert!(near("\"BMW series\" launch*", "the BMW series is launching"));
+        assert!(!near("\"BMW series\" launch*", "BMW series: a b c d e launching"));
+        assert!(near("(BMW OR Audi) bike", "Audi e-bike"));
+        assert!(near("chocolate -swiss", "belgian chocolate"));
+        assert!(!near("chocolate -swiss", "swiss chocolate"));
+        assert!(near("social media -lang:de", "social media"));
+        // Inside a group followed by ~n, the terms are that proximity's parts.
+        assert!(near(
+            "(cake birthday party)~5",
+            "a party with cake for my birthday"
+        ));
+        assert!(!near(
+            "(cake birthday party)~1",
+            "a party with cake for my birthday"
+        ));
+        // A field's group keeps the proximity inside the field.
+        let q = parse("title:(social media)", "talkwalker");
+        assert!(q.matches(&crate::document::Document::from_title_and_text(
+            "social media today",
+            ""
+        )));
     }
 
     #[test]
@@ -313,6 +361,7 @@ mod tests {
             ("brandwatch", "caf?é NEAR/2 paris"),
             ("talkwalker", "US AND election"),
             ("talkwalker", "BMW OR LUX*"),
+            ("talkwalker", "social media -facebook"),
             ("visibrain", "bank scandal\nboycott"),
             ("meltwater", "apple and not (IPHONE or \"apple sauce\")"),
         ];
@@ -339,6 +388,9 @@ mod tests {
             "boycott",
             "an apple a day",
             "apple sauce",
+            "social media is loud",
+            "media and the wider social world",
+            "social life, then at last after many long years the media",
         ];
         let mut seen = 0;
         for text in texts {

@@ -161,6 +161,12 @@ pub struct Syntax {
     /// while an unaccented keyword still matches every spelling (Brandwatch). When `false`,
     /// accents are folded on both sides.
     pub accents_exact: bool,
+    /// Terms written side by side, with only white space between them (`social media`), must
+    /// be near each other: at most this many words between two neighbours, in either order
+    /// (Talkwalker). `None`: side by side is an `AND` (both anywhere in the mention). Only
+    /// words, phrases, wildcards and groups of them join such a run; a negation, a filter or
+    /// an explicit `AND` ends it.
+    pub space_near: Option<u32>,
 }
 
 impl Syntax {
@@ -175,6 +181,7 @@ impl Syntax {
             newline_is_or: false,
             caps_exact: false,
             accents_exact: false,
+            space_near: None,
         }
     }
 }

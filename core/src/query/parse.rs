@@ -44,6 +44,7 @@ impl Query {
             syntax,
             target: Target::Text(Scope::Any),
             in_field: false,
+            plain_space_depth: None,
         };
         let (q, excludes_only) = p.or(0)?;
         if p.pos < p.toks.len() {
@@ -92,6 +93,9 @@ struct Parser<'s> {
     /// (`title:(…)`, `site:(…)`).
     target: Target,
     in_field: bool,
+    /// The depth of a group whose terms side by side are read as an `AND` even under
+    /// [`Syntax::space_near`]: the parts of the `~n` that follows it (`(cake birthday)~5`).
+    plain_space_depth: Option<usize>,
 }
 
 impl Parser<'_> {
@@ -120,20 +124,25 @@ impl Parser<'_> {
         })
     }
 
-    /// Conjunctions: one positive item makes the whole positive.
+    /// Conjunctions: one positive item makes the whole positive. Under
+    /// [`Syntax::space_near`], terms written side by side are also near each other.
     fn and(&mut self, depth: usize) -> Result<Parsed, QueryError> {
         let mut starts = vec![self.at()];
         let (first, mut excludes_only) = self.unary(depth)?;
         let mut items = vec![first];
+        // Whether item i follows item i-1 with only white space between them.
+        let mut side_by_side = vec![false];
         loop {
             let (item, excludes) = match self.peek() {
                 Some(Tok::And) => {
                     self.pos += 1;
                     starts.push(self.at());
+                    side_by_side.push(false);
                     self.unary(depth)?
                 }
                 Some(t) if starts_term(t) => {
                     starts.push(self.at());
+                    side_by_side.push(true);
                     self.unary(depth)?
                 }
                 _ => break,
@@ -144,11 +153,89 @@ impl Parser<'_> {
             items.push(item);
         }
         contradictions(&items, &starts)?;
+        if let Some(distance) = self.syntax.space_near {
+            if self.plain_space_depth != Some(depth) {
+                items = self.side_by_side_near(items, &side_by_side, &starts, distance)?;
+            }
+        }
         Ok(if items.len() == 1 {
             (items.remove(0), excludes_only)
         } else {
             (Query::And(items), excludes_only)
         })
+    }
+
+    /// Runs of terms written side by side (words, phrases, wildcards, groups of them) as
+    /// `NEAR/distance` between neighbours, in either order, as `a NEAR b NEAR c` reads; other
+    /// items (negations, filters, terms after an explicit `AND`) are left as they are.
+    fn side_by_side_near(
+        &mut self,
+        items: Vec<Query>,
+        side_by_side: &[bool],
+        starts: &[usize],
+        distance: u32,
+    ) -> Result<Vec<Query>, QueryError> {
+        let mut out = Vec::new();
+        let mut run: Vec<(Query, Span)> = Vec::new();
+        for (i, item) in items.into_iter().enumerate() {
+            let as_span = to_span(&item).ok();
+            if !(side_by_side[i] && !run.is_empty() && as_span.is_some()) {
+                self.end_run(&mut run, &mut out, distance, starts[i])?;
+            }
+            match as_span {
+                Some(span) => run.push((item, span)),
+                None => out.push(item),
+            }
+        }
+        let end = self.at();
+        self.end_run(&mut run, &mut out, distance, end)?;
+        Ok(out)
+    }
+
+    /// One run of side-by-side terms into `out`: a single term as it is, two or more as the
+    /// `NEAR`s between neighbours.
+    fn end_run(
+        &mut self,
+        run: &mut Vec<(Query, Span)>,
+        out: &mut Vec<Query>,
+        distance: u32,
+        at: usize,
+    ) -> Result<(), QueryError> {
+        if run.len() < 2 {
+            out.extend(run.drain(..).map(|(q, _)| q));
+            return Ok(());
+        }
+        let spans: Vec<Span> = run.drain(..).map(|(_, s)| s).collect();
+        let mut pairs = Vec::new();
+        for pair in spans.windows(2) {
+            let cost = (leaves(&pair[0]) + leaves(&pair[1])).max(2);
+            self.add_cost(cost, at, "words side by side (a proximity)")?;
+            pairs.push(Query::Near(Box::new(Near {
+                left: pair[0].clone(),
+                right: pair[1].clone(),
+                distance,
+                ordered: false,
+            })));
+        }
+        out.extend(pairs);
+        Ok(())
+    }
+
+    /// Whether the group just opened (the `(` read) is closed by a `)` followed by `~n`: its
+    /// terms side by side are then the parts of that proximity, not proximities of their own.
+    fn group_takes_proximity(&self) -> bool {
+        let mut open = 0usize;
+        for (i, (_, tok)) in self.toks.iter().enumerate().skip(self.pos) {
+            match tok {
+                Tok::LParen => open += 1,
+                Tok::RParen if open == 0 => {
+                    return matches!(self.toks.get(i + 1), Some((_, Tok::Proximity(_))))
+                }
+                Tok::RParen => open -= 1,
+                _ => {}
+            }
+        }
+        false
     }
 
     fn unary(&mut self, depth: usize) -> Result<Parsed, QueryError> {
@@ -317,7 +404,13 @@ impl Parser<'_> {
         self.pos += 1;
         let (query, shape) = match tok {
             Tok::LParen => {
-                let (query, excludes) = self.or(depth + 1)?;
+                let outer = self.plain_space_depth;
+                if self.group_takes_proximity() {
+                    self.plain_space_depth = Some(depth + 1);
+                }
+                let parsed = self.or(depth + 1);
+                self.plain_space_depth = outer;
+                let (query, excludes) = parsed?;
                 if self.peek() != Some(&Tok::RParen) {
                     return err(self.at(), "expected ')'");
                 }
