@@ -275,7 +275,7 @@ fn import(entries: &[Entry], tool: &str, tenant: &str) -> anyhow::Result<(String
     let syntax = syntax_named(tool)?;
     let mut toml = format!(
         "# Imported by `vigie watches import --from {tool}`: each query as written, read in the\n\
-         # {tool} dialect (see docs/dialects.md).\n"
+         # {tool} dialect (see docs/query-language.md).\n"
     );
     let mut ids = HashSet::new();
     let mut verdicts = Vec::new();
