@@ -37,6 +37,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0003_bi_rollups_and_watches",
         include_str!("../../deploy/clickhouse/0003_bi_rollups_and_watches.sql"),
     ),
+    (
+        4,
+        "0004_watch_syntax",
+        include_str!("../../deploy/clickhouse/0004_watch_syntax.sql"),
+    ),
 ];
 
 /// Longest wait for sending one chunk of an insert.

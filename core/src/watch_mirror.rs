@@ -32,6 +32,17 @@ pub struct WatchRow {
     pub deleted: u8,
     pub updated_at: u32,
     pub version: u64,
+    /// The dialect `query` is written in (`vigie` when the watch names none).
+    pub syntax: String,
+}
+
+/// The dialect name a watch's `syntax` stands for: the empty name is `vigie`.
+fn syntax_name(syntax: String) -> String {
+    if syntax.is_empty() {
+        "vigie".to_string()
+    } else {
+        syntax
+    }
 }
 
 /// [`row`], counting (and logging) each record it cannot mirror.
@@ -64,6 +75,7 @@ pub fn row(record: &InRecord) -> Option<WatchRow> {
             deleted: 1,
             updated_at: (crate::now_ms() / 1000) as u32,
             version,
+            syntax: syntax_name(String::new()),
         }),
         Some(bytes) => {
             // A record whose payload does not match its key is ignored here as by the registry.
@@ -87,6 +99,7 @@ pub fn row(record: &InRecord) -> Option<WatchRow> {
                 deleted: 0,
                 updated_at: (w.updated_at_ms.max(0) / 1000) as u32,
                 version,
+                syntax: syntax_name(w.syntax),
             })
         }
     }
@@ -152,5 +165,39 @@ mod tests {
         assert_eq!(r.rules, ["burst:threshold:warning"]);
         let gone = row(&record(None, 9)).unwrap();
         assert_eq!((gone.deleted, gone.version, gone.tenant.as_str()), (1, 9, "acme"));
+    }
+
+    #[test]
+    fn rows_carry_the_syntax_and_an_empty_one_is_vigie() {
+        let file = "[[watch]]\ntenant = \"acme\"\nid = \"m\"\nsyntax = \"meltwater\"\nquery = \"acme\"\n\n\
+                    [[watch]]\ntenant = \"acme\"\nid = \"v\"\nquery = \"acme\"\n";
+        let watches = crate::watches::parse_file(file, "t").unwrap();
+        let syntaxes: Vec<(String, String)> = watches
+            .iter()
+            .map(|w| {
+                let record = InRecord {
+                    topic: topics::WATCHES.into(),
+                    partition: 0,
+                    offset: 1,
+                    key: Some(topics::watch_key(&w.tenant, &w.id).into_bytes()),
+                    payload: Some(w.encode_to_vec()),
+                };
+                let r = row(&record).unwrap();
+                (r.id, r.syntax)
+            })
+            .collect();
+        assert_eq!(
+            syntaxes,
+            [("m".into(), "meltwater".into()), ("v".into(), "vigie".into())]
+        );
+        assert_eq!(watches[1].syntax, "", "the contract leaves the default empty");
+        let gone = InRecord {
+            topic: topics::WATCHES.into(),
+            partition: 0,
+            offset: 2,
+            key: Some(b"acme/m".to_vec()),
+            payload: None,
+        };
+        assert_eq!(row(&gone).unwrap().syntax, "vigie");
     }
 }

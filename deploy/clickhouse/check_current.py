@@ -182,9 +182,21 @@ def insert_sample(server):
         server,
         "insert into watches",
         "INSERT INTO watches VALUES "
-        f"('{TENANT}', 'outage', '{TENANT}/outage', 'outage', 'panne OR outage', ['burst'], 0, {now}, 1), "
-        f"('{TENANT}', 'old', '{TENANT}/old', 'old', 'old', [], 1, {now}, 2)",
+        f"('{TENANT}', 'outage', '{TENANT}/outage', 'outage', 'panne OR outage', ['burst'], 0, {now}, 1, 'vigie'), "
+        f"('{TENANT}', 'old', '{TENANT}/old', 'old', 'old', [], 1, {now}, 2, 'meltwater')",
     )
+    # A row written without the column (as before migration 0004) reads the default syntax.
+    run(
+        server,
+        "insert into watches without syntax",
+        "INSERT INTO watches (tenant, id, watch, name, query, rules, deleted, updated_at, version) VALUES "
+        f"('{TENANT}', 'legacy', '{TENANT}/legacy', 'legacy', 'legacy', [], 1, {now}, 3)",
+    )
+    statement = f"SELECT id, syntax FROM watches FINAL WHERE tenant = '{TENANT}' ORDER BY id"
+    got = rows(run(server, "read watches' syntax", statement))
+    want = [["legacy", "vigie"], ["old", "meltwater"], ["outage", "vigie"]]
+    if got != want:
+        raise Failed("read watches' syntax", statement, f"{got} instead of {want}")
     columns = (
         "tenant, id, watch_id, watch_name, rule, rule_type, severity, state, window_start, window_end, "
         "count, baseline, negative_count, sample_mention_ids, summary, raised_at, version, fired_at_ms, "

@@ -35,6 +35,24 @@ pub fn run(w: &mut World) {
             &format!("SELECT count() FROM watches FINAL WHERE tenant = '{t1}'"),
         ) == 1
     });
+    wait_until("tenant 2's watch mirrored", Duration::from_secs(30), || {
+        count(
+            database,
+            &format!("SELECT count() FROM watches FINAL WHERE tenant = '{t2}'"),
+        ) == 1
+    });
+    let syntax = |t: &str| {
+        clickhouse(
+            database,
+            &format!("SELECT syntax FROM watches FINAL WHERE tenant = '{t}'"),
+        )
+    };
+    assert_eq!(
+        syntax(t1),
+        "vigie",
+        "a watch naming no syntax is mirrored as vigie"
+    );
+    assert_eq!(syntax(t2), "meltwater", "the watch's own syntax");
     assert_eq!(
         total(&rows(&queries[0]), 1),
         200.0,

@@ -22,9 +22,11 @@ pub fn run() -> World {
          [[watch.rule]]\nname = \"wave\"\ntype = \"threshold\"\nseverity = \"warning\"\n\
          min_count = 20\nwindow = \"10m\"\ncooldown = \"5m\"\n\n"
     );
-    for t in [&t1, &t2] {
+    // Tenant 2's watch is written in Meltwater's syntax (the same query, read the same way), so
+    // the `watches` table carries a syntax other than the default.
+    for (t, syntax) in [(&t1, ""), (&t2, "syntax = \"meltwater\"\n")] {
         file.push_str(&format!(
-            "[[watch]]\ntenant = \"{t}\"\nid = \"outage\"\nquery = \"acme AND panne\"\n\
+            "[[watch]]\ntenant = \"{t}\"\nid = \"outage\"\n{syntax}query = \"acme AND panne\"\n\
              [[watch.rule]]\nname = \"burst\"\ntype = \"threshold\"\nseverity = \"critical\"\n\
              min_count = 50\nwindow = \"10m\"\ncooldown = \"2h\"\n\n"
         ));
