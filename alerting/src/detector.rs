@@ -51,22 +51,58 @@ pub trait DetectorState: Sized {
         0
     }
 
-    /// Whether this state awaits a reply to the mention with native id `native_id` (checked
-    /// after each [`DetectorState::observe`]): replies to it are then passed to
-    /// [`DetectorState::on_reply`], even when the watch does not match them.
-    fn awaits_reply(&self, _native_id: &str) -> bool {
-        false
-    }
-
-    /// Native ids of every mention this state awaits a reply to (to rebuild the reply index
-    /// after a restore or a sweep).
-    fn awaiting(&self) -> Vec<&str> {
+    /// The keys under which this state, having just observed `o` (checked after each
+    /// [`DetectorState::observe`]), awaits an answer to it: mentions found under one of them
+    /// (see [`ReplyKey::answering`]) are then passed to [`DetectorState::on_reply`], even when
+    /// the watch does not match them. Empty when it awaits nothing about `o`.
+    fn reply_keys(&self, _o: &Observed) -> Vec<ReplyKey> {
         Vec::new()
     }
 
-    /// A mention of the tenant replying to one this state awaits (its parent id is that
-    /// mention's native id or full id).
+    /// Every key this state awaits an answer under, each once (to rebuild the reply index after
+    /// a restore or a sweep): the same keys [`DetectorState::reply_keys`] gave for what is still
+    /// awaited.
+    fn awaiting(&self) -> Vec<ReplyKey> {
+        Vec::new()
+    }
+
+    /// A mention of the tenant found under one of the keys this state awaits: a reply to an
+    /// awaited mention (its parent id is that mention's native id or full id), or a private
+    /// message in an awaited conversation. It may come from anyone and may also have been
+    /// observed by the watch; the state decides whether it answers anything.
     fn on_reply(&mut self, _rule: &Self::Rule, _reply: &Observed, _out: &mut Vec<Signal>) {}
+}
+
+/// What a mention can answer, as the engine's reply index holds it (per tenant). The two kinds
+/// never collide: a native id that happens to look like a conversation is still a parent key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ReplyKey {
+    /// Replies to the mention with this native id (or this full id): the mentions whose
+    /// `parent_id` it is.
+    Parent(String),
+    /// Later messages of this private conversation, as [`Observed::conversation`] names it.
+    Conversation(String),
+}
+
+impl ReplyKey {
+    /// The keys `o` may answer under: its parent (as given, and its native id when given as a
+    /// full id) and its private conversation. Empty for a mention that answers nothing (no
+    /// parent, and public or outside any conversation).
+    pub fn answering(o: &Observed) -> Vec<ReplyKey> {
+        let mut keys = Vec::new();
+        let parent = o.mention.parent_id.as_str();
+        if !parent.is_empty() {
+            keys.push(ReplyKey::Parent(parent.to_string()));
+            let native = parent.rsplit(':').next().unwrap_or(parent);
+            if native != parent && !native.is_empty() {
+                keys.push(ReplyKey::Parent(native.to_string()));
+            }
+        }
+        if let Some(c) = o.conversation() {
+            keys.push(ReplyKey::Conversation(c));
+        }
+        keys
+    }
 }
 
 /// The audience a mention reached, in the order a story escalates.
@@ -144,6 +180,16 @@ impl<'a> Observed<'a> {
         } else {
             Audience::Public
         }
+    }
+
+    /// The private conversation it belongs to, "<source>:<thread_id>" (a WhatsApp, Messenger,
+    /// Instagram or Telegram chat): None for a mention that is not private or has no thread id.
+    /// Public mentions with a thread id (a comment thread) are not conversations: answers to
+    /// them are replies, by parent id.
+    pub fn conversation(&self) -> Option<String> {
+        let thread = self.mention.thread_id.as_str();
+        (self.audience() == Audience::Private && !thread.is_empty())
+            .then(|| format!("{}:{thread}", self.source_name()))
     }
 
     /// Source name ("x", "news"...).

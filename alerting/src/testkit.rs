@@ -108,6 +108,11 @@ impl M {
         self.mention().kind = Kind::Reply as i32;
         self
     }
+    /// In the conversation (or comment thread) `thread`.
+    pub fn thread(mut self, thread: &str) -> Self {
+        self.mention().thread_id = thread.into();
+        self
+    }
     /// Toxicity score and risk flags.
     pub fn risk(mut self, toxicity: f32, flags: &[&str]) -> Self {
         self.0.risk = Some(Risk {

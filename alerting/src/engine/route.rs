@@ -1,12 +1,14 @@
 //! Routing: each enriched mention goes to the rules of the watches it matched (of its own
-//! tenant), and a reply also goes to the rules awaiting a reply to its parent, whether or not
-//! the reply matched their watch. A record already applied by the restored state, or later than
-//! the lateness allowance, is counted in [`super::EngineStats`] and goes nowhere.
+//! tenant), and a possible answer — a reply, or a private message in a conversation — also goes
+//! to the rules awaiting an answer under its parent or its conversation (see
+//! [`ReplyKey::answering`]), whether or not it matched their watch. A record already applied by
+//! the restored state, or later than the lateness allowance, is counted in
+//! [`super::EngineStats`] and goes nowhere.
 
 use super::clock::SWEEP_MS;
 use super::state::TenantState;
 use super::{applied, Engine, Position};
-use crate::detector::{Observed, Signal, LATENESS_MS};
+use crate::detector::{Observed, ReplyKey, Signal, LATENESS_MS};
 use vigie_core::proto::{Alert, EnrichedMention};
 use vigie_core::watches::WatchSet;
 
@@ -54,8 +56,9 @@ impl Engine {
         }
         let signals = &mut self.signals;
         let touched = to_matched_watches(t, &o, e, position, watches, now_ms, signals, out);
-        if !o.mention.parent_id.is_empty() {
-            to_awaiting_rules(t, &o, &touched, position, watches, now_ms, signals, out);
+        let answers = ReplyKey::answering(&o);
+        if !answers.is_empty() {
+            to_awaiting_rules(t, &o, &answers, &touched, position, watches, now_ms, signals, out);
         }
         if o.at() > t.watermark_ms {
             t.watermark_ms = o.at();
@@ -94,28 +97,30 @@ fn to_matched_watches<'w>(
             continue;
         }
         ws.follow(watch, t.watermark_ms.max(o.at()), now_ms, out);
-        let mut awaits = false;
+        let mut awaited = Vec::new();
         for mut r in ws.rules(watch) {
             r.slot.detector.observe(r.kind, o, signals);
-            awaits |= r.slot.detector.awaits_reply(&o.mention.native_id);
+            awaited.extend(r.slot.detector.reply_keys(o));
             r.settle(&t.silences, now_ms, signals, out);
         }
         ws.position = position.or(ws.position);
         ws.dirty = true;
-        if awaits {
-            t.await_reply(&o.mention.native_id, &watch.watch.id);
+        for key in awaited {
+            t.await_reply(key, &watch.watch.id);
         }
         touched.push(watch.watch.id.as_str());
     }
     touched
 }
 
-/// Passes a reply to the rules awaiting a reply to its parent (by full id, or native id), in
-/// every watch of the tenant that has one; `touched` are the watches that already observed it.
+/// Passes a possible answer to the rules awaiting an answer under one of `answers` (its parent
+/// by full id or native id, its private conversation), in every watch of the tenant that has
+/// one; `touched` are the watches that already observed it.
 #[allow(clippy::too_many_arguments)]
 fn to_awaiting_rules(
     t: &mut TenantState,
     o: &Observed,
+    answers: &[ReplyKey],
     touched: &[&str],
     position: Option<Position>,
     watches: &WatchSet,
@@ -123,14 +128,7 @@ fn to_awaiting_rules(
     signals: &mut Vec<Signal>,
     out: &mut Vec<Alert>,
 ) {
-    let parent = o.mention.parent_id.as_str();
-    let native = parent.rsplit(':').next().unwrap_or(parent);
-    let waiting = t
-        .awaiting_reply
-        .get(parent)
-        .or_else(|| t.awaiting_reply.get(native))
-        .cloned();
-    for watch_id in waiting.unwrap_or_default() {
+    for watch_id in t.awaiting_any(answers) {
         let key = vigie_core::topics::watch_key(&o.mention.tenant, &watch_id);
         let (Some(watch), Some(ws)) = (watches.get(&key), t.watches.get_mut(&watch_id)) else {
             continue;

@@ -4,7 +4,7 @@
 
 use super::Position;
 use crate::book::{AlertBook, RuleContext};
-use crate::detector::Signal;
+use crate::detector::{ReplyKey, Signal};
 use crate::rules::Detector;
 use crate::silence::SilenceRule;
 use serde::{Deserialize, Serialize};
@@ -54,10 +54,11 @@ pub(super) struct TenantState {
     /// Keys of deleted watches whose checkpoint pieces must be tombstoned.
     #[serde(skip)]
     pub(super) deleted: Vec<String>,
-    /// Native id of a mention → watches with a rule awaiting a reply to it (see
-    /// [`crate::detector::DetectorState::awaits_reply`]).
+    /// What a mention may answer (a parent's native id, a private conversation) → watches with
+    /// a rule awaiting an answer under that key (see
+    /// [`crate::detector::DetectorState::reply_keys`]).
     #[serde(skip)]
-    pub(super) awaiting_reply: HashMap<String, Vec<String>>,
+    pub(super) awaiting_reply: HashMap<ReplyKey, Vec<String>>,
     #[serde(skip)]
     pub(super) dirty: bool,
     /// Wall time at which the watermark last moved (not checkpointed: a restored tenant starts
@@ -69,25 +70,39 @@ pub(super) struct TenantState {
 impl TenantState {
     /// Rebuilds the reply index from what the rules still await.
     pub(super) fn reindex_replies(&mut self) {
-        self.awaiting_reply.clear();
+        let mut index: HashMap<ReplyKey, Vec<String>> = HashMap::new();
         for (id, ws) in &self.watches {
             for slot in &ws.rules {
-                for native_id in slot.detector.awaiting() {
-                    self.awaiting_reply
-                        .entry(native_id.to_string())
-                        .or_default()
-                        .push(id.clone());
+                for key in slot.detector.awaiting() {
+                    let waiting = index.entry(key).or_default();
+                    if !waiting.contains(id) {
+                        waiting.push(id.clone());
+                    }
                 }
             }
         }
+        self.awaiting_reply = index;
     }
 
-    /// Notes that watch `watch_id` has a rule awaiting a reply to `native_id`.
-    pub(super) fn await_reply(&mut self, native_id: &str, watch_id: &str) {
-        let waiting = self.awaiting_reply.entry(native_id.to_string()).or_default();
+    /// Notes that watch `watch_id` has a rule awaiting an answer under `key`.
+    pub(super) fn await_reply(&mut self, key: ReplyKey, watch_id: &str) {
+        let waiting = self.awaiting_reply.entry(key).or_default();
         if !waiting.iter().any(|w| w == watch_id) {
             waiting.push(watch_id.to_string());
         }
+    }
+
+    /// The watches awaiting an answer under any of `keys`, each once, in the order found.
+    pub(super) fn awaiting_any(&self, keys: &[ReplyKey]) -> Vec<String> {
+        let mut watches: Vec<String> = Vec::new();
+        for key in keys {
+            for w in self.awaiting_reply.get(key).into_iter().flatten() {
+                if !watches.contains(w) {
+                    watches.push(w.clone());
+                }
+            }
+        }
+        watches
     }
 }
 

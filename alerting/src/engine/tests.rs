@@ -113,6 +113,18 @@ fn run(
     alerts.into_iter().map(|a| (a.id, a.version, a.state)).collect()
 }
 
+/// A fresh engine restored from `engine`'s checkpoint, as a restarted instance would be.
+fn restarted(engine: &mut Engine) -> Engine {
+    let mut second = Engine::default();
+    let checkpoint = engine.take_checkpoint();
+    assert!(checkpoint.failed.is_empty());
+    for (key, bytes) in checkpoint.pieces {
+        second.restore(&key, &bytes.unwrap()).unwrap();
+    }
+    second.restored();
+    second
+}
+
 #[test]
 fn every_rule_type_fires_and_a_restore_mid_stream_changes_nothing() {
     let registry = WatchRegistry::default();
@@ -138,13 +150,7 @@ fn every_rule_type_fires_and_a_restore_mid_stream_changes_nothing() {
     for cut in [1, 2, 3, 4].map(|k| records.len() * k / 5) {
         let mut first = Engine::default();
         let mut got = run(&mut first, &watches, &records[..cut], 0);
-        let mut second = Engine::default();
-        let checkpoint = first.take_checkpoint();
-        assert!(checkpoint.failed.is_empty());
-        for (key, bytes) in checkpoint.pieces {
-            second.restore(&key, &bytes.unwrap()).unwrap();
-        }
-        second.restored();
+        let mut second = restarted(&mut first);
         let replay_from = cut.saturating_sub(30);
         got.extend(run(&mut second, &watches, &records[replay_from..], replay_from));
         assert_eq!(got, reference, "cut at {cut}");
@@ -275,4 +281,93 @@ fn a_mention_dated_in_the_future_does_not_silence_its_tenant() {
     assert_eq!(engine.stats().late, 0, "nothing was dropped as late");
     // The future mention moved A's clock by the allowance at most.
     assert!(engine.watermark("a").unwrap() <= now + crate::detector::MAX_AHEAD_MS);
+}
+
+#[test]
+fn the_brands_message_in_a_private_conversation_answers_it_even_unmatched() {
+    // Issue 13: a WhatsApp chat has no parent ids; the brand's next message in the same thread
+    // answers every earlier customer message of it, though it does not match the watch's query
+    // (and survives a restart in between: the restored reply index holds conversations too).
+    let file = "[[watch]]\ntenant = \"acme\"\nid = \"w\"\nquery = \"acme\"\n[[watch.rule]]\n\
+                name = \"sla\"\ntype = \"unanswered\"\nsla = \"1h\"\nbrand_authors = [\"acmecare\"]\n";
+    let registry = WatchRegistry::default();
+    registry.upsert(parse_file(file, "t").unwrap().remove(0)).unwrap();
+    let watches = registry.read();
+    let dm = |id: &str, at: i64, thread: &str| {
+        m(id, at)
+            .source(Source::Whatsapp)
+            .thread(thread)
+            .text("acme my order never came")
+    };
+    let brand = |id: &str, at: i64, thread: &str| {
+        m(id, at)
+            .source(Source::Whatsapp)
+            .thread(thread)
+            .author("acmecare", 0, true)
+            .text("Bonjour, nous regardons votre commande")
+            .watches(&[])
+    };
+    let before = [
+        dm("c1", 0, "+33600000001"),
+        dm("c2", 5 * MIN, "+33600000001"),
+        dm("o1", 6 * MIN, "+33600000002"),
+        // Traffic moves the clock past the three deadlines.
+        m("tick", 70 * MIN),
+    ];
+    let after = [
+        brand("a1", 80 * MIN, "+33600000001"),
+        // Answered within the SLA: never fires.
+        dm("c3", 90 * MIN, "+33600000003"),
+        brand("a3", 100 * MIN, "+33600000003"),
+        m("tick2", 200 * MIN),
+    ];
+    for restart in [false, true] {
+        let mut engine = Engine::default();
+        let mut alerts = Vec::new();
+        let mut position = 0;
+        for e in &before {
+            engine
+                .observe(&e.clone().build(), Some((0, position)), &watches, 0, &mut alerts)
+                .unwrap();
+            position += 1;
+        }
+        let fired: Vec<&str> = alerts.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(
+            fired,
+            [
+                "acme:w:sla:acme:whatsapp:c1",
+                "acme:w:sla:acme:whatsapp:c2",
+                "acme:w:sla:acme:whatsapp:o1"
+            ]
+        );
+        if restart {
+            engine = restarted(&mut engine);
+        }
+        alerts.clear();
+        for e in &after {
+            engine
+                .observe(&e.clone().build(), Some((0, position)), &watches, 0, &mut alerts)
+                .unwrap();
+            position += 1;
+        }
+        let changes: Vec<(&str, AlertState)> = alerts.iter().map(|a| (a.id.as_str(), a.state())).collect();
+        assert_eq!(
+            changes,
+            [
+                ("acme:w:sla:acme:whatsapp:c1", AlertState::Resolved),
+                ("acme:w:sla:acme:whatsapp:c2", AlertState::Resolved)
+            ],
+            "restart: {restart}"
+        );
+        assert!(
+            alerts[0].summary.contains("answered after 80 min"),
+            "{}",
+            alerts[0].summary
+        );
+        assert!(
+            alerts[1].summary.contains("answered after 75 min"),
+            "{}",
+            alerts[1].summary
+        );
+    }
 }

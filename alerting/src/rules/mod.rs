@@ -16,7 +16,7 @@ pub mod threshold;
 pub mod unanswered;
 pub mod volume;
 
-use crate::detector::{DetectorState, Observed, Signal};
+use crate::detector::{DetectorState, Observed, ReplyKey, Signal};
 use serde::{Deserialize, Serialize};
 use vigie_core::proto::rule::Kind;
 
@@ -65,7 +65,7 @@ macro_rules! rule_types {
                 }
             }
 
-            /// Passes a reply to a mention this detector awaits (see
+            /// Passes a mention found under a key this detector awaits (see
             /// [`DetectorState::on_reply`]).
             pub fn on_reply(&mut self, kind: &Kind, reply: &Observed, out: &mut Vec<Signal>) {
                 match (self, kind) {
@@ -75,18 +75,17 @@ macro_rules! rule_types {
                 }
             }
 
-            /// Whether it awaits a reply to the mention with this native id (see
-            /// [`DetectorState::awaits_reply`]); a stateless detector awaits nothing.
-            pub fn awaits_reply(&self, native_id: &str) -> bool {
+            /// The keys under which it awaits an answer to the mention it just observed (see
+            /// [`DetectorState::reply_keys`]); a stateless detector awaits nothing.
+            pub fn reply_keys(&self, o: &Observed) -> Vec<ReplyKey> {
                 match self {
-                    $( Detector::$variant(s) => s.awaits_reply(native_id), )*
-                    $( Detector::$svariant => false, )*
+                    $( Detector::$variant(s) => s.reply_keys(o), )*
+                    $( Detector::$svariant => Vec::new(), )*
                 }
             }
 
-            /// Native ids of the mentions it awaits a reply to (see
-            /// [`DetectorState::awaiting`]).
-            pub fn awaiting(&self) -> Vec<&str> {
+            /// Every key it awaits an answer under (see [`DetectorState::awaiting`]).
+            pub fn awaiting(&self) -> Vec<ReplyKey> {
                 match self {
                     $( Detector::$variant(s) => s.awaiting(), )*
                     $( Detector::$svariant => Vec::new(), )*

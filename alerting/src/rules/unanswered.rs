@@ -1,11 +1,14 @@
 //! The `unanswered` rule: a customer's private message or public question that none of the
-//! brand's own accounts answered within the SLA. A reply is a mention whose parent id is the
-//! question's native id (or full mention id), written by one of `brand_authors`. The alert fires
-//! at the deadline (event time) and resolves when the reply finally comes.
+//! brand's own accounts answered within the SLA. An answer is written by one of `brand_authors`
+//! and is either a reply (a mention whose parent id is the question's native id or full mention
+//! id), or, for a private message, any later message of the same conversation (same source and
+//! `thread_id`): private messages have no parent id, and one brand message in a chat answers
+//! every customer message before it. The alert fires at the deadline (event time) and resolves
+//! when the answer finally comes.
 
-use crate::detector::{Audience, DetectorState, EvidenceData, Firing, Observed, Signal};
+use crate::detector::{Audience, DetectorState, EvidenceData, Firing, Observed, ReplyKey, Signal};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use vigie_core::proto::UnansweredRule;
 
 /// How long an unanswered question is remembered (and its alert stays open, answerable) after
@@ -20,6 +23,11 @@ struct Question {
     author: String,
     excerpt: String,
     fired: bool,
+    /// The private conversation it was asked in ([`Observed::conversation`]), answered by any
+    /// later brand message there; empty for a public question (and in checkpoints written
+    /// before conversations were answered).
+    #[serde(default)]
+    thread: String,
 }
 
 /// State of one `unanswered` rule of one watch: questions waiting for the brand, by native id.
@@ -84,51 +92,59 @@ impl DetectorState for UnansweredState {
                 author,
                 excerpt: o.mention.text.chars().take(100).collect(),
                 fired: false,
+                thread: o.conversation().unwrap_or_default(),
             });
     }
 
-    /// Whether a question with this native id waits here.
-    fn awaits_reply(&self, native_id: &str) -> bool {
-        self.pending.contains_key(native_id)
+    /// When `o` waits here as a question: its native id, and its conversation if private.
+    fn reply_keys(&self, o: &Observed) -> Vec<ReplyKey> {
+        match self.pending.get(&o.mention.native_id) {
+            Some(q) => Self::keys(&o.mention.native_id, q).collect(),
+            None => Vec::new(),
+        }
     }
 
-    /// Native ids of the questions waiting here.
-    fn awaiting(&self) -> Vec<&str> {
-        self.pending.keys().map(String::as_str).collect()
+    /// The native ids of the questions waiting here, and their conversations.
+    fn awaiting(&self) -> Vec<ReplyKey> {
+        let keys: BTreeSet<ReplyKey> = self
+            .pending
+            .iter()
+            .flat_map(|(native_id, q)| Self::keys(native_id, q))
+            .collect();
+        keys.into_iter().collect()
     }
 
-    /// A possible reply (any mention of the tenant with a parent id): answers the question when
-    /// written by the brand. A reply after the deadline still fires first, so the outcome depends
-    /// on event times only, not on when the deadline check ran.
+    /// A possible answer (a mention of the tenant with a parent id, or a private message in a
+    /// conversation): when written by the brand, it answers the question it replies to, and
+    /// every question of its conversation asked at or before it (a brand message in another
+    /// chat, or in a chat with nothing pending, answers nothing). An answer after the deadline
+    /// still fires first, so the outcome depends on event times only, not on when the deadline
+    /// check ran; each answered question resolves its own alert.
     fn on_reply(&mut self, rule: &UnansweredRule, o: &Observed, out: &mut Vec<Signal>) {
         if !by_brand(rule, o) {
             return;
         }
+        let mut answered: BTreeSet<String> = BTreeSet::new();
         let parent = &o.mention.parent_id;
-        let key = match self.pending.contains_key(parent) {
-            true => Some(parent.clone()),
-            false => self
-                .pending
-                .iter()
-                .find(|(_, q)| q.id == *parent)
-                .map(|(k, _)| k.clone()),
-        };
-        let Some(q) = key.and_then(|k| self.pending.remove(&k)) else {
-            return;
-        };
-        let deadline = q.at + rule.sla_seconds as i64 * 1000;
-        if !q.fired && o.at() > deadline {
-            out.push(Signal::Fire(Self::firing(rule, &q)));
+        if !parent.is_empty() {
+            if self.pending.contains_key(parent) {
+                answered.insert(parent.clone());
+            } else if let Some((k, _)) = self.pending.iter().find(|(_, q)| q.id == *parent) {
+                answered.insert(k.clone());
+            }
         }
-        if q.fired || o.at() > deadline {
-            out.push(Signal::Clear {
-                episode: Some(q.id.clone()),
-                at_ms: o.at(),
-                note: format!(
-                    "answered after {}",
-                    crate::detector::human_duration(((o.at() - q.at) / 60_000).max(1) * 60)
-                ),
-            });
+        if let Some(conversation) = o.conversation() {
+            answered.extend(
+                self.pending
+                    .iter()
+                    .filter(|(_, q)| q.thread == conversation && q.at <= o.at())
+                    .map(|(k, _)| k.clone()),
+            );
+        }
+        for key in answered {
+            if let Some(q) = self.pending.remove(&key) {
+                Self::answer(rule, &q, o.at(), out);
+            }
         }
     }
 
@@ -147,6 +163,31 @@ impl DetectorState for UnansweredState {
 }
 
 impl UnansweredState {
+    /// The keys question `q` (native id `native_id`) awaits an answer under.
+    fn keys(native_id: &str, q: &Question) -> impl Iterator<Item = ReplyKey> {
+        let conversation = (!q.thread.is_empty()).then(|| ReplyKey::Conversation(q.thread.clone()));
+        std::iter::once(ReplyKey::Parent(native_id.to_string())).chain(conversation)
+    }
+
+    /// Question `q` answered at event time `at`: fires first if the deadline passed unseen,
+    /// then resolves its alert if one fired; nothing when answered within the SLA.
+    fn answer(rule: &UnansweredRule, q: &Question, at: i64, out: &mut Vec<Signal>) {
+        let deadline = q.at + rule.sla_seconds as i64 * 1000;
+        if !q.fired && at > deadline {
+            out.push(Signal::Fire(Self::firing(rule, q)));
+        }
+        if q.fired || at > deadline {
+            out.push(Signal::Clear {
+                episode: Some(q.id.clone()),
+                at_ms: at,
+                note: format!(
+                    "answered after {}",
+                    crate::detector::human_duration(((at - q.at) / 60_000).max(1) * 60)
+                ),
+            });
+        }
+    }
+
     fn firing(rule: &UnansweredRule, q: &Question) -> Firing {
         let deadline = q.at + rule.sla_seconds as i64 * 1000;
         Firing {
@@ -191,10 +232,37 @@ mod tests {
         let e = e.build();
         with_observed(&e, |o, out| {
             s.observe(&rule(), o, out);
-            if !o.mention.parent_id.is_empty() {
+            // As the engine routes it: anything that may answer (a reply, a private message
+            // in a conversation).
+            if !ReplyKey::answering(o).is_empty() {
                 s.on_reply(&rule(), o, out);
             }
         })
+    }
+
+    fn waits(s: &UnansweredState, native_id: &str) -> bool {
+        s.pending.contains_key(native_id)
+    }
+
+    /// A private message of `thread` on WhatsApp.
+    fn dm(id: &str, at: i64, thread: &str) -> crate::testkit::M {
+        m(id, at)
+            .source(Source::Whatsapp)
+            .thread(thread)
+            .text("my refund please")
+    }
+
+    /// The clears among `signals`: (episode, note).
+    fn clears(signals: &[Signal]) -> Vec<(String, String)> {
+        signals
+            .iter()
+            .filter_map(|s| match s {
+                Signal::Clear { episode, note, .. } => {
+                    Some((episode.clone().unwrap_or_default(), note.clone()))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     #[test]
@@ -202,15 +270,15 @@ mod tests {
         let mut s = UnansweredState::default();
         see(&mut s, m("q1", 0).text("is my order lost?"));
         see(&mut s, m("not-a-question", 0).text("love it"));
-        assert!(s.awaits_reply("q1") && !s.awaits_reply("not-a-question"));
+        assert!(waits(&s, "q1") && !waits(&s, "not-a-question"));
         // A reply by someone else does not count; the brand's does.
         assert!(see(&mut s, m("r0", 10 * MIN).reply_to("q1")).is_empty());
-        assert!(s.awaits_reply("q1"));
+        assert!(waits(&s, "q1"));
         let out = see(
             &mut s,
             m("r1", 20 * MIN).reply_to("q1").author("acmecare", 10, true),
         );
-        assert!(out.is_empty() && !s.awaits_reply("q1"));
+        assert!(out.is_empty() && !waits(&s, "q1"));
         let mut out = Vec::new();
         s.advance(&rule(), 5 * 60 * MIN, &mut out);
         assert!(out.is_empty());
@@ -249,5 +317,138 @@ mod tests {
         );
         assert_eq!(firings(&out).len(), 1);
         assert!(cleared(&out));
+    }
+
+    #[test]
+    fn one_brand_message_in_a_conversation_answers_every_earlier_message_of_it() {
+        let mut s = UnansweredState::default();
+        see(&mut s, dm("c1", 0, "t1"));
+        see(&mut s, dm("o1", 5 * MIN, "t2"));
+        see(&mut s, dm("c2", 10 * MIN, "t1"));
+        // A private question awaits an answer by id and in its conversation.
+        let e = dm("c2", 10 * MIN, "t1").build();
+        with_observed(&e, |o, _| {
+            assert_eq!(
+                s.reply_keys(o),
+                vec![
+                    ReplyKey::Parent("c2".into()),
+                    ReplyKey::Conversation("whatsapp:t1".into())
+                ]
+            );
+        });
+        assert!(s
+            .awaiting()
+            .contains(&ReplyKey::Conversation("whatsapp:t2".into())));
+        let mut out = Vec::new();
+        s.advance(&rule(), 61 * MIN, &mut out);
+        assert_eq!(firings(&out).len(), 1, "only c1's deadline passed");
+        // Someone else writing in the chat answers nothing (and is a message of its own).
+        let out = see(&mut s, dm("x", 62 * MIN, "t1").author("cousin", 0, false));
+        assert!(out.is_empty() && waits(&s, "c1") && waits(&s, "c2") && waits(&s, "x"));
+        // The brand in a chat with nothing pending, or in the same thread id on another
+        // channel, answers nothing either.
+        for other in [
+            dm("b0", 62 * MIN, "t9"),
+            dm("b1", 62 * MIN, "t1").source(Source::Messenger),
+        ] {
+            let out = see(&mut s, other.author("AcmeCare", 0, true));
+            assert!(out.is_empty());
+        }
+        assert!(waits(&s, "c1") && waits(&s, "c2") && waits(&s, "o1"));
+        // The brand answers in t1 at 63 min: c1 (fired) resolves "answered after 63 min", c2
+        // and x (within their SLA) go quietly; t2 and what comes later in t1 still wait.
+        let out = see(&mut s, dm("a", 63 * MIN, "t1").author("acmecare", 0, true));
+        assert!(firings(&out).is_empty());
+        assert_eq!(
+            clears(&out),
+            vec![(
+                "acme:whatsapp:c1".to_string(),
+                "answered after 63 min".to_string()
+            )]
+        );
+        assert!(!waits(&s, "c1") && !waits(&s, "c2") && !waits(&s, "x"));
+        assert!(waits(&s, "o1"));
+        see(&mut s, dm("c3", 64 * MIN, "t1"));
+        let mut out = Vec::new();
+        s.advance(&rule(), 125 * MIN, &mut out);
+        let fired: Vec<&str> = firings(&out).iter().map(|f| f.episode.as_str()).collect();
+        assert_eq!(fired, ["acme:whatsapp:c3", "acme:whatsapp:o1"]);
+        // A late answer in t2 resolves o1 alone.
+        let out = see(&mut s, dm("a2", 130 * MIN, "t2").author("acmecare", 0, true));
+        assert_eq!(clears(&out).len(), 1);
+        assert_eq!(clears(&out)[0].0, "acme:whatsapp:o1");
+        assert!(waits(&s, "c3") && !waits(&s, "o1"));
+    }
+
+    #[test]
+    fn a_late_answer_in_a_conversation_fires_then_resolves_each_question() {
+        let mut s = UnansweredState::default();
+        see(&mut s, dm("c1", 0, "t1"));
+        see(&mut s, dm("c2", MIN, "t1"));
+        // Answered after both deadlines before any check ran: each fires, then resolves.
+        let out = see(&mut s, dm("a", 2 * 60 * MIN, "t1").author("acmecare", 0, true));
+        let fired: Vec<&str> = firings(&out).iter().map(|f| f.episode.as_str()).collect();
+        assert_eq!(fired, ["acme:whatsapp:c1", "acme:whatsapp:c2"]);
+        let cleared: Vec<String> = clears(&out).into_iter().map(|(e, _)| e).collect();
+        assert_eq!(cleared, ["acme:whatsapp:c1", "acme:whatsapp:c2"]);
+        assert!(s.awaiting().is_empty());
+    }
+
+    #[test]
+    fn a_public_comment_thread_is_answered_by_reply_only() {
+        let mut s = UnansweredState::default();
+        see(&mut s, m("pq", 0).thread("post-1").text("where is my order?"));
+        let e = m("pq", 0).thread("post-1").build();
+        with_observed(&e, |o, _| {
+            assert_eq!(s.reply_keys(o), vec![ReplyKey::Parent("pq".into())]);
+        });
+        // The brand commenting in the same thread, not replying to the question, answers
+        // nothing: a public thread is not a conversation.
+        let brand = m("b", 10 * MIN).thread("post-1").author("acmecare", 0, true);
+        let e = brand.clone().build();
+        with_observed(&e, |o, _| assert!(ReplyKey::answering(o).is_empty()));
+        let out = with_observed(&e, |o, out| s.on_reply(&rule(), o, out));
+        assert!(out.is_empty() && waits(&s, "pq"));
+        let out = see(&mut s, brand.reply_to("pq"));
+        assert!(out.is_empty() && !waits(&s, "pq"));
+    }
+
+    #[test]
+    fn a_private_reply_by_parent_still_answers_its_question() {
+        let mut s = UnansweredState::default();
+        see(&mut s, dm("c1", 0, "t1"));
+        see(&mut s, m("c2", 0).source(Source::Whatsapp).text("no thread"));
+        let out = see(
+            &mut s,
+            m("a", 10 * MIN)
+                .source(Source::Whatsapp)
+                .reply_to("c2")
+                .author("acmecare", 0, true),
+        );
+        assert!(out.is_empty() && !waits(&s, "c2") && waits(&s, "c1"));
+    }
+
+    /// Checkpoints written before conversations were answered have no `thread`: they load, and
+    /// their questions are still answered by reply.
+    #[test]
+    fn a_question_from_an_old_checkpoint_still_loads() {
+        let old = r#"{"pending":{"dm":{"id":"acme:whatsapp:dm","at":0,"path":"private:whatsapp","author":"userdm","excerpt":"my refund please","fired":true}}}"#;
+        let mut s: UnansweredState = serde_json::from_str(old).unwrap();
+        assert_eq!(s.awaiting(), vec![ReplyKey::Parent("dm".into())]);
+        let out = see(
+            &mut s,
+            m("r", 90 * MIN)
+                .source(Source::Whatsapp)
+                .reply_to("dm")
+                .author("acmecare", 0, true),
+        );
+        assert_eq!(
+            clears(&out),
+            vec![(
+                "acme:whatsapp:dm".to_string(),
+                "answered after 90 min".to_string()
+            )]
+        );
+        assert!(firings(&out).is_empty());
     }
 }
