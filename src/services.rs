@@ -37,7 +37,14 @@ pub(crate) async fn run_ingest(config: Config) -> anyhow::Result<()> {
     } else {
         tracing::warn!("ingest: auth.required = false: anonymous writes accepted for any tenant");
     }
-    vigie_ingest::service::serve(&config.ingest, Arc::new(ingestor), cancel).await?;
+    let connectors = vigie_ingest::connectors::build_all(&config.connectors)?;
+    let ingestor = Arc::new(ingestor);
+    let webhooks = Arc::new(vigie_ingest::connectors::webhooks(
+        &connectors,
+        &ingestor,
+        &config.ingest,
+    ));
+    vigie_ingest::service::serve(&config.ingest, ingestor, webhooks, cancel).await?;
     publisher.flush().await;
     Ok(())
 }

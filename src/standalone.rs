@@ -130,6 +130,13 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
         None
     };
     let ingestor = Arc::new(ingestor);
+    // The connectors of `--config`: webhooks served beside `/v1/mentions`.
+    let connectors = vigie_ingest::connectors::build_all(&config.connectors)?;
+    let webhooks = Arc::new(vigie_ingest::connectors::webhooks(
+        &connectors,
+        &ingestor,
+        &config.ingest,
+    ));
     // And one operator token per tenant of the watches, to read the sample's alerts and
     // mentions through the API at once.
     let mut tenant_tokens = Vec::new();
@@ -222,7 +229,14 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
                 config.ingest.http_listen
             ),
         }
-        vigie_ingest::service::serve(&config.ingest, ingestor, cancel.clone()).await?;
+        if !webhooks.is_empty() {
+            println!(
+                "vigie standalone: webhooks at http://{}/v1/webhooks/{{{}}}",
+                config.ingest.http_listen,
+                webhooks.names().join(",")
+            );
+        }
+        vigie_ingest::service::serve(&config.ingest, ingestor, webhooks, cancel.clone()).await?;
         if let Ok(Err(e)) = api.await {
             tracing::warn!("api: {e}");
         }

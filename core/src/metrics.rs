@@ -19,6 +19,7 @@
 //!
 //! Every service serves them on `/metrics` in the Prometheus text format.
 
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
@@ -40,6 +41,83 @@ struct Vocabulary {
     capped: IntCounter,
     api_requests: IntCounterVec,
     api_seconds: HistogramVec,
+    connector: ConnectorVocabulary,
+}
+
+/// The per-connector metrics (see [`ConnectorMetrics`]).
+struct ConnectorVocabulary {
+    fetched: IntCounterVec,
+    published: IntCounterVec,
+    duplicates: IntCounterVec,
+    deadlettered: IntCounterVec,
+    ignored: IntCounterVec,
+    errors: IntCounterVec,
+    refused: IntCounterVec,
+    newest: IntGaugeVec,
+    newest_age: IntGaugeVec,
+}
+
+fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric definition");
+    registry
+        .register(Box::new(g.clone()))
+        .expect("metric registered once");
+    g
+}
+
+impl ConnectorVocabulary {
+    fn new(registry: &Registry) -> Self {
+        let c = |name, help, labels: &[&str]| counter(registry, name, help, labels);
+        Self {
+            fetched: c(
+                "vigie_connector_fetched_total",
+                "Items a connector received or fetched from its platform (before validation)",
+                &["connector"],
+            ),
+            published: c(
+                "vigie_connector_published_total",
+                "Mentions of a connector accepted and acknowledged by the broker",
+                &["connector"],
+            ),
+            duplicates: c(
+                "vigie_connector_duplicates_total",
+                "Mentions of a connector already accepted (same tenant, source and native id)",
+                &["connector"],
+            ),
+            deadlettered: c(
+                "vigie_connector_deadlettered_total",
+                "Verified items of a connector that could not be mapped or validated, kept on the dead-letter topic",
+                &["connector"],
+            ),
+            ignored: c(
+                "vigie_connector_ignored_total",
+                "Events a connector ignores by design (delivery and read receipts...), by event type",
+                &["connector", "event"],
+            ),
+            errors: c(
+                "vigie_connector_errors_total",
+                "Connector failures by kind (fetch, status, parse, broker...)",
+                &["connector", "kind"],
+            ),
+            refused: c(
+                "vigie_connector_refused_total",
+                "Webhook requests refused (missing or wrong signature, failed handshake), by reason",
+                &["connector", "reason"],
+            ),
+            newest: gauge(
+                registry,
+                "vigie_connector_newest_item_timestamp_seconds",
+                "Creation time of the newest item a connector has seen (Unix seconds)",
+                &["connector"],
+            ),
+            newest_age: gauge(
+                registry,
+                "vigie_connector_newest_item_age_seconds",
+                "Age of the newest item a connector has seen, at the time of the scrape",
+                &["connector"],
+            ),
+        }
+    }
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -168,12 +246,113 @@ static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
             "Records of Vigie's own topics read and not applied, by topic and reason",
             &["topic", "reason"],
         ),
+        connector: ConnectorVocabulary::new(&registry),
         processing,
         batch_size,
         lag,
         registry,
     }
 });
+
+/// Handles on the metrics of one connector (all labelled `connector=<name>`).
+#[derive(Clone)]
+pub struct ConnectorMetrics {
+    name: String,
+}
+
+impl ConnectorMetrics {
+    /// The metrics of connector `name`; its counters start at zero so they appear at once.
+    pub fn new(name: &str) -> Self {
+        let v = &VOCABULARY.connector;
+        for c in [&v.fetched, &v.published, &v.duplicates, &v.deadlettered] {
+            c.with_label_values(&[name]).inc_by(0);
+        }
+        Self {
+            name: name.to_string(),
+        }
+    }
+
+    /// The connector's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Counts `n` items received or fetched.
+    pub fn fetched(&self, n: usize) {
+        VOCABULARY
+            .connector
+            .fetched
+            .with_label_values(&[&self.name])
+            .inc_by(n as u64);
+    }
+
+    /// Counts the outcome of one hand-over to ingest: accepted, duplicates, dead-lettered.
+    pub fn handed_on(&self, published: u32, duplicates: u32, deadlettered: u32) {
+        let v = &VOCABULARY.connector;
+        v.published
+            .with_label_values(&[&self.name])
+            .inc_by(published.into());
+        v.duplicates
+            .with_label_values(&[&self.name])
+            .inc_by(duplicates.into());
+        v.deadlettered
+            .with_label_values(&[&self.name])
+            .inc_by(deadlettered.into());
+    }
+
+    /// Counts one event ignored by design, of type `event`.
+    pub fn ignored(&self, event: &str) {
+        VOCABULARY
+            .connector
+            .ignored
+            .with_label_values(&[&self.name, event])
+            .inc();
+    }
+
+    /// Counts one failure of `kind`.
+    pub fn error(&self, kind: &str) {
+        VOCABULARY
+            .connector
+            .errors
+            .with_label_values(&[&self.name, kind])
+            .inc();
+    }
+
+    /// Counts one refused webhook request, for `reason`.
+    pub fn refused(&self, reason: &str) {
+        VOCABULARY
+            .connector
+            .refused
+            .with_label_values(&[&self.name, reason])
+            .inc();
+    }
+
+    /// Notes an item created at `created_at_ms`: the newest seen moves forward only.
+    pub fn seen(&self, created_at_ms: i64) {
+        let g = VOCABULARY.connector.newest.with_label_values(&[&self.name]);
+        let secs = created_at_ms.div_euclid(1000);
+        if secs > g.get() {
+            g.set(secs);
+        }
+    }
+}
+
+/// Sets each connector's newest-item age from its newest item's time, as of now.
+fn refresh_connector_ages() {
+    let v = &VOCABULARY.connector;
+    let now = crate::now_ms().div_euclid(1000);
+    for family in v.newest.collect() {
+        for m in family.get_metric() {
+            let Some(label) = m.get_label().iter().find(|l| l.name() == "connector") else {
+                continue;
+            };
+            let newest = m.get_gauge().get_value() as i64;
+            v.newest_age
+                .with_label_values(&[label.value()])
+                .set((now - newest).max(0));
+        }
+    }
+}
 
 /// Handles on the shared metrics for one stage ("ingest", "enrich", "alerting", ...).
 #[derive(Clone)]
@@ -289,6 +468,7 @@ pub fn api_request(method: &str, code: &str, elapsed: std::time::Duration) {
 
 /// Renders every metric in the Prometheus text exposition format.
 pub fn render() -> String {
+    refresh_connector_ages();
     let mut buf = Vec::new();
     let families = VOCABULARY.registry.gather();
     if let Err(e) = TextEncoder::new().encode(&families, &mut buf) {

@@ -26,8 +26,12 @@ pub const WATCHES: &str = "vigie.watches";
 /// Input refused by any stage, with the reason and the original bytes.
 pub const DEADLETTER: &str = "vigie.deadletter";
 
+/// The cursors of the pull connectors (compacted), keyed by connector name: what `vigie
+/// collect` resumes from after a restart (ids seen, ETag, Last-Modified…).
+pub const CONNECTOR_STATE: &str = "vigie.connectors.state";
+
 /// Every topic with whether it is compacted, in creation order.
-pub const ALL: [(&str, bool); 8] = [
+pub const ALL: [(&str, bool); 9] = [
     (MENTIONS_RAW, false),
     (MENTIONS_ENRICHED, false),
     (ALERTS, false),
@@ -36,6 +40,7 @@ pub const ALL: [(&str, bool); 8] = [
     (WATCHES, true),
     (TOKENS, true),
     (DEADLETTER, false),
+    (CONNECTOR_STATE, true),
 ];
 
 /// Record header carrying the protobuf message type of the payload.

@@ -50,27 +50,32 @@ pub fn mentions_router(ingestor: Arc<Ingestor>, max_body_bytes: usize, body_time
 
 /// Reads the whole body within the time and size limits, or answers why not.
 async fn read_body(front: &Front, body: Body) -> Result<Bytes, Response> {
+    read_limited(body, front.max_body_bytes, front.body_timeout).await
+}
+
+/// Reads a whole request body of at most `max_body_bytes` (413 otherwise) arriving within
+/// `body_timeout` (408 otherwise), or answers why not (the webhooks use it too).
+pub(crate) async fn read_limited(
+    body: Body,
+    max_body_bytes: usize,
+    body_timeout: Duration,
+) -> Result<Bytes, Response> {
     let refuse =
         |status: StatusCode, error: String| (status, Json(json!({ "error": error }))).into_response();
-    match tokio::time::timeout(
-        front.body_timeout,
-        axum::body::to_bytes(body, front.max_body_bytes),
-    )
-    .await
-    {
+    match tokio::time::timeout(body_timeout, axum::body::to_bytes(body, max_body_bytes)).await {
         Ok(Ok(bytes)) => Ok(bytes),
         Err(_) => Err(refuse(
             StatusCode::REQUEST_TIMEOUT,
             format!(
                 "the body did not arrive within {} ms of the headers (ingest.body_timeout_ms)",
-                front.body_timeout.as_millis()
+                body_timeout.as_millis()
             ),
         )),
         Ok(Err(e)) if too_large(&e) => Err(refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
                 "the body is over {} bytes (ingest.max_body_bytes); send fewer mentions per request",
-                front.max_body_bytes
+                max_body_bytes
             ),
         )),
         Ok(Err(e)) => Err(refuse(StatusCode::BAD_REQUEST, format!("reading the body: {e}"))),

@@ -70,13 +70,32 @@ impl Item {
 #[derive(Debug, Clone)]
 pub struct Caller {
     principal: Option<Principal>,
+    /// The stage named in the dead letters of its refused items.
+    stage: String,
 }
 
 impl Caller {
     /// The process itself, submitting data it read (the bundled sample of `vigie standalone`):
     /// never a client's input, which goes through [`Ingestor::authorize`].
     pub fn trusted() -> Self {
-        Self { principal: None }
+        Self {
+            principal: None,
+            stage: "ingest".into(),
+        }
+    }
+
+    /// Connector `name`, authenticated by its platform's signature (or polling its own source),
+    /// writing for its configured `tenant` only: bound like a token's tenant, and its refused
+    /// items dead-lettered with stage `connector:<name>`.
+    pub fn connector(name: &str, tenant: &str) -> Self {
+        Self {
+            principal: Some(Principal {
+                tenant: tenant.to_string(),
+                role: Role::Operator,
+                token_id: format!("connector:{name}"),
+            }),
+            stage: format!("connector:{name}"),
+        }
     }
 
     /// The tenant the caller's token writes for; `None` when tokens are not required.
@@ -174,10 +193,11 @@ impl Ingestor {
     /// are not required.
     pub fn authorize(&self, authorization: Option<&str>) -> Result<Caller, AuthError> {
         match &self.tokens {
-            None => Ok(Caller { principal: None }),
-            Some(store) => store
-                .authorize(authorization, Role::Operator)
-                .map(|p| Caller { principal: Some(p) }),
+            None => Ok(Caller::trusted()),
+            Some(store) => store.authorize(authorization, Role::Operator).map(|p| Caller {
+                principal: Some(p),
+                stage: "ingest".into(),
+            }),
         }
     }
 
@@ -255,7 +275,7 @@ impl Ingestor {
                             results.push(rejection(index, &e));
                         }
                         rejected.push(deadletter::record(
-                            "ingest",
+                            &caller.stage,
                             origin,
                             &tenant,
                             &e,

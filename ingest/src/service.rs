@@ -46,6 +46,7 @@ pub enum ServeError {
 pub async fn serve(
     config: &IngestConfig,
     ingestor: Arc<Ingestor>,
+    webhooks: Arc<crate::connectors::webhook::Webhooks>,
     cancel: CancellationToken,
 ) -> Result<(), ServeError> {
     let http_listener = tokio::net::TcpListener::bind(&config.http_listen)
@@ -67,6 +68,13 @@ pub async fn serve(
         ));
         crate::http::mentions_router(ingestor.clone(), config.max_body_bytes, limits.body_timeout)
     };
+    if !webhooks.is_empty() {
+        tracing::info!(
+            "ingest: webhooks at /v1/webhooks/{{{}}}",
+            webhooks.names().join(",")
+        );
+    }
+    let router = router.merge(crate::connectors::webhook::router(webhooks));
     let tls = crate::tls::acceptor("ingest", &config.tls_cert, &config.tls_key)?;
     let http_cancel = cancel.clone();
     let http = async move {

@@ -133,7 +133,15 @@ mod tests {
         let cancel = CancellationToken::new();
         let server = {
             let (config, cancel) = (config.clone(), cancel.clone());
-            tokio::spawn(async move { crate::service::serve(&config, ingestor, cancel).await })
+            tokio::spawn(async move {
+                crate::service::serve(
+                    &config,
+                    ingestor,
+                    std::sync::Arc::new(crate::connectors::webhook::Webhooks::none()),
+                    cancel,
+                )
+                .await
+            })
         };
         let mut roots = rustls::RootCertStore::empty();
         for ca in CertificateDer::pem_file_iter(format!("{DIR}/ca.pem")).unwrap() {

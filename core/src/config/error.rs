@@ -68,6 +68,22 @@ pub enum SettingError {
     /// `kafka.partitions` or `kafka.replication_factor` is below 1.
     #[error("kafka.partitions and kafka.replication_factor must be at least 1")]
     KafkaTopics,
+    /// A connector's name is empty, not `[a-z0-9-]+` (64 at most), or an earlier connector's.
+    #[error("connectors[{index}].name {name:?}: a connector needs a name of [a-z0-9-] (64 at most), unique among connectors")]
+    ConnectorName {
+        /// Position of the connector in `[[connectors]]`, from 0.
+        index: usize,
+        /// The name as given.
+        name: String,
+    },
+    /// A connector lacks a key every connector needs.
+    #[error("connectors[{index}].{field}: every connector needs a {field}")]
+    ConnectorField {
+        /// Position of the connector in `[[connectors]]`, from 0.
+        index: usize,
+        /// `type` or `tenant`.
+        field: &'static str,
+    },
     /// A receiver has no name, or the name of an earlier receiver.
     #[error("receivers[{index}].name: a receiver needs a name unique among receivers")]
     ReceiverName {

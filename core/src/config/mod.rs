@@ -12,8 +12,8 @@ mod sections;
 
 pub use error::{ConfigError, SettingError};
 pub use sections::{
-    ApiConfig, AuthConfig, ClickHouseConfig, Config, IngestConfig, KafkaConfig, ReceiverConfig, StageConfig,
-    WatchesConfig,
+    ApiConfig, AuthConfig, ClickHouseConfig, CollectConfig, Config, ConnectorConfig, IngestConfig,
+    KafkaConfig, ReceiverConfig, StageConfig, WatchesConfig,
 };
 use std::path::Path;
 
@@ -73,6 +73,7 @@ impl Config {
             ("ingest.max_batch_items", self.ingest.max_batch_items),
             ("ingest.max_body_bytes", self.ingest.max_body_bytes),
             ("ingest.max_text_chars", self.ingest.max_text_chars),
+            ("collect.max_items", self.collect.max_items),
         ] {
             if value == 0 {
                 return Err(SettingError::Zero { key });
@@ -106,6 +107,29 @@ impl Config {
             }
             if r.max_per_minute == 0 || r.max_attempts == 0 {
                 return Err(SettingError::ReceiverLimits { index });
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for (index, c) in self.connectors.iter().enumerate() {
+            let valid = !c.name.is_empty()
+                && c.name.len() <= 64
+                && c.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !valid || !names.insert(c.name.as_str()) {
+                return Err(SettingError::ConnectorName {
+                    index,
+                    name: c.name.clone(),
+                });
+            }
+            if c.kind.is_empty() {
+                return Err(SettingError::ConnectorField { index, field: "type" });
+            }
+            if c.tenant.is_empty() {
+                return Err(SettingError::ConnectorField {
+                    index,
+                    field: "tenant",
+                });
             }
         }
         Ok(())

@@ -25,6 +25,49 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The gRPC API for internal services.
     pub api: ApiConfig,
+    /// Platform connectors (`[[connectors]]`): webhooks served by ingest, feeds and APIs polled
+    /// by `vigie collect`.
+    pub connectors: Vec<ConnectorConfig>,
+    /// The collect service, which runs the pull connectors.
+    pub collect: CollectConfig,
+}
+
+/// One platform connector (`[[connectors]]`): its unique name, its type, the tenant its
+/// mentions belong to, and the keys of its type (checked by the connector itself when it is
+/// built: an unknown or missing key is refused there, naming the connector and the key). A
+/// secret may be given as `KEY_env = "VAR"`, read from the environment, instead of `KEY`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ConnectorConfig {
+    /// Unique among connectors, `[a-z0-9-]+`; a webhook's URL is `/v1/webhooks/{name}`.
+    pub name: String,
+    /// The connector type (`whatsapp`, `meta`, `rss`…).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The tenant every mention of this connector belongs to.
+    pub tenant: String,
+    /// The type's own keys, as written.
+    #[serde(flatten)]
+    pub settings: toml::Table,
+}
+
+/// The collect service (`vigie collect`, and part of `vigie standalone`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CollectConfig {
+    /// Where `/metrics` and `/healthz` are served.
+    pub metrics_listen: String,
+    /// Most items one poll of one connector hands on at once (a larger feed is handed on in
+    /// pieces of this size, each acknowledged before the next).
+    pub max_items: usize,
+}
+
+impl Default for CollectConfig {
+    fn default() -> Self {
+        Self {
+            metrics_listen: "127.0.0.1:9104".into(),
+            max_items: 500,
+        }
+    }
 }
 
 /// The gRPC API for internal services.
@@ -169,6 +212,9 @@ pub struct IngestConfig {
     /// Where `/metrics` is served: empty (the default) serves it on the HTTP port, next to the
     /// webhooks, readable by anyone who reaches that port; an address serves it there only.
     pub metrics_listen: String,
+    /// Longest a webhook delivery waits for the broker's acknowledgement before it is answered
+    /// 503, so that the platform delivers again (Meta and X expect an answer within seconds).
+    pub webhook_deadline_ms: u64,
 }
 
 impl Default for IngestConfig {
@@ -186,6 +232,7 @@ impl Default for IngestConfig {
             header_timeout_ms: 10_000,
             body_timeout_ms: 30_000,
             metrics_listen: String::new(),
+            webhook_deadline_ms: 3_000,
         }
     }
 }

@@ -1,0 +1,199 @@
+//! What a connector makes of a platform's payload ([`Mapped`]: mentions, events it cannot map,
+//! events it ignores by design), the JSON lookups the mappings share, and the hand-over of a
+//! [`Mapped`] to the [`Ingestor`] under the connector's tenant ([`HandOff`]).
+
+use crate::ingestor::{Caller, IngestError, Ingestor, Item, Submitted};
+use serde_json::Value;
+use std::sync::Arc;
+use vigie_core::metrics::ConnectorMetrics;
+use vigie_core::model::FieldError;
+use vigie_core::proto::{Mention, PublishResponse};
+
+/// One item of a payload: a mention, or why the event could not be mapped, with the event's
+/// own bytes (kept with its dead letter when it is refused).
+#[derive(Debug)]
+pub struct Mapping {
+    /// The mention, or the field and reason it could not be made.
+    pub item: Result<Mention, FieldError>,
+    /// The event as received (its JSON, or its XML element).
+    pub original: Vec<u8>,
+}
+
+/// What a connector made of one payload.
+#[derive(Debug, Default)]
+pub struct Mapped {
+    /// The items, in payload order.
+    pub items: Vec<Mapping>,
+    /// Events ignored by design (delivery and read receipts, typing indicators…), by type.
+    pub ignored: Vec<&'static str>,
+}
+
+impl Mapped {
+    /// Adds a mention made from `event`.
+    pub fn mention(&mut self, mention: Mention, event: &Value) {
+        self.items.push(Mapping {
+            item: Ok(mention),
+            original: event.to_string().into_bytes(),
+        });
+    }
+
+    /// Adds an event that could not be mapped: `field` is where in the payload, `reason` why.
+    pub fn unmapped(&mut self, field: impl Into<String>, reason: impl Into<String>, event: &Value) {
+        self.items.push(Mapping {
+            item: Err(FieldError::new(field, reason)),
+            original: event.to_string().into_bytes(),
+        });
+    }
+
+    /// Notes an event of type `event` ignored by design.
+    pub fn ignore(&mut self, event: &'static str) {
+        self.ignored.push(event);
+    }
+
+    /// A payload that is not what the platform sends at all (not JSON, no known shape): one
+    /// unmapped item holding the whole body.
+    pub fn malformed(reason: impl Into<String>, body: &[u8]) -> Mapped {
+        Mapped {
+            items: vec![Mapping {
+                item: Err(FieldError::new("body", reason)),
+                original: body.to_vec(),
+            }],
+            ignored: Vec::new(),
+        }
+    }
+}
+
+/// The string at `path` in `v` (object keys), if there is one.
+pub fn text<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
+    at(v, path)?.as_str()
+}
+
+/// The value at `path` in `v` (object keys).
+pub fn at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
+    path.iter().try_fold(v, |v, key| v.get(key))
+}
+
+/// A string, or a number written as one (platform ids come both ways), at `path`.
+pub fn id(v: &Value, path: &[&str]) -> Option<String> {
+    match at(v, path)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A non-negative count at `path` (a number, or a string of digits), if there is one.
+pub fn count(v: &Value, path: &[&str]) -> Option<u64> {
+    match at(v, path)? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// A time at `path`: Unix seconds or milliseconds (a number or digits; values above 10^11 are
+/// read as milliseconds), or an RFC 3339 text; in milliseconds.
+pub fn time_ms(v: &Value, path: &[&str]) -> Option<i64> {
+    let ms = |n: i64| if n.abs() >= 100_000_000_000 { n } else { n * 1000 };
+    match at(v, path)? {
+        Value::Number(n) => n.as_i64().map(ms),
+        Value::String(s) if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() => s.parse().ok().map(ms),
+        Value::String(s) => vigie_core::model::parse_rfc3339_ms(s),
+        _ => None,
+    }
+}
+
+/// Hands what connectors map to the ingest path, as connector `name` writing for `tenant`.
+#[derive(Clone)]
+pub struct HandOff {
+    ingestor: Arc<Ingestor>,
+    caller: Caller,
+    origin: String,
+    metrics: ConnectorMetrics,
+    tenant: String,
+}
+
+impl HandOff {
+    /// The hand-over of connector `name`, whose mentions belong to `tenant`.
+    pub fn new(ingestor: Arc<Ingestor>, name: &str, tenant: &str) -> Self {
+        Self {
+            ingestor,
+            caller: Caller::connector(name, tenant),
+            origin: format!("connector:{name}"),
+            metrics: ConnectorMetrics::new(name),
+            tenant: tenant.to_string(),
+        }
+    }
+
+    /// The connector's metrics.
+    pub fn metrics(&self) -> &ConnectorMetrics {
+        &self.metrics
+    }
+
+    /// Validates and publishes the mentions, dead-letters what could not be mapped or
+    /// validated, counts what was ignored; returns once the broker acknowledged every record
+    /// (an error otherwise: the platform, or the poller, tries again and the ids make the
+    /// overlap duplicates). Large payloads go in pieces of the ingest batch size.
+    pub async fn hand_on(&self, mapped: Mapped) -> Result<PublishResponse, IngestError> {
+        for event in &mapped.ignored {
+            self.metrics.ignored(event);
+        }
+        self.metrics.fetched(mapped.items.len());
+        let mut total = PublishResponse::default();
+        let mut items = mapped.items.into_iter().peekable();
+        let piece = self.ingestor.max_batch().max(1);
+        while items.peek().is_some() {
+            let submitted: Vec<Submitted> = items.by_ref().take(piece).map(|m| self.submitted(m)).collect();
+            let answer = match self.ingestor.submit(&self.caller, submitted, &self.origin).await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    self.metrics.error("broker");
+                    return Err(e);
+                }
+            };
+            self.metrics
+                .handed_on(answer.accepted, answer.duplicates, answer.rejected);
+            Ingestor::add_answer(&mut total, answer);
+        }
+        Ok(total)
+    }
+
+    fn submitted(&self, mapping: Mapping) -> Submitted {
+        let item = match mapping.item {
+            Ok(mut m) => {
+                m.tenant.clone_from(&self.tenant);
+                if m.created_at_ms > 0 {
+                    self.metrics.seen(m.created_at_ms);
+                }
+                Item::Mention(Box::new(m))
+            }
+            Err(error) => Item::Refused {
+                error,
+                tenant: self.tenant.clone(),
+            },
+        };
+        Submitted {
+            item,
+            original: mapping.original,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lookups_read_ids_counts_and_times_as_platforms_write_them() {
+        let v = json!({"a": {"id": 123, "s": "x", "n": "42", "t": 1_700_000_000, "tm": 1_700_000_000_123i64, "r": "2024-01-02T03:04:05Z"}});
+        assert_eq!(id(&v, &["a", "id"]).as_deref(), Some("123"));
+        assert_eq!(id(&v, &["a", "s"]).as_deref(), Some("x"));
+        assert_eq!(id(&v, &["a", "missing"]), None);
+        assert_eq!(count(&v, &["a", "n"]), Some(42));
+        assert_eq!(time_ms(&v, &["a", "t"]), Some(1_700_000_000_000));
+        assert_eq!(time_ms(&v, &["a", "tm"]), Some(1_700_000_000_123));
+        assert_eq!(time_ms(&v, &["a", "r"]), Some(1_704_164_645_000));
+        assert_eq!(text(&v, &["a", "s"]), Some("x"));
+    }
+}

@@ -1,0 +1,148 @@
+//! Platform connectors: the `[[connectors]]` of the configuration, each turning one platform's
+//! payloads into [`Mention`](vigie_core::proto::Mention)s handed to the same
+//! [`Ingestor`](crate::Ingestor) as `/v1/mentions` (same validation, idempotent ids and
+//! dead-letter topic), under the connector's configured tenant.
+//!
+//! Two kinds:
+//! - push connectors ([`webhook::Webhook`]): served by ingest at `GET|POST /v1/webhooks/{name}`,
+//!   authenticated by the platform's signature, answered only once the broker acknowledged;
+//! - pull connectors ([`poll::Poller`]): run by `vigie collect`, each keeping its cursor on
+//!   [`topics::CONNECTOR_STATE`](vigie_core::topics::CONNECTOR_STATE).
+//!
+//! Each type lives in a folder of its own and is registered by one line in [`TYPES`]; what a
+//! type needs from the configuration it reads through [`settings::Settings`], which refuses
+//! unknown keys and reads secrets from `KEY` or `KEY_env`.
+
+pub mod map;
+pub mod poll;
+pub mod settings;
+pub mod signature;
+pub mod webhook;
+
+pub mod linkedin;
+pub mod meta;
+pub mod rss;
+pub mod telegram;
+pub mod trustpilot;
+pub mod whatsapp;
+pub mod x_activity;
+
+use settings::Settings;
+use std::sync::Arc;
+use vigie_core::config::ConnectorConfig;
+
+/// A connector built from its configuration.
+pub enum Built {
+    /// Served at `/v1/webhooks/{name}` by ingest.
+    Push(Arc<dyn webhook::Webhook>),
+    /// Run by `vigie collect`.
+    Pull(Arc<dyn poll::Poller>),
+}
+
+/// How one connector type is built from its settings.
+pub type Build = fn(&mut Settings) -> Result<Built, ConnectorError>;
+
+/// The connector types: the name written as `type = "…"`, and how it is built. Adding a
+/// platform adds its folder and one line here.
+pub const TYPES: &[(&str, Build)] = &[
+    ("meta", meta::build),
+    ("whatsapp", whatsapp::build),
+    ("x_activity", x_activity::build),
+    ("linkedin", linkedin::build),
+    ("telegram", telegram::build),
+    ("trustpilot", trustpilot::build),
+    ("rss", rss::build),
+];
+
+/// A connector's configuration that cannot be run, naming the connector and the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectorError {
+    /// `type` names no known connector type.
+    #[error("connectors[{index}] ({name}).type {kind:?}: unknown connector type; expected one of {known}")]
+    UnknownType {
+        /// Position in `[[connectors]]`, from 0.
+        index: usize,
+        /// The connector's name.
+        name: String,
+        /// The type as written.
+        kind: String,
+        /// The known types.
+        known: String,
+    },
+    /// A key of the type is missing, unknown, or has a value the connector cannot use.
+    #[error("connectors[{index}] ({name}).{key}: {reason}")]
+    Setting {
+        /// Position in `[[connectors]]`, from 0.
+        index: usize,
+        /// The connector's name.
+        name: String,
+        /// The key at fault.
+        key: String,
+        /// What is wrong, and what is expected.
+        reason: String,
+    },
+}
+
+/// One configured connector, built.
+pub struct Connector {
+    /// Its unique name.
+    pub name: String,
+    /// Its type.
+    pub kind: String,
+    /// The tenant its mentions belong to.
+    pub tenant: String,
+    /// What it is.
+    pub built: Built,
+}
+
+/// Builds every configured connector, or says which one cannot be run and why.
+pub fn build_all(configs: &[ConnectorConfig]) -> Result<Vec<Connector>, ConnectorError> {
+    configs
+        .iter()
+        .enumerate()
+        .map(|(index, config)| {
+            let Some((_, build)) = TYPES.iter().find(|(kind, _)| *kind == config.kind) else {
+                return Err(ConnectorError::UnknownType {
+                    index,
+                    name: config.name.clone(),
+                    kind: config.kind.clone(),
+                    known: TYPES.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", "),
+                });
+            };
+            let mut settings = Settings::new(index, config);
+            let built = build(&mut settings)?;
+            settings.finish()?;
+            Ok(Connector {
+                name: config.name.clone(),
+                kind: config.kind.clone(),
+                tenant: config.tenant.clone(),
+                built,
+            })
+        })
+        .collect()
+}
+
+/// The webhooks among `connectors`, served with `config`'s body limits and deadline and handing
+/// their mentions to `ingestor`.
+pub fn webhooks(
+    connectors: &[Connector],
+    ingestor: &Arc<crate::Ingestor>,
+    config: &vigie_core::config::IngestConfig,
+) -> webhook::Webhooks {
+    let endpoints = connectors
+        .iter()
+        .filter_map(|c| match &c.built {
+            Built::Push(hook) => Some((
+                c.name.clone(),
+                webhook::Endpoint::new(&c.name, &c.tenant, hook.clone(), ingestor.clone()),
+            )),
+            Built::Pull(_) => None,
+        })
+        .collect();
+    webhook::Webhooks::new(
+        endpoints,
+        config.max_body_bytes,
+        std::time::Duration::from_millis(config.body_timeout_ms),
+        std::time::Duration::from_millis(config.webhook_deadline_ms.max(1)),
+    )
+}
