@@ -227,3 +227,227 @@ async fn deliver(
         }
     }
 }
+
+/// A served webhook over the in-process bus, for the connectors' tests: requests through the
+/// real router, and what reached the topics.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use axum::http::Request;
+    use prost::Message;
+    use tower::ServiceExt;
+    use vigie_core::bus::memory::MemoryBus;
+    use vigie_core::bus::Publisher;
+    use vigie_core::model::Limits;
+    use vigie_core::proto::{DeadLetter, Mention};
+    use vigie_core::topics;
+
+    /// One webhook `name` of `tenant`, served as ingest serves it.
+    pub(crate) struct Harness {
+        pub(crate) bus: MemoryBus,
+        router: Router,
+        name: String,
+    }
+
+    impl Harness {
+        /// Serves `hook` as connector `name` of `tenant`.
+        pub(crate) fn new(name: &str, tenant: &str, hook: Arc<dyn Webhook>) -> Self {
+            let bus = MemoryBus::default();
+            let ingestor = Arc::new(Ingestor::new(
+                Publisher::Memory(bus.clone()),
+                Limits::default(),
+                100,
+                1000,
+            ));
+            let mut endpoints = HashMap::new();
+            endpoints.insert(name.to_string(), Endpoint::new(name, tenant, hook, ingestor));
+            let webhooks = Webhooks::new(endpoints, 1 << 20, Duration::from_secs(5), Duration::from_secs(5));
+            Self {
+                bus,
+                router: router(Arc::new(webhooks)),
+                name: name.to_string(),
+            }
+        }
+
+        /// `GET /v1/webhooks/{name}?{query}`: the status and the body.
+        pub(crate) async fn get(&self, query: &str) -> (StatusCode, String) {
+            self.get_at(&self.name, query).await
+        }
+
+        /// `GET /v1/webhooks/{name}?{query}` for another `name`.
+        pub(crate) async fn get_at(&self, name: &str, query: &str) -> (StatusCode, String) {
+            let uri = format!("/v1/webhooks/{name}?{query}");
+            self.send(Request::get(uri).body(Body::empty()).expect("request"))
+                .await
+        }
+
+        /// `POST /v1/webhooks/{name}` with `headers` and `body`: the status and the body.
+        pub(crate) async fn post(&self, headers: &[(&str, &str)], body: &[u8]) -> (StatusCode, String) {
+            let mut request = Request::post(format!("/v1/webhooks/{}", self.name));
+            for (k, v) in headers {
+                request = request.header(*k, *v);
+            }
+            self.send(request.body(Body::from(body.to_vec())).expect("request"))
+                .await
+        }
+
+        async fn send(&self, request: Request<Body>) -> (StatusCode, String) {
+            let response = self
+                .router
+                .clone()
+                .oneshot(request)
+                .await
+                .expect("router answers");
+            let status = response.status();
+            let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .expect("body");
+            (status, String::from_utf8_lossy(&body).into_owned())
+        }
+
+        /// The mentions published so far.
+        pub(crate) fn mentions(&self) -> Vec<Mention> {
+            self.bus
+                .snapshot(topics::MENTIONS_RAW)
+                .iter()
+                .map(|r| Mention::decode(r.payload.as_deref().unwrap_or_default()).expect("a mention"))
+                .collect()
+        }
+
+        /// The dead letters written so far.
+        pub(crate) fn dead_letters(&self) -> Vec<DeadLetter> {
+            self.bus
+                .snapshot(topics::DEADLETTER)
+                .iter()
+                .map(|r| DeadLetter::decode(r.payload.as_deref().unwrap_or_default()).expect("a dead letter"))
+                .collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::Harness;
+    use super::*;
+    use vigie_core::proto::{Mention, Source};
+
+    /// Accepts bodies signed `ok`, answers `?challenge=x` with `x`, maps `{"text": …}` lines.
+    struct Hook;
+
+    impl Webhook for Hook {
+        fn handshake(&self, query: &HashMap<String, String>) -> Result<Answer, Refusal> {
+            match query.get("challenge") {
+                Some(c) => Ok(Answer {
+                    content_type: "text/plain",
+                    body: c.clone(),
+                }),
+                None => Err(Refusal::new("bad_handshake", "no challenge")),
+            }
+        }
+
+        fn verify(&self, headers: &HeaderMap, _body: &[u8]) -> Result<(), Refusal> {
+            match header(headers, "x-sig") {
+                Some("ok") => Ok(()),
+                Some(_) => Err(Refusal::new("bad_signature", "wrong signature")),
+                None => Err(Refusal::new("missing_signature", "no x-sig header")),
+            }
+        }
+
+        fn map(&self, body: &[u8]) -> Mapped {
+            let mut mapped = Mapped::default();
+            for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
+                    mapped.items.push(super::super::map::Mapping {
+                        item: Err(vigie_core::model::FieldError::new("body", "not JSON")),
+                        original: line.to_vec(),
+                    });
+                    continue;
+                };
+                match v.get("text").and_then(|t| t.as_str()) {
+                    Some(text) => mapped.mention(
+                        Mention {
+                            tenant: "someone-else".into(),
+                            source: Source::Telegram as i32,
+                            native_id: v["id"].as_str().unwrap_or_default().into(),
+                            text: text.into(),
+                            ..Default::default()
+                        },
+                        &v,
+                    ),
+                    None if v.get("receipt").is_some() => mapped.ignore("receipt"),
+                    None => mapped.unmapped("event", "neither text nor receipt", &v),
+                }
+            }
+            mapped
+        }
+    }
+
+    #[tokio::test]
+    async fn deliveries_are_verified_mapped_bound_to_the_tenant_and_nothing_is_lost() {
+        let h = Harness::new("acme-test", "acme", Arc::new(Hook));
+        assert_eq!(h.get("challenge=abc").await, (StatusCode::OK, "abc".to_string()));
+        assert_eq!(h.get("nothing=1").await.0, StatusCode::FORBIDDEN);
+
+        let body = b"{\"id\":\"1\",\"text\":\"hello\"}\n{\"receipt\":1}\n{\"other\":2}\nnot json\n";
+        assert_eq!(h.post(&[], body).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            h.post(&[("x-sig", "bad")], body).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert!(
+            h.mentions().is_empty() && h.dead_letters().is_empty(),
+            "a refused delivery stores nothing"
+        );
+
+        let (status, answer) = h.post(&[("x-sig", "ok")], body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let mentions = h.mentions();
+        assert_eq!(mentions.len(), 1);
+        assert_eq!(
+            mentions[0].tenant, "acme",
+            "the connector's tenant, whatever the payload said"
+        );
+        assert_eq!(mentions[0].text, "hello");
+        let letters = h.dead_letters();
+        assert_eq!(
+            letters.len(),
+            2,
+            "the unknown event and the line that is not JSON"
+        );
+        assert!(letters
+            .iter()
+            .all(|l| l.stage == "connector:acme-test" && l.tenant == "acme"));
+        assert!(letters
+            .iter()
+            .any(|l| l.original == b"not json" && l.reason == "not JSON"));
+
+        // A delivery again (the platform retries) is a duplicate, not a second mention.
+        let (_, answer) = h
+            .post(&[("x-sig", "ok")], b"{\"id\":\"1\",\"text\":\"hello\"}")
+            .await;
+        assert!(answer.contains("\"duplicates\":1"), "{answer}");
+        assert_eq!(h.mentions().len(), 1);
+
+        let metrics = vigie_core::metrics::render();
+        for line in [
+            "vigie_connector_refused_total{connector=\"acme-test\",reason=\"missing_signature\"} 1",
+            "vigie_connector_refused_total{connector=\"acme-test\",reason=\"bad_signature\"} 1",
+            "vigie_connector_refused_total{connector=\"acme-test\",reason=\"bad_handshake\"} 1",
+            "vigie_connector_ignored_total{connector=\"acme-test\",event=\"receipt\"} 1",
+            "vigie_connector_published_total{connector=\"acme-test\"} 1",
+            "vigie_connector_duplicates_total{connector=\"acme-test\"} 1",
+            "vigie_connector_deadlettered_total{connector=\"acme-test\"} 2",
+        ] {
+            assert!(metrics.contains(line), "{line} in\n{metrics}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_name_is_not_found() {
+        let h = Harness::new("acme-test2", "acme", Arc::new(Hook));
+        let (status, body) = h.get_at("nobody", "challenge=x").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body.contains("no connector named") && body.contains("nobody"), "{body}");
+        assert!(Webhooks::none().is_empty());
+    }
+}
