@@ -6,6 +6,7 @@
 //! - [`watches`]: the live, materialised set of watch definitions;
 //! - [`clickhouse`]: table rows, the batch writer and schema migrations;
 //! - [`metrics`]: the metrics vocabulary every stage emits, and the `/metrics` endpoint;
+//! - [`http_client`]: the outgoing HTTP(S) client (alerting's receivers, ingest's feeds);
 //! - [`query`], [`document`], [`matcher`]: the watch query language, mentions prepared for it, and
 //!   the presearcher index that matches every stored query at once;
 //! - [`vocabulary`]: what queries and documents share (words to find, where, field filters);
@@ -19,6 +20,7 @@ pub mod clickhouse;
 pub mod config;
 pub mod deadletter;
 pub mod document;
+pub mod http_client;
 pub mod matcher;
 pub mod metrics;
 pub mod model;

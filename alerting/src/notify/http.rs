@@ -1,51 +1,18 @@
 //! HTTP(S) POST for the channels that speak HTTP ([`super::webhook`], [`super::slack`]): one
-//! client per receiver over rustls with the system's root certificates, one attempt per call,
-//! and the answer classified as a [`NotifyError`] (connection errors, timeouts, 5xx and 429 are
-//! retryable; other statuses are not).
+//! client per receiver ([`vigie_core::http_client`]: rustls with the system's root
+//! certificates), one attempt per call, and the answer classified as a [`NotifyError`]
+//! (connection errors, timeouts, 5xx and 429 are retryable; other statuses are not).
 
 use super::NotifyError;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::StatusCode;
-use hyper_rustls::HttpsConnectorBuilder;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
-use std::sync::Arc;
 use std::time::Duration;
+use vigie_core::http_client::with_sources;
+pub use vigie_core::http_client::{client, HttpClient, NoRootCertificates};
 
 /// Longest wait for one POST.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The HTTP(S) client of a receiver (connections are kept and reused between notifications).
-pub type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
-
-/// The system's certificate store holds no usable root certificate, so `https://` receivers
-/// could not verify anyone.
-#[derive(Debug, thiserror::Error)]
-#[error("no trusted root certificates for HTTPS in the system's store: {0}")]
-pub struct NoRootCertificates(std::io::Error);
-
-/// A new HTTP(S) client for `url`: TLS through rustls (ring), trusting the system's root
-/// certificates. A plain `http://` URL needs none, so it also works on a machine without a
-/// certificate store.
-pub fn client(url: &str) -> Result<HttpClient, NoRootCertificates> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = match HttpsConnectorBuilder::new().with_provider_and_native_roots(provider.clone()) {
-        Ok(builder) => builder,
-        Err(_) if !url.starts_with("https://") => {
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map_err(|e| NoRootCertificates(std::io::Error::other(e)))?
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth();
-            HttpsConnectorBuilder::new().with_tls_config(config)
-        }
-        Err(e) => return Err(NoRootCertificates(e)),
-    };
-    let connector = builder.https_or_http().enable_http1().build();
-    Ok(Client::builder(TokioExecutor::new()).build(connector))
-}
 
 /// POSTs JSON bodies to one URL.
 #[derive(Clone)]
@@ -101,18 +68,6 @@ pub fn classify(status: StatusCode) -> Result<(), NotifyError> {
         reason: format!("HTTP {status}"),
         retryable: status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS,
     })
-}
-
-/// `error` and its causes, as one line.
-fn with_sources(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
