@@ -45,6 +45,9 @@ enum Command {
     Alerting,
     /// Serve the gRPC API for internal services (watches and alerts so far), tenant-scoped by token.
     Api,
+    /// Poll the pull connectors of `[[connectors]]` (RSS and Atom feeds, Google Alerts) and
+    /// publish what they find to Kafka, each connector resuming from its saved cursor.
+    Collect,
     /// All stages in one process over in-process channels: no Kafka, no ClickHouse. Replays the
     /// bundled sample, prints alerts, and keeps serving HTTP and gRPC ingest.
     Standalone(standalone::Args),
@@ -213,6 +216,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Enrich => services::run_enrich(config).await,
         Command::Alerting => services::run_alerting(config).await,
         Command::Api => services::run_api(config).await,
+        Command::Collect => services::run_collect(config).await,
         Command::Standalone(args) => standalone::run(config, args).await,
         Command::Score(args) => score::run(args),
         Command::Backtest(args) => backtest::run(args),

@@ -1,5 +1,6 @@
-//! The services as processes: `vigie ingest`, `enrich`, `alerting` and `api`, each assembled
-//! from its crate over Kafka and ClickHouse, with its metrics endpoint, until SIGTERM or Ctrl-C.
+//! The services as processes: `vigie ingest`, `enrich`, `alerting`, `api` and `collect`, each
+//! assembled from its crate over Kafka and ClickHouse, with its metrics endpoint, until SIGTERM
+//! or Ctrl-C.
 
 use anyhow::Context;
 use std::sync::Arc;
@@ -165,5 +166,34 @@ pub(crate) async fn run_api(config: Config) -> anyhow::Result<()> {
     vigie_api::serve(addr, tls, services, cancel).await?;
     let _ = metrics.await;
     publisher.flush().await;
+    Ok(())
+}
+
+pub(crate) async fn run_collect(config: Config) -> anyhow::Result<()> {
+    let cancel = vigie_core::shutdown::on_signal();
+    // A configuration that cannot run is refused before anything connects.
+    let connectors = vigie_ingest::connectors::build_all(&config.connectors)?;
+    let metrics = tokio::spawn(vigie_core::metrics::serve_owned(
+        config.collect.metrics_listen.clone(),
+        cancel.clone(),
+    ));
+    let bus = kafka(&config);
+    // A broker that does not answer must not keep SIGTERM waiting.
+    tokio::select! {
+        ready = bus.ensure_topics() => ready?,
+        _ = cancel.cancelled() => {
+            let _ = metrics.await;
+            return Ok(());
+        }
+    }
+    let publisher = bus.publisher()?;
+    let ingestor = Arc::new(vigie_ingest::Ingestor::from_config(
+        publisher.clone(),
+        &config.ingest,
+    ));
+    vigie_ingest::collect::run(&bus, ingestor, &connectors, &config.collect, cancel).await?;
+    publisher.flush().await;
+    let _ = metrics.await;
+    tracing::info!("collect: stopped");
     Ok(())
 }

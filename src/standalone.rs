@@ -2,8 +2,9 @@
 //! no Kafka and no ClickHouse. Replays the bundled sample (or a file) through the same ingest
 //! code path as HTTP, prints what it rejected and, once the replay has gone through every stage,
 //! the alerts it raised as one timeline (see [`console`]), then keeps serving HTTP ingest and
-//! the gRPC API (search and stats over an in-memory window of recent mentions) until Ctrl-C,
-//! printing new alerts as they come (or exits after the timeline with `--exit`).
+//! the gRPC API (search and stats over an in-memory window of recent mentions), and polling the
+//! pull connectors of `--config` (feeds), until Ctrl-C, printing new alerts as they come (or
+//! exits after the timeline with `--exit`).
 
 mod console;
 
@@ -236,7 +237,31 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
                 webhooks.names().join(",")
             );
         }
+        // The pull connectors (feeds) poll beside, over the in-process bus, their cursors on
+        // its vigie.connectors.state.
+        let collect = vigie_ingest::collect::has_pull(&connectors).then(|| {
+            let names: Vec<&str> = connectors
+                .iter()
+                .filter(|c| matches!(c.built, vigie_ingest::connectors::Built::Pull(_)))
+                .map(|c| c.name.as_str())
+                .collect();
+            println!("vigie standalone: collecting {}", names.join(", "));
+            let (bus, ingestor, collect, cancel) = (
+                bus.clone(),
+                ingestor.clone(),
+                config.collect.clone(),
+                cancel.clone(),
+            );
+            tokio::spawn(async move {
+                vigie_ingest::collect::run(&bus, ingestor, &connectors, &collect, cancel).await
+            })
+        });
         vigie_ingest::service::serve(&config.ingest, ingestor, webhooks, cancel.clone()).await?;
+        if let Some(task) = collect {
+            if let Ok(Err(e)) = task.await {
+                tracing::warn!("collect: {e}");
+            }
+        }
         if let Ok(Err(e)) = api.await {
             tracing::warn!("api: {e}");
         }

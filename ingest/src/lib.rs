@@ -8,6 +8,7 @@
 //! duplicates and downstream sinks deduplicate by id.
 
 pub mod body;
+pub mod collect;
 pub mod connectors;
 pub mod grpc;
 pub mod http;
