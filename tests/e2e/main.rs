@@ -22,11 +22,16 @@
 //! 6. `api_happy_paths`: every gRPC call on the full stack, a watch made through the API matched
 //!    by enrich, StreamAlerts resumed from its cursor.
 //! 7. `cross_tenant`: tenant 2's admin tries every read and write on tenants 1 and 3's ids.
-//! 8. `shutdown`: the API's metrics, a revoked token, and every service stopping cleanly.
+//! 8. `connectors`: a signed WhatsApp message, a signed Messenger message and the page's echo,
+//!    and a Google Alerts feed served locally, through a webhook-serving ingest and `vigie
+//!    collect` into enrich and ClickHouse; the Messenger customer's `unanswered` alert is
+//!    resolved by the echo, the WhatsApp one fires at its deadline.
+//! 9. `shutdown`: the API's metrics, a revoked token, and every service stopping cleanly.
 
 mod alerting_crash;
 mod api;
 mod bi;
+mod connectors;
 mod cross_tenant;
 mod enrich_crash;
 mod fixture;
@@ -72,13 +77,14 @@ pub struct World {
 type Step = fn(&mut World);
 
 /// The scenarios, in the order they run.
-const SCENARIOS: [(&str, Step); 7] = [
+const SCENARIOS: [(&str, Step); 8] = [
     ("ingest_and_dead_letters", ingest::run),
     ("enrich_crash", enrich_crash::run),
     ("alerting_crash", alerting_crash::run),
     ("bi_queries", bi::run),
     ("api_happy_paths", api::run),
     ("cross_tenant", cross_tenant::run),
+    ("connectors", connectors::run),
     ("shutdown", shutdown::run),
 ];
 

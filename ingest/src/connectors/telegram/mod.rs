@@ -18,7 +18,7 @@
 //!   `username`, `title`) for channel posts and messages sent on behalf of a chat;
 //! - a `private` chat → private, kind `direct_message` (the thread is the chat with that person);
 //! - a `group` or `supergroup` → kind `reply` when it replies, else `post`; public when the group
-//!   has a public `username` (anyone can read it at t.me/<username>), private otherwise (members
+//!   has a public `username` (anyone can read it at `t.me/<username>`), private otherwise (members
 //!   only: then the chat is a conversation for the `unanswered` rule);
 //! - a `channel` → public (a broadcast), kind `post` (or `reply`);
 //! - url `https://t.me/<username>/<message_id>` for chats with a username, else
