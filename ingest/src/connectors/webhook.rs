@@ -447,7 +447,10 @@ mod tests {
         let h = Harness::new("acme-test2", "acme", Arc::new(Hook));
         let (status, body) = h.get_at("nobody", "challenge=x").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        assert!(body.contains("no connector named") && body.contains("nobody"), "{body}");
+        assert!(
+            body.contains("no connector named") && body.contains("nobody"),
+            "{body}"
+        );
         assert!(Webhooks::none().is_empty());
     }
 }
