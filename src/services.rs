@@ -38,7 +38,9 @@ pub(crate) async fn run_ingest(config: Config) -> anyhow::Result<()> {
     } else {
         tracing::warn!("ingest: auth.required = false: anonymous writes accepted for any tenant");
     }
-    let connectors = vigie_ingest::connectors::build_all(&config.connectors)?;
+    // The webhooks only: the polled sources (and their settings) are collect's.
+    let connectors =
+        vigie_ingest::connectors::build_side(&config.connectors, vigie_ingest::connectors::Side::Push)?;
     let ingestor = Arc::new(ingestor);
     let webhooks = Arc::new(vigie_ingest::connectors::webhooks(
         &connectors,
@@ -171,8 +173,10 @@ pub(crate) async fn run_api(config: Config) -> anyhow::Result<()> {
 
 pub(crate) async fn run_collect(config: Config) -> anyhow::Result<()> {
     let cancel = vigie_core::shutdown::on_signal();
-    // A configuration that cannot run is refused before anything connects.
-    let connectors = vigie_ingest::connectors::build_all(&config.connectors)?;
+    // A configuration that cannot run is refused before anything connects; the webhooks (and
+    // their secrets) are ingest's.
+    let connectors =
+        vigie_ingest::connectors::build_side(&config.connectors, vigie_ingest::connectors::Side::Pull)?;
     let metrics = tokio::spawn(vigie_core::metrics::serve_owned(
         config.collect.metrics_listen.clone(),
         cancel.clone(),

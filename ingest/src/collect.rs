@@ -105,6 +105,7 @@ pub async fn run(
     let mut cursors = saved_cursors(bus, &cancel).await?;
     let publisher = bus.publisher()?;
     let mut tasks = tokio::task::JoinSet::new();
+    let mut running = HashMap::new();
     for (connector, poller) in pulls {
         let cursor = cursors.remove(&connector.name).unwrap_or_default();
         tracing::info!(
@@ -119,25 +120,79 @@ pub async fn run(
                 ", from its saved cursor"
             }
         );
-        let one = Collector {
+        let spec = Spec {
             name: connector.name.clone(),
             poller,
             handoff: HandOff::new(ingestor.clone(), &connector.name, &connector.tenant),
             publisher: publisher.clone(),
             max_items: config.max_items.max(1),
-            cursor,
-            unsaved: None,
-            failures: 0,
         };
-        tasks.spawn(one.run(cancel.clone()));
+        let task = tasks.spawn(spec.collector(cursor).run(cancel.clone()));
+        running.insert(task.id(), spec);
     }
-    while let Some(done) = tasks.join_next().await {
-        if let Err(e) = done {
-            tracing::error!("collect: a connector's task failed: {e}");
+    while let Some(done) = tasks.join_next_with_id().await {
+        let id = match &done {
+            Ok((id, ())) => *id,
+            Err(e) => e.id(),
+        };
+        let Some(spec) = running.remove(&id) else {
+            continue;
+        };
+        let Err(e) = done else { continue };
+        if cancel.is_cancelled() {
+            continue;
         }
+        // A connector that panicked starts again from its saved cursor after a pause, instead
+        // of silently never polling again.
+        tracing::error!(
+            "collect {}: its task failed ({e}); restarting it from its saved cursor in {RESTART_AFTER:?}",
+            spec.name
+        );
+        spec.handoff.metrics().error("panic");
+        let cursor = match saved_cursors(bus, &cancel).await {
+            Ok(mut saved) => saved.remove(&spec.name).unwrap_or_default(),
+            Err(e) => return Err(e),
+        };
+        let collector = spec.collector(cursor);
+        let stop = cancel.clone();
+        let task = tasks.spawn(async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = tokio::time::sleep(RESTART_AFTER) => collector.run(stop).await,
+            }
+        });
+        running.insert(task.id(), spec);
     }
     publisher.flush().await;
     Ok(())
+}
+
+/// The pause before a connector whose task failed starts again.
+pub const RESTART_AFTER: Duration = Duration::from_secs(5);
+
+/// What a connector's loop is made from (kept to start it again).
+struct Spec {
+    name: String,
+    poller: Arc<dyn Poller>,
+    handoff: HandOff,
+    publisher: Publisher,
+    max_items: usize,
+}
+
+impl Spec {
+    /// The loop, starting from `cursor`.
+    fn collector(&self, cursor: Vec<u8>) -> Collector {
+        Collector {
+            name: self.name.clone(),
+            poller: self.poller.clone(),
+            handoff: self.handoff.clone(),
+            publisher: self.publisher.clone(),
+            max_items: self.max_items,
+            cursor,
+            unsaved: None,
+            failures: 0,
+        }
+    }
 }
 
 /// Why a cycle failed: the wait the source asked for, if it did.
@@ -161,7 +216,13 @@ impl Collector {
     async fn run(mut self, cancel: CancellationToken) {
         let interval = self.poller.interval();
         while !cancel.is_cancelled() {
-            let wait = match self.cycle(&cancel).await {
+            // A broker that never answers does not hold shutdown: what was handed on without its
+            // cursor saved is handed on again after the restart, as duplicates.
+            let outcome = tokio::select! {
+                _ = cancel.cancelled() => break,
+                outcome = self.cycle(&cancel) => outcome,
+            };
+            let wait = match outcome {
                 Ok(()) => {
                     self.failures = 0;
                     interval

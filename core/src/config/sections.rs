@@ -36,7 +36,7 @@ pub struct Config {
 /// mentions belong to, and the keys of its type (checked by the connector itself when it is
 /// built: an unknown or missing key is refused there, naming the connector and the key). A
 /// secret may be given as `KEY_env = "VAR"`, read from the environment, instead of `KEY`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 pub struct ConnectorConfig {
     /// Unique among connectors, `[a-z0-9-]+`; a webhook's URL is `/v1/webhooks/{name}`.
     pub name: String,
@@ -48,6 +48,18 @@ pub struct ConnectorConfig {
     /// The type's own keys, as written.
     #[serde(flatten)]
     pub settings: toml::Table,
+}
+
+/// Names, type and tenant, and the keys of the type without their values (which may be secrets).
+impl std::fmt::Debug for ConnectorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectorConfig")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("tenant", &self.tenant)
+            .field("keys", &self.settings.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// The collect service (`vigie collect`, and part of `vigie standalone`).

@@ -94,10 +94,15 @@ pub fn count(v: &Value, path: &[&str]) -> Option<u64> {
 /// A time at `path`: Unix seconds or milliseconds (a number or digits; values above 10^11 are
 /// read as milliseconds), or an RFC 3339 text; in milliseconds.
 pub fn time_ms(v: &Value, path: &[&str]) -> Option<i64> {
-    let ms = |n: i64| if n.abs() >= 100_000_000_000 { n } else { n * 1000 };
+    // Negative times are no platform's: refused (ingest then says the field is missing).
+    let ms = |n: i64| match n {
+        n if n < 0 => None,
+        n if n >= 100_000_000_000 => Some(n),
+        n => n.checked_mul(1000),
+    };
     match at(v, path)? {
-        Value::Number(n) => n.as_i64().map(ms),
-        Value::String(s) if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() => s.parse().ok().map(ms),
+        Value::Number(n) => n.as_i64().and_then(ms),
+        Value::String(s) if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() => s.parse().ok().and_then(ms),
         Value::String(s) => vigie_core::model::parse_rfc3339_ms(s),
         _ => None,
     }
@@ -194,6 +199,10 @@ mod tests {
         assert_eq!(time_ms(&v, &["a", "t"]), Some(1_700_000_000_000));
         assert_eq!(time_ms(&v, &["a", "tm"]), Some(1_700_000_000_123));
         assert_eq!(time_ms(&v, &["a", "r"]), Some(1_704_164_645_000));
+        let odd = json!({"min": i64::MIN, "neg": -5, "big": "99999999999999999999"});
+        assert_eq!(time_ms(&odd, &["min"]), None);
+        assert_eq!(time_ms(&odd, &["neg"]), None);
+        assert_eq!(time_ms(&odd, &["big"]), None);
         assert_eq!(text(&v, &["a", "s"]), Some("x"));
     }
 }

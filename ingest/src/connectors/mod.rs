@@ -42,16 +42,25 @@ pub enum Built {
 /// How one connector type is built from its settings.
 pub type Build = fn(&mut Settings) -> Result<Built, ConnectorError>;
 
-/// The connector types: the name written as `type = "…"`, and how it is built. Adding a
-/// platform adds its folder and one line here.
-pub const TYPES: &[(&str, Build)] = &[
-    ("meta", meta::build),
-    ("whatsapp", whatsapp::build),
-    ("x_activity", x_activity::build),
-    ("linkedin", linkedin::build),
-    ("telegram", telegram::build),
-    ("trustpilot", trustpilot::build),
-    ("rss", rss::build),
+/// Which service runs a connector type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Webhooks, served by ingest.
+    Push,
+    /// Polled sources, run by collect.
+    Pull,
+}
+
+/// The connector types: the name written as `type = "…"`, the service that runs it, and how it
+/// is built. Adding a platform adds its folder and one line here.
+pub const TYPES: &[(&str, Side, Build)] = &[
+    ("meta", Side::Push, meta::build),
+    ("whatsapp", Side::Push, whatsapp::build),
+    ("x_activity", Side::Push, x_activity::build),
+    ("linkedin", Side::Push, linkedin::build),
+    ("telegram", Side::Push, telegram::build),
+    ("trustpilot", Side::Push, trustpilot::build),
+    ("rss", Side::Pull, rss::build),
 ];
 
 /// A connector's configuration that cannot be run, naming the connector and the key.
@@ -95,31 +104,43 @@ pub struct Connector {
     pub built: Built,
 }
 
-/// Builds every configured connector, or says which one cannot be run and why.
+/// Builds every configured connector, or says which one cannot be run and why (`vigie
+/// standalone` runs both sides).
 pub fn build_all(configs: &[ConnectorConfig]) -> Result<Vec<Connector>, ConnectorError> {
-    configs
-        .iter()
-        .enumerate()
-        .map(|(index, config)| {
-            let Some((_, build)) = TYPES.iter().find(|(kind, _)| *kind == config.kind) else {
-                return Err(ConnectorError::UnknownType {
-                    index,
-                    name: config.name.clone(),
-                    kind: config.kind.clone(),
-                    known: TYPES.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", "),
-                });
-            };
-            let mut settings = Settings::new(index, config);
-            let built = build(&mut settings)?;
-            settings.finish()?;
-            Ok(Connector {
+    build(configs, None)
+}
+
+/// Builds the connectors `side` runs (ingest the webhooks, collect the polled sources), so that
+/// a service never needs the other side's secrets; every connector's type is still checked.
+pub fn build_side(configs: &[ConnectorConfig], side: Side) -> Result<Vec<Connector>, ConnectorError> {
+    build(configs, Some(side))
+}
+
+fn build(configs: &[ConnectorConfig], side: Option<Side>) -> Result<Vec<Connector>, ConnectorError> {
+    let mut connectors = Vec::new();
+    for (index, config) in configs.iter().enumerate() {
+        let Some((_, runs_on, build)) = TYPES.iter().find(|(kind, ..)| *kind == config.kind) else {
+            return Err(ConnectorError::UnknownType {
+                index,
                 name: config.name.clone(),
                 kind: config.kind.clone(),
-                tenant: config.tenant.clone(),
-                built,
-            })
-        })
-        .collect()
+                known: TYPES.iter().map(|(k, ..)| *k).collect::<Vec<_>>().join(", "),
+            });
+        };
+        if side.is_some_and(|side| side != *runs_on) {
+            continue;
+        }
+        let mut settings = Settings::new(index, config);
+        let built = build(&mut settings)?;
+        settings.finish()?;
+        connectors.push(Connector {
+            name: config.name.clone(),
+            kind: config.kind.clone(),
+            tenant: config.tenant.clone(),
+            built,
+        });
+    }
+    Ok(connectors)
 }
 
 /// The webhooks among `connectors`, served with `config`'s body limits and deadline and handing

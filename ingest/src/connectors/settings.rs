@@ -7,8 +7,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 use vigie_core::config::ConnectorConfig;
 
-/// A secret from the configuration or the environment; never printed.
-#[derive(Clone, PartialEq, Eq)]
+/// A secret from the configuration or the environment; never printed, and compared only through
+/// [`super::signature`]'s constant-time functions (no `==`).
+#[derive(Clone)]
 pub struct Secret(String);
 
 impl Secret {

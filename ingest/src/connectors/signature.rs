@@ -23,6 +23,29 @@ pub fn hmac_sha256_matches(key: &[u8], data: &[u8], expected: &[u8]) -> bool {
     mac.verify_slice(expected).is_ok()
 }
 
+/// Whether a handshake's challenge is a plain token: 1 to `max` characters, each an ASCII letter
+/// or digit or one of `punctuation`. A handshake that signs its challenge with the same secret
+/// and MAC as deliveries must refuse anything else, or anyone could have it sign a forged body
+/// (every delivery a connector maps is a JSON object, so it holds a `{`, never allowed here).
+pub fn plain_challenge(token: &str, max: usize, punctuation: &str) -> bool {
+    (1..=max).contains(&token.len())
+        && token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || punctuation.contains(c))
+}
+
+/// Whether `expected` is the HMAC-SHA256 of the concatenation of `parts` under `key`, compared
+/// in constant time (no copy of the parts).
+pub fn hmac_sha256_parts_match(key: &[u8], parts: &[&[u8]], expected: &[u8]) -> bool {
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else {
+        return false;
+    };
+    for part in parts {
+        mac.update(part);
+    }
+    mac.verify_slice(expected).is_ok()
+}
+
 /// Whether two byte strings are equal, in time that depends only on their lengths.
 pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
@@ -36,6 +59,9 @@ pub fn hex(bytes: &[u8]) -> String {
 /// The bytes of a hexadecimal string (either case), or `None`.
 pub fn from_hex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) || !s.is_ascii() {
+        return None;
+    }
+    if !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..s.len())
@@ -88,6 +114,14 @@ mod tests {
         assert_eq!(from_hex("00ff10"), Some(vec![0, 255, 16]));
         assert_eq!(from_hex("0FF"), None);
         assert_eq!(from_hex("zz"), None);
+        assert_eq!(from_hex("+f"), None, "a sign is not a hex digit");
+        assert!(plain_challenge("a-B_9=+/", 256, "-_=+/"));
+        assert!(!plain_challenge("", 256, "-_=+/"));
+        assert!(!plain_challenge("{\"x\":1}", 256, "-_=+/"));
+        assert!(!plain_challenge(&"a".repeat(257), 256, "-_=+/"));
+        let whole = hmac_sha256(b"k", b"ab");
+        assert!(hmac_sha256_parts_match(b"k", &[b"a", b"b"], &whole));
+        assert!(!hmac_sha256_parts_match(b"k", &[b"a", b"c"], &whole));
         assert_eq!(from_base64(&base64(b"vigie")), Some(b"vigie".to_vec()));
         assert_eq!(from_base64("***"), None);
         assert!(same_secret(b"abc", b"abc") && !same_secret(b"abc", b"abd") && !same_secret(b"abc", b"ab"));

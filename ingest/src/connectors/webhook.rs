@@ -214,7 +214,13 @@ async fn deliver(
             "deadlettered": answer.rejected,
         }))
         .into_response(),
-        Ok(Err(e)) => error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Ok(Err(e)) => {
+            tracing::warn!("webhook {name}: delivery not stored, answered 503: {e}");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the delivery could not be stored now: deliver again",
+            )
+        }
         Err(_) => {
             endpoint.hand_off.metrics().error("deadline");
             error(

@@ -85,6 +85,11 @@ impl LinkedIn {
 impl Webhook for LinkedIn {
     fn handshake(&self, query: &HashMap<String, String>) -> Result<Answer, Refusal> {
         match query.get("challengeCode").filter(|c| !c.is_empty()) {
+            // LinkedIn sends a UUID; anything else could be a body (or "hmacsha256=" + a body).
+            Some(code) if !signature::plain_challenge(code, 64, "-") => Err(Refusal::new(
+                "bad_handshake",
+                "challengeCode is not a plain code (letters, digits and -, at most 64): refused so the handshake cannot sign a delivery",
+            )),
             Some(code) => Ok(Answer {
                 content_type: "application/json",
                 body: json!({
@@ -119,12 +124,9 @@ impl Webhook for LinkedIn {
             ));
         };
         let secret = self.client_secret.expose();
-        let mut prefixed = Vec::with_capacity(PREFIX.len() + body.len());
-        prefixed.extend_from_slice(PREFIX.as_bytes());
-        prefixed.extend_from_slice(body);
         // Both forms are checked, without short-circuit.
         let plain = signature::hmac_sha256_matches(secret, body, &expected);
-        let with_prefix = signature::hmac_sha256_matches(secret, &prefixed, &expected);
+        let with_prefix = signature::hmac_sha256_parts_match(secret, &[PREFIX.as_bytes(), body], &expected);
         if plain | with_prefix {
             Ok(())
         } else {
@@ -354,6 +356,21 @@ mod tests {
             })
         );
         assert_eq!(h.get("applicationId=1").await.0, StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn the_challenge_cannot_be_made_to_sign_a_delivery() {
+        let h = Harness::new("li-oracle", "acme", hook());
+        for forged in [
+            r#"{"type":"ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS","notifications":[]}"#.to_string(),
+            format!("hmacsha256={}", r#"{"notifications":[]}"#),
+        ] {
+            let query: String = forged.bytes().map(|b| format!("%{b:02X}")).collect();
+            let (status, body) = h.get(&format!("challengeCode={query}")).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        }
+        // A UUID, as LinkedIn sends, is answered.
+        assert_eq!(h.get("challengeCode=890e4bb6-7c3d-4b1a-9f0e-2b1c3d4e5f60").await.0, StatusCode::OK);
     }
 
     #[tokio::test]

@@ -91,6 +91,11 @@ impl XActivity {
 impl Webhook for XActivity {
     fn handshake(&self, query: &HashMap<String, String>) -> Result<Answer, Refusal> {
         match query.get("crc_token").filter(|t| !t.is_empty()) {
+            // X's tokens are short base64-like strings; anything else could be a body to sign.
+            Some(token) if !signature::plain_challenge(token, 256, "-_=+/") => Err(Refusal::new(
+                "bad_handshake",
+                "crc_token is not a plain token (letters, digits, -_=+/, at most 256): refused so the handshake cannot sign a delivery",
+            )),
             Some(token) => {
                 let mac = signature::hmac_sha256(self.consumer_secret.expose(), token.as_bytes());
                 Ok(Answer {
@@ -425,6 +430,20 @@ mod tests {
             metrics.contains("vigie_connector_refused_total{connector=\"x-crc\",reason=\"bad_handshake\"} 2"),
             "{metrics}"
         );
+    }
+
+    #[tokio::test]
+    async fn the_crc_cannot_be_made_to_sign_a_delivery() {
+        let h = Harness::new("x-oracle", "acme", hook());
+        let forged = r#"{"for_user_id":"1","tweet_create_events":[{"id_str":"9","text":"fake crisis","user":{"id_str":"2","screen_name":"a"},"created_at":"Wed Oct 10 20:19:24 +0000 2018"}]}"#;
+        let query: String = forged.bytes().map(|b| format!("%{b:02X}")).collect();
+        let (status, body) = h.get(&format!("crc_token={query}")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        // Had it answered, its token would sign the body: the delivery is refused either way.
+        let mac = signature::hmac_sha256(b"x-consumer-secret-for-tests", forged.as_bytes());
+        let sig = format!("sha256={}", signature::base64(&mac));
+        assert!(body.is_empty() || !body.contains(&sig));
+        assert!(h.mentions().is_empty());
     }
 
     #[tokio::test]
