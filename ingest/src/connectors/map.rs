@@ -4,6 +4,7 @@
 
 use crate::ingestor::{Caller, IngestError, Ingestor, Item, Submitted};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use vigie_core::metrics::ConnectorMetrics;
 use vigie_core::model::FieldError;
@@ -53,9 +54,15 @@ impl Mapped {
     /// A payload that is not what the platform sends at all (not JSON, no known shape): one
     /// unmapped item holding the whole body.
     pub fn malformed(reason: impl Into<String>, body: &[u8]) -> Mapped {
+        Mapped::unmapped_body("body", reason, body)
+    }
+
+    /// A payload refused whole (an unknown `object`…): one unmapped item, `field` and `reason`
+    /// saying why, holding the whole body as received.
+    pub fn unmapped_body(field: impl Into<String>, reason: impl Into<String>, body: &[u8]) -> Mapped {
         Mapped {
             items: vec![Mapping {
-                item: Err(FieldError::new("body", reason)),
+                item: Err(FieldError::new(field, reason)),
                 original: body.to_vec(),
             }],
             ignored: Vec::new(),
@@ -71,6 +78,39 @@ pub fn text<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
 /// The value at `path` in `v` (object keys).
 pub fn at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
     path.iter().try_fold(v, |v, key| v.get(key))
+}
+
+/// `text` if it has something else than blanks.
+pub fn non_blank(text: Option<&str>) -> Option<&str> {
+    text.filter(|t| !t.trim().is_empty())
+}
+
+/// The native id of an edit of `id`: `<id>:edit:<at_ms>` when the platform dates the edit,
+/// else `<id>:edit:<first 16 hex digits of the SHA-256 of words>` (`words` being what the edit
+/// says: its text, and its rating and title where there are), so that each later wording is a
+/// mention of its own and a platform's retry of the same edit is a duplicate.
+pub fn edit_id(id: &str, at_ms: Option<i64>, words: &str) -> String {
+    match at_ms {
+        Some(at) => format!("{id}:edit:{at}"),
+        None => {
+            let digest = super::signature::hex(&Sha256::digest(words.as_bytes()));
+            format!("{id}:edit:{}", &digest[..16])
+        }
+    }
+}
+
+/// The language hint of a platform's language tag: its two-letter code, lowercased (`fr`,
+/// `en-GB` and `pt_BR` give `fr`, `en`, `pt`); nothing for anything else (`und`, `e`, `fra`).
+pub fn language_hint(lang: Option<&str>) -> String {
+    let Some(lang) = lang else { return String::new() };
+    let (Some(code), Some(rest)) = (lang.get(..2), lang.get(2..)) else {
+        return String::new();
+    };
+    if code.bytes().all(|b| b.is_ascii_alphabetic()) && (rest.is_empty() || rest.starts_with(['-', '_'])) {
+        code.to_ascii_lowercase()
+    } else {
+        String::new()
+    }
 }
 
 /// A string, or a number written as one (platform ids come both ways), at `path`.
@@ -102,7 +142,9 @@ pub fn time_ms(v: &Value, path: &[&str]) -> Option<i64> {
     };
     match at(v, path)? {
         Value::Number(n) => n.as_i64().and_then(ms),
-        Value::String(s) if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() => s.parse().ok().and_then(ms),
+        Value::String(s) if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() => {
+            s.parse().ok().and_then(ms)
+        }
         Value::String(s) => vigie_core::model::parse_rfc3339_ms(s),
         _ => None,
     }
@@ -188,6 +230,60 @@ impl HandOff {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_edit_is_named_by_its_time_else_by_its_words() {
+        assert_eq!(
+            edit_id("c1", Some(1_700_000_000_000), "x"),
+            "c1:edit:1700000000000"
+        );
+        let first = edit_id("c1", None, "first wording");
+        let second = edit_id("c1", None, "second wording");
+        assert!(
+            first.starts_with("c1:edit:") && first.len() == "c1:edit:".len() + 16,
+            "{first}"
+        );
+        assert_ne!(first, second, "two undated edits are two mentions");
+        assert_eq!(
+            first,
+            edit_id("c1", None, "first wording"),
+            "a retry is a duplicate"
+        );
+        // The SHA-256 of "first wording", its first 16 hex digits.
+        let sha = crate::connectors::signature::hex(&Sha256::digest(b"first wording"));
+        assert_eq!(first, format!("c1:edit:{}", &sha[..16]));
+    }
+
+    #[test]
+    fn language_tags_give_two_letter_hints_and_blanks_are_nothing() {
+        assert_eq!(
+            ["fr", "en-GB", "pt_BR", "DE", "zh-cn", "und", "e", "", "é", "aé"]
+                .map(|l| language_hint(Some(l))),
+            ["fr", "en", "pt", "de", "zh", "", "", "", "", ""]
+        );
+        assert_eq!(language_hint(None), "");
+        assert_eq!(non_blank(Some(" \n\t ")), None);
+        assert_eq!(non_blank(None), None);
+        assert_eq!(non_blank(Some(" a ")), Some(" a "));
+    }
+
+    #[test]
+    fn a_body_refused_whole_names_its_field() {
+        let m = Mapped::unmapped_body("object", "object \"x\" is not mapped", b"{\"object\":\"x\"}");
+        assert_eq!(m.items.len(), 1);
+        let e = m.items[0].item.as_ref().unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.reason.as_str()),
+            ("object", "object \"x\" is not mapped")
+        );
+        assert_eq!(m.items[0].original, b"{\"object\":\"x\"}");
+        let e = Mapped::malformed("not JSON", b"x")
+            .items
+            .remove(0)
+            .item
+            .unwrap_err();
+        assert_eq!(e.field, "body");
+    }
 
     #[test]
     fn lookups_read_ids_counts_and_times_as_platforms_write_them() {

@@ -14,6 +14,8 @@
 //! unknown keys and reads secrets from `KEY` or `KEY_env`.
 
 pub mod map;
+/// Meta's webhook hub (handshake and signature) shared by `meta` and `whatsapp`.
+pub mod meta_hub;
 pub mod poll;
 pub mod settings;
 pub mod signature;

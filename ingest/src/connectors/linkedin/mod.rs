@@ -21,7 +21,8 @@
 //!   comment URN when the comment answers one (`parentComment`), else `sourcePost`; `thread_id` =
 //!   `sourcePost`; url `https://www.linkedin.com/feed/update/<sourcePost>?commentUrn=<comment>`.
 //! - `COMMENT_EDIT` → the same, as a new mention whose native id is `<comment URN>:edit:<lastModifiedAt>`
-//!   (the edited words are kept next to the first version, retries of the same edit are duplicates).
+//!   (without `lastModifiedAt`, `<comment URN>:edit:<16 hex digits of the SHA-256 of the text>`):
+//!   the edited words are kept next to the first version, retries of the same edit are duplicates.
 //! - `SHARE` (a reshare of the page's post, with the resharer's commentary) → kind `post`;
 //!   native id = the new share's URN; text = its commentary; `parent_id` and `thread_id` =
 //!   `sourcePost`; url `https://www.linkedin.com/feed/update/<share URN>`.
@@ -180,9 +181,9 @@ fn no_text(what: &str) -> String {
 /// A comment (or the page's own, or an edit) on one of the page's posts.
 fn comment(n: &Value, edit: bool, mapped: &mut Mapped) {
     let decorated = map::at(n, &["decoratedGeneratedActivity", "comment"]);
-    let text = decorated
-        .and_then(|c| map::text(c, &["text"]).or_else(|| map::text(c, &["message", "text"])))
-        .filter(|t| !t.trim().is_empty());
+    let text = map::non_blank(
+        decorated.and_then(|c| map::text(c, &["text"]).or_else(|| map::text(c, &["message", "text"]))),
+    );
     let Some(text) = text else {
         mapped.unmapped("decoratedGeneratedActivity.comment.text", no_text("comment"), n);
         return;
@@ -195,9 +196,10 @@ fn comment(n: &Value, edit: bool, mapped: &mut Mapped) {
     let post = map::id(n, &["sourcePost"])
         .or_else(|| map::id(decorated, &["object"]))
         .unwrap_or_default();
-    let at = map::time_ms(n, &["lastModifiedAt"]).unwrap_or(0);
+    let at = map::time_ms(n, &["lastModifiedAt"]);
     let native_id = if edit {
-        format!("{urn}:edit:{at}")
+        // Undated, an edit is named by its words: each later wording is a mention of its own.
+        map::edit_id(&urn, at, text)
     } else {
         urn.clone()
     };
@@ -217,7 +219,7 @@ fn comment(n: &Value, edit: bool, mapped: &mut Mapped) {
         author: author(decorated, n),
         text: text.to_string(),
         url,
-        created_at_ms: at,
+        created_at_ms: at.unwrap_or(0),
         parent_id: map::id(decorated, &["parentComment"]).unwrap_or_else(|| post.clone()),
         thread_id: post,
         ..Default::default()
@@ -370,7 +372,12 @@ mod tests {
             assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
         }
         // A UUID, as LinkedIn sends, is answered.
-        assert_eq!(h.get("challengeCode=890e4bb6-7c3d-4b1a-9f0e-2b1c3d4e5f60").await.0, StatusCode::OK);
+        assert_eq!(
+            h.get("challengeCode=890e4bb6-7c3d-4b1a-9f0e-2b1c3d4e5f60")
+                .await
+                .0,
+            StatusCode::OK
+        );
     }
 
     #[tokio::test]
@@ -456,6 +463,33 @@ mod tests {
         let again = String::from_utf8_lossy(again).replace("urn:li:person:aBcDeF1234", "urn:li:person:Other");
         let answer = deliver(&h, again.as_bytes()).await;
         assert!(answer.contains("\"duplicates\":3"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn undated_edits_are_each_a_mention_of_their_own() {
+        let h = Harness::new("li-undated", "acme", hook());
+        let body = include_bytes!("../../../../testdata/connectors/linkedin/comment_notification.json");
+        let payload: Value = serde_json::from_slice(body).unwrap();
+        let edit = |words: &str| {
+            let mut n = payload["notifications"][2].clone();
+            n.as_object_mut().unwrap().remove("lastModifiedAt");
+            n["decoratedGeneratedActivity"]["comment"]["text"] = words.into();
+            json!({"type": TYPE, "notifications": [n]}).to_string()
+        };
+        let (first, second) = (edit("EDIT: still broken"), edit("EDIT: works again"));
+        deliver(&h, first.as_bytes()).await;
+        deliver(&h, second.as_bytes()).await;
+        let answer = deliver(&h, second.as_bytes()).await;
+        assert!(
+            answer.contains("\"duplicates\":1"),
+            "a retry is a duplicate: {answer}"
+        );
+        let m = h.mentions();
+        assert_eq!(m.len(), 2, "the second edit is not a duplicate of the first");
+        let urn = "urn:li:comment:(urn:li:activity:7174000000000000100,7174000000000000555)";
+        assert_eq!(m[0].native_id, map::edit_id(urn, None, "EDIT: still broken"));
+        assert_eq!(m[1].native_id, map::edit_id(urn, None, "EDIT: works again"));
+        assert_ne!(m[0].native_id, m[1].native_id);
     }
 
     #[tokio::test]

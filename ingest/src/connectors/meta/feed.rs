@@ -2,8 +2,7 @@
 //! mentions.
 
 use super::author;
-use super::hub::non_blank;
-use crate::connectors::map::{id, text, time_ms, Mapped};
+use crate::connectors::map::{edit_id, id, non_blank, text, time_ms, Mapped};
 use serde_json::Value;
 use vigie_core::proto::{Kind, Mention, Source, Visibility};
 
@@ -70,13 +69,14 @@ pub(super) fn map(entry: &Value, change: &Value, event: &Value, mapped: &mut Map
             event,
         );
     };
-    let mut created_at_ms = time_ms(value, &["created_time"]).unwrap_or_default();
-    let native_id = if edited {
-        let at = time_ms(entry, &["time"]).unwrap_or(created_at_ms);
-        created_at_ms = at;
-        format!("{native_id}:edited:{at}")
+    let (native_id, created_at_ms) = if edited {
+        // The edit time is the entry's; without one, the edit is named by its words (the
+        // post's creation time would make every later edit a duplicate of the first) and
+        // dated at its reception.
+        let at = time_ms(entry, &["time"]);
+        (edit_id(&native_id, at, &body), at.unwrap_or(0))
     } else {
-        native_id
+        (native_id, time_ms(value, &["created_time"]).unwrap_or_default())
     };
     let url = text(value, &["post", "permalink_url"])
         .filter(|u| u.starts_with("https://") || u.starts_with("http://"))

@@ -2,8 +2,7 @@
 //! the account elsewhere, as public Instagram mentions.
 
 use super::author;
-use super::hub::non_blank;
-use crate::connectors::map::{id, text, time_ms, Mapped};
+use crate::connectors::map::{id, non_blank, text, time_ms, Mapped};
 use serde_json::Value;
 use vigie_core::proto::{Kind, Mention, Source, Visibility};
 

@@ -1,9 +1,8 @@
 //! `entry[].messaging[]`: Messenger conversations of a Page, and Instagram direct messages, as
 //! private direct messages threaded by conversation (the page or account, and the customer).
 
-use super::hub::non_blank;
 use super::{author, Object};
-use crate::connectors::map::{id, text, time_ms, Mapped};
+use crate::connectors::map::{id, non_blank, text, time_ms, Mapped};
 use serde_json::Value;
 use vigie_core::proto::{Kind, Mention, Source, Visibility};
 

@@ -26,9 +26,10 @@
 //!   - items `post`, `status`, `photo`, `video`, `share`: kind post, native_id = thread_id =
 //!     `post_id`, text = `message` or `[photo]` / `[video]` / `[share]` when there is none;
 //!   - verb `edited` (or `edit`, `update`): a new mention with the new text, native id
-//!     `<id>:edited:<edit time, Unix ms>` (the edit time is the entry's `time`), same kind,
-//!     parent and thread, created_at = the edit time: the first wording stays as it was scored,
-//!     the new one is scored too, and Meta's retries of the same edit are duplicates.
+//!     `<id>:edit:<edit time, Unix ms>` (the edit time is the entry's `time`; without one,
+//!     `<id>:edit:<16 hex digits of the SHA-256 of the new text>`, created at the reception),
+//!     same kind, parent and thread, created_at = the edit time: the first wording stays as it
+//!     was scored, the new one is scored too, and Meta's retries of the same edit are duplicates.
 //! - object `page`, `entry[].messaging[]` with a `message` (Messenger; source messenger,
 //!   private, direct_message): native_id = `mid`, thread_id = `<page id>:<customer PSID>` for
 //!   both directions (for an echo, `is_echo: true`, the page is `sender` and the customer
@@ -74,24 +75,21 @@
 //! native id, so with `public_questions` the `unanswered` rule waits for an answer to the edited
 //! wording even if the brand answered the first one.
 
-pub(crate) mod hub;
-
 mod feed;
 mod instagram;
 mod messaging;
 #[cfg(test)]
 mod tests;
 
-use super::map::{Mapped, Mapping};
+use super::map::{non_blank, Mapped};
+use super::meta_hub::{one_event, Hub};
 use super::settings::Settings;
 use super::webhook::{Answer, Refusal, Webhook};
 use super::{Built, ConnectorError};
 use axum::http::HeaderMap;
-use hub::{one_event, Hub};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
-use vigie_core::model::FieldError;
 use vigie_core::proto::Author;
 
 /// Builds a `meta` connector from its settings (`app_secret`, `verify_token`).
@@ -141,16 +139,11 @@ fn map(body: &[u8]) -> Mapped {
         "page" => Object::Page,
         "instagram" => Object::Instagram,
         other => {
-            return Mapped {
-                items: vec![Mapping {
-                    item: Err(FieldError::new(
-                        "object",
-                        format!("object {other:?} is not mapped; this connector maps page and instagram"),
-                    )),
-                    original: body.to_vec(),
-                }],
-                ignored: Vec::new(),
-            }
+            return Mapped::unmapped_body(
+                "object",
+                format!("object {other:?} is not mapped; this connector maps page and instagram"),
+                body,
+            )
         }
     };
     let mut mapped = Mapped::default();
@@ -201,7 +194,7 @@ fn map(body: &[u8]) -> Mapped {
 fn author(id: &str, handle: Option<&str>, display_name: Option<&str>) -> Author {
     Author {
         id: id.to_string(),
-        handle: hub::non_blank(handle).unwrap_or(id).to_string(),
+        handle: non_blank(handle).unwrap_or(id).to_string(),
         display_name: display_name.unwrap_or_default().to_string(),
         ..Default::default()
     }

@@ -233,7 +233,7 @@ async fn edits_are_new_mentions_while_removals_and_reactions_are_ignored_and_cou
     let edit = &mentions[0];
     assert_eq!(
         edit.native_id,
-        "880000000000001_990000000000001:edited:1718017200000"
+        "880000000000001_990000000000001:edit:1718017200000"
     );
     assert_eq!(edit.kind, Kind::Comment as i32);
     assert!(edit.text.contains("porter plainte"), "{}", edit.text);
@@ -249,6 +249,41 @@ async fn edits_are_new_mentions_while_removals_and_reactions_are_ignored_and_cou
     ] {
         assert!(metrics.contains(line), "{line} in\n{metrics}");
     }
+}
+
+#[tokio::test]
+async fn undated_edits_are_each_a_mention_of_their_own() {
+    // Without the entry's time, each edit is named by its words: a second edit is not taken for
+    // a duplicate of the first (as it was when both fell back to the comment's created_time).
+    let edit = |words: &str| {
+        let mut delivery: Value = serde_json::from_slice(PAGE_FEED_EDIT_REMOVE_REACTION).unwrap();
+        let entry = delivery["entry"][0].as_object_mut().unwrap();
+        entry.remove("time");
+        entry["changes"][0]["value"]["message"] = words.into();
+        delivery.to_string().into_bytes()
+    };
+    let (first, second) = (edit("Toujours rien."), edit("Remboursée, merci."));
+    let h = delivered("meta-feed-undated", &[&first, &second, &second]).await;
+    let mentions = h.mentions();
+    assert_eq!(
+        mentions.len(),
+        2,
+        "two wordings, the retry a duplicate: {mentions:#?}"
+    );
+    let prefix = "880000000000001_990000000000001:edit:";
+    for m in &mentions {
+        assert!(
+            m.native_id.starts_with(prefix) && m.native_id.len() == prefix.len() + 16,
+            "{}",
+            m.native_id
+        );
+        assert!(
+            m.created_at_ms > 1_718_013_590_000,
+            "dated at reception, not at the comment's creation"
+        );
+    }
+    assert_ne!(mentions[0].native_id, mentions[1].native_id);
+    assert_eq!(mentions[1].text, "Remboursée, merci.");
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! The cursor of a feed, saved as JSON on `vigie.connectors.state` under the connector's name:
 //! the validators of the last answer (ETag, Last-Modified) for the next conditional GET, and
 //! the keys of the entries already handed on (the latest [`MAX_SEEN`]), so that an overlap
-//! after a restart is skipped rather than published again.
+//! after a restart is skipped rather than published again; and, while the feed answers with
+//! something that is no feed, the hash of that body, dead-lettered once.
 //!
 //! ```json
 //! {"v":1,"etag":"\"5f2b\"","last_modified":"Mon, 30 Nov 2026 08:40:03 GMT","seen":["tag:…","https://…"]}
@@ -32,6 +33,11 @@ pub struct Cursor {
     /// Keys of the entries handed on, oldest first.
     #[serde(default)]
     pub seen: VecDeque<String>,
+    /// The SHA-256 (hex) of the last body that was no feed, once its dead letter is
+    /// acknowledged: the same body again is an error, not another dead letter (absent from
+    /// cursors saved before it existed, and once the feed reads again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub malformed: Option<String>,
 }
 
 impl Cursor {
@@ -104,5 +110,17 @@ mod tests {
         assert_eq!(c.seen.len(), MAX_SEEN);
         assert_eq!(c.seen.front().map(String::as_str), Some("k50"));
         assert!(c.seen_set().contains(format!("k{}", MAX_SEEN + 49).as_str()));
+    }
+
+    #[test]
+    fn a_cursor_saved_before_malformed_existed_reads_and_round_trips_it() {
+        let old = Cursor::decode(br#"{"v":1,"etag":"\"e\"","seen":["a"]}"#).unwrap();
+        assert_eq!(old.malformed, None);
+        assert!(!String::from_utf8(old.encode()).unwrap().contains("malformed"));
+        let c = Cursor {
+            malformed: Some("ab12".into()),
+            ..old
+        };
+        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
     }
 }

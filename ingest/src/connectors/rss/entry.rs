@@ -4,6 +4,7 @@
 
 use super::html;
 use crate::connectors::map::Mapping;
+use crate::connectors::signature::hex;
 use feed_rs::model::Entry;
 use sha2::{Digest, Sha256};
 use vigie_core::model::FieldError;
@@ -228,10 +229,6 @@ fn bounded_id(id: &str) -> String {
     } else {
         format!("sha256:{}", hex(&Sha256::digest(id.as_bytes())))
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `s` cut to at most `max` characters, at a word boundary when there is one near, with `…`.

@@ -2,11 +2,26 @@
 //! `style` too), entities decoded (`&amp;`, `&lt;`, `&#39;`, `&#x27;`, `&nbsp;`…), runs of
 //! white space made one space. Google Alerts writes `<b>` around the words it matched, and most
 //! feeds put an HTML fragment in their descriptions.
+//!
+//! The work is linear in the input, whatever it holds: only its first [`MAX_INPUT_BYTES`] are
+//! read (a mention keeps at most [`MAX_TEXT_CHARS`](super::entry::MAX_TEXT_CHARS) characters
+//! of it), a tag ends within [`MAX_TAG_BYTES`] or is text, and the end of a `script` or `style`
+//! is looked for without copying the rest.
+
+/// The most bytes of an input read: four times what the longest text kept can take (4 bytes a
+/// character at most), room for the markup around it.
+pub const MAX_INPUT_BYTES: usize = 4 * super::entry::MAX_TEXT_CHARS * 4;
+/// The longest tag (`<` to `>`, attributes included); a `<` with no `>` within is text.
+pub const MAX_TAG_BYTES: usize = 4096;
 
 /// `html` as plain text.
 pub fn to_text(html: &str) -> String {
+    let html = prefix(html, MAX_INPUT_BYTES);
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
+    // Where the next '>' is in `html` (None: there is none), looked for again only once passed,
+    // so that many '<' without a '>' cost one scan, not one each.
+    let mut next_gt: Option<usize> = html.find('>');
     while let Some(i) = rest.find(['<', '&']) {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
@@ -18,7 +33,11 @@ pub fn to_text(html: &str) -> String {
             }
             rest = &rest[used..];
         } else {
-            let (used, breaks) = tag(rest);
+            let at = html.len() - rest.len();
+            if next_gt.is_some_and(|gt| gt < at) {
+                next_gt = rest.find('>').map(|gt| at + gt);
+            }
+            let (used, breaks) = tag(rest, next_gt.map(|gt| gt - at));
             if used == 0 {
                 out.push('<');
                 rest = &rest[1..];
@@ -32,6 +51,18 @@ pub fn to_text(html: &str) -> String {
     }
     out.push_str(rest);
     collapse_spaces(&out)
+}
+
+/// The first `max` bytes of `s`, or fewer to end on a character boundary.
+fn prefix(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// White space (no-break spaces included) made single spaces, trimmed.
@@ -83,8 +114,8 @@ const BREAKING: &[&str] = &[
 
 /// The length of the markup at the start of `s` (a tag, a comment, a declaration) and whether
 /// it separates words; 0 when `<` starts no markup (`a < b`). A `script` or `style` element is
-/// skipped whole.
-fn tag(s: &str) -> (usize, bool) {
+/// skipped whole. `gt` is where the first `>` of `s` is, if there is one.
+fn tag(s: &str, gt: Option<usize>) -> (usize, bool) {
     let bytes = s.as_bytes();
     let Some(&next) = bytes.get(1) else {
         return (0, false);
@@ -98,35 +129,36 @@ fn tag(s: &str) -> (usize, bool) {
     if !(next.is_ascii_alphabetic() || next == b'/' || next == b'!' || next == b'?') {
         return (0, false);
     }
-    // The tag ends at the first '>' outside quotes.
+    // An unclosed '<' is text, not a tag that eats the rest; nor is one whose '>' is too far.
+    let Some(gt) = gt.filter(|gt| *gt < MAX_TAG_BYTES) else {
+        return (0, false);
+    };
+    // The tag ends at the first '>' outside quotes (`title='a > b'`); a quote left open within
+    // MAX_TAG_BYTES does not hide the first '>'.
     let mut quote: Option<u8> = None;
-    let mut end = None;
-    for (i, &b) in bytes.iter().enumerate().skip(1) {
+    let mut end = gt + 1;
+    for (i, &b) in bytes.iter().enumerate().take(MAX_TAG_BYTES).skip(1) {
         match quote {
             Some(q) if b == q => quote = None,
             Some(_) => {}
             None if b == b'"' || b == b'\'' => quote = Some(b),
             None if b == b'>' => {
-                end = Some(i + 1);
+                end = i + 1;
                 break;
             }
             None => {}
         }
     }
-    let Some(end) = end else {
-        // An unclosed '<' is text, not a tag that eats the rest.
-        return (0, false);
-    };
     let name: String = s[1..end]
         .trim_start_matches('/')
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric())
+        .take(16)
         .collect::<String>()
         .to_ascii_lowercase();
     if (name == "script" || name == "style") && !s[1..].starts_with('/') {
-        let close = format!("</{name}");
-        let lower = s[end..].to_ascii_lowercase();
-        return match lower.find(&close) {
+        let close: &[u8] = if name == "script" { b"</script" } else { b"</style" };
+        return match find_ignoring_case(&bytes[end..], close) {
             Some(at) => {
                 let after = end + at;
                 let stop = s[after..].find('>').map(|g| after + g + 1).unwrap_or(s.len());
@@ -138,10 +170,22 @@ fn tag(s: &str) -> (usize, bool) {
     (end, BREAKING.contains(&name.as_str()))
 }
 
+/// Where `needle` (ASCII, lowercase) first is in `haystack`, in any case.
+fn find_ignoring_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
 /// The character of the entity at the start of `s` and the bytes it takes; `(None, 1)` when
 /// `&` starts no known entity (it is then kept as written).
 fn entity(s: &str) -> (Option<char>, usize) {
-    let Some(semi) = s[1..].find(';').map(|i| i + 1).filter(|i| *i <= 12) else {
+    // The longest entity is short: the ';' is looked for in the next few bytes only.
+    let Some(semi) = s.as_bytes()[1..s.len().min(13)]
+        .iter()
+        .position(|b| *b == b';')
+        .map(|i| i + 1)
+    else {
         return (None, 1);
     };
     let body = &s[1..semi];
@@ -221,7 +265,7 @@ fn named(name: &str) -> Option<char> {
 
 #[cfg(test)]
 mod tests {
-    use super::to_text;
+    use super::{to_text, MAX_INPUT_BYTES, MAX_TAG_BYTES};
 
     #[test]
     fn tags_are_removed_and_entities_decoded() {
@@ -255,5 +299,47 @@ mod tests {
         assert_eq!(to_text("unclosed <b tag"), "unclosed <b tag");
         assert_eq!(to_text("&#0; &#1114112;"), "&#0; &#1114112;");
         assert_eq!(to_text(""), "");
+    }
+
+    #[test]
+    fn pathological_inputs_are_read_in_bounded_work() {
+        // Each of these took a scan of the whole rest per '<' (or per '&'): a mebibyte of them
+        // was hours of work. Now the input is cut and each scan bounded.
+        let mib = 1 << 20;
+        for unit in [
+            "<a",
+            "<a\"",
+            "<script>",
+            "<STYLE>x",
+            "&",
+            "&amp",
+            "<!--",
+            "<a title='x>",
+        ] {
+            let input = unit.repeat(mib / unit.len());
+            let out = to_text(&input);
+            assert!(out.len() <= MAX_INPUT_BYTES, "{unit}: {} bytes out", out.len());
+        }
+        let out = to_text(&"<a".repeat(mib / 2));
+        assert!(
+            out.starts_with("<a<a<a") && out.len() == MAX_INPUT_BYTES,
+            "kept as text"
+        );
+    }
+
+    #[test]
+    fn the_input_is_cut_at_a_character_boundary_and_tags_have_a_length() {
+        let long = "é".repeat(MAX_INPUT_BYTES);
+        let out = to_text(&long);
+        assert_eq!(out.len(), MAX_INPUT_BYTES);
+        let odd = format!("a{long}");
+        assert_eq!(to_text(&odd).len(), MAX_INPUT_BYTES - 1, "not inside a character");
+        // A '>' beyond MAX_TAG_BYTES does not make the '<' a tag.
+        let far = format!("x <b{}> y", " ".repeat(MAX_TAG_BYTES));
+        assert!(to_text(&far).starts_with("x <b "));
+        assert_eq!(to_text(&format!("x <b{}> y", " ".repeat(100))), "x y");
+        // An unclosed quote does not hide the tag's end.
+        assert_eq!(to_text("a <b title=\"oops>bold</b> c"), "a bold c");
+        assert_eq!(to_text("x<SCRIPT>a</sCrIpT>y"), "x y");
     }
 }

@@ -16,7 +16,7 @@
 //! the social platforms, review sites, blog platforms, else news), its title and text are plain
 //! text ([`html`]), its native id is the entry's id (its link when it has none). Entries already
 //! handed on (the keys of the [`cursor`]) are skipped; a feed that is no RSS or Atom is
-//! dead-lettered whole, once, and the cursor stays where it was.
+//! dead-lettered whole, once (the cursor keeps its hash, and otherwise stays where it was).
 
 pub mod cursor;
 pub mod entry;
@@ -28,10 +28,11 @@ mod tests;
 use super::map::{Mapped, Mapping};
 use super::poll::{PollError, PollFuture, Polled, Poller};
 use super::settings::Settings;
+use super::signature;
 use super::{Built, ConnectorError};
 use cursor::Cursor;
 use sha2::{Digest, Sha256};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use vigie_core::http_client::HttpClient;
 use vigie_core::proto::Source;
@@ -97,9 +98,6 @@ pub struct Rss {
     interval: Duration,
     source: Option<Source>,
     client: HttpClient,
-    /// The SHA-256 of the last malformed body dead-lettered: the same body again is an error
-    /// (backed off), not another dead letter of up to 10 MiB per poll.
-    last_malformed: Mutex<Option<Vec<u8>>>,
 }
 
 impl Rss {
@@ -111,7 +109,6 @@ impl Rss {
             interval,
             source,
             client,
-            last_malformed: Mutex::new(None),
         }
     }
 
@@ -154,9 +151,8 @@ impl Rss {
             .build();
         let feed = match parser.parse(body) {
             Ok(feed) => feed,
-            Err(e) => return self.malformed(body, &e.to_string()),
+            Err(e) => return self.malformed(cursor, body, &e.to_string()),
         };
-        *self.last_malformed.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let seen = cursor.seen_set();
         let mut keys = Vec::with_capacity(feed.entries.len());
         let mut fresh: Vec<(i64, Mapping)> = Vec::new();
@@ -176,6 +172,7 @@ impl Rss {
         let mut next = cursor.clone();
         next.etag = etag;
         next.last_modified = last_modified;
+        next.malformed = None;
         next.remember(keys.iter().map(String::as_str));
         Ok(Polled {
             mapped: Mapped {
@@ -186,12 +183,14 @@ impl Rss {
         })
     }
 
-    /// A body that is no feed: dead-lettered whole the first time, an error while it stays the
-    /// same; the cursor is kept either way.
-    fn malformed(&self, body: &[u8], reason: &str) -> Result<Polled, PollError> {
-        let hash = Sha256::digest(body).to_vec();
-        let mut last = self.last_malformed.lock().unwrap_or_else(|p| p.into_inner());
-        if last.as_deref() == Some(hash.as_slice()) {
+    /// A body that is no feed: dead-lettered whole the first time, an error (backed off) while
+    /// it stays the same, rather than another dead letter each poll (each keeping up to 256 KiB
+    /// of the body: `core::deadletter` cuts originals there). Its hash goes in the cursor, saved
+    /// only once the broker acknowledged the dead letter: a failed hand-over dead-letters it
+    /// again at the next poll, and a restart remembers it. The rest of the cursor is kept.
+    fn malformed(&self, cursor: &Cursor, body: &[u8], reason: &str) -> Result<Polled, PollError> {
+        let hash = signature::hex(&Sha256::digest(body));
+        if cursor.malformed.as_deref() == Some(hash.as_str()) {
             return Err(PollError {
                 kind: "parse",
                 message: format!(
@@ -201,10 +200,11 @@ impl Rss {
                 retry_after: None,
             });
         }
-        *last = Some(hash);
+        let mut next = cursor.clone();
+        next.malformed = Some(hash);
         Ok(Polled {
             mapped: Mapped::malformed(format!("not an RSS or Atom feed: {reason}"), body),
-            cursor: None,
+            cursor: Some(next.encode()),
         })
     }
 }

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use prost::Message;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 use vigie_core::bus::memory::MemoryBus;
 use vigie_core::bus::{Bus, Publisher};
@@ -555,18 +556,91 @@ async fn a_malformed_feed_is_dead_lettered_once_and_the_next_poll_still_works() 
         "{}",
         letters[0].reason
     );
-    assert!(p.cursors().is_empty(), "the cursor did not move");
+    let cursors = p.cursors();
+    assert_eq!(
+        cursors.len(),
+        1,
+        "the dead letter's hash, saved once it was acknowledged"
+    );
+    let hash = crate::connectors::signature::hex(&sha2::Sha256::digest(broken));
+    assert_eq!(cursors[0].1.malformed.as_deref(), Some(hash.as_str()));
+    assert_eq!(
+        (cursors[0].1.etag.as_deref(), cursors[0].1.seen.len()),
+        (None, 0),
+        "otherwise the cursor did not move"
+    );
     assert!(p.mentions().is_empty());
 
-    // The feed is fixed: the next poll reads it (its ETag was never saved).
+    // A restart (a new connector, its cursor read back) does not dead-letter it again: two
+    // polls, the second after the first was handled in full.
+    let before = served.feed.requests.load(Ordering::SeqCst);
+    p.collect_until("news", &served.url, |_| {
+        served.feed.requests.load(Ordering::SeqCst) >= before + 2
+    })
+    .await;
+    assert_eq!(
+        p.dead_letters().len(),
+        1,
+        "still one dead letter after the restart"
+    );
+
+    // The feed is fixed: the next poll reads it (its ETag was never saved), and forgets the hash.
     served.feed.set(NEWS, Some("\"n1\""));
-    p.collect_until("news", &served.url, |p| p.cursors().len() == 1)
+    p.collect_until("news", &served.url, |p| p.cursors().len() == 2)
         .await;
     assert_eq!(p.mentions().len(), 3);
     assert_eq!(p.dead_letters().len(), 1);
+    assert_eq!(p.cursors()[1].1.malformed, None);
     let asked = served.feed.if_none_match.lock().unwrap().clone();
     assert!(
         asked.iter().all(Option::is_none),
         "no ETag of the broken body was sent: {asked:?}"
+    );
+}
+
+#[test]
+fn a_malformed_body_is_remembered_by_the_cursor_saved_after_its_dead_letter() {
+    let broken = b"<html><body>502 Bad Gateway</body></html>";
+    let rss = poller(None);
+    let saved = Cursor {
+        etag: Some("\"old\"".into()),
+        ..Default::default()
+    };
+    let first = rss.read(&saved, broken, Some("\"broken\"".into()), None).unwrap();
+    assert_eq!(first.mapped.items.len(), 1, "dead-lettered whole");
+    assert_eq!(first.mapped.items[0].original, broken);
+    let next = Cursor::decode(first.cursor.as_deref().expect("a cursor to save")).unwrap();
+    assert!(next.malformed.is_some());
+    assert_eq!(
+        next.etag.as_deref(),
+        Some("\"old\""),
+        "the rest of the cursor is kept"
+    );
+
+    // The hand-over failed: the collect loop did not save that cursor and polls again from the
+    // old one, which does not know the body: dead-lettered again, nothing lost.
+    let again = rss.read(&saved, broken, None, None).unwrap();
+    assert_eq!(again.mapped.items.len(), 1);
+
+    // It went through and the cursor was saved; after a restart (a new poller), the same body is
+    // an error, not another dead letter.
+    let restarted = poller(None);
+    let e = restarted.read(&next, broken, None, None).unwrap_err();
+    assert_eq!(e.kind, "parse");
+    // Another broken body is dead-lettered too.
+    let other = restarted.read(&next, b"<html>503</html>", None, None).unwrap();
+    assert_eq!(other.mapped.items.len(), 1);
+    // The feed reads again: the hash is forgotten, so a later breakage is dead-lettered anew.
+    let fixed = restarted.read(&next, NEWS, None, None).unwrap();
+    let fixed = Cursor::decode(fixed.cursor.as_deref().unwrap()).unwrap();
+    assert_eq!(fixed.malformed, None);
+    assert_eq!(
+        restarted
+            .read(&fixed, broken, None, None)
+            .unwrap()
+            .mapped
+            .items
+            .len(),
+        1
     );
 }

@@ -8,10 +8,19 @@
 //!
 //! Mapped: `message`, `edited_message`, `channel_post`, `edited_channel_post`, and (Telegram
 //! Business, the brand's own account connected to the bot) `business_message` and
-//! `edited_business_message`, whose text is `text` or else `caption`:
+//! `edited_business_message`, whose text is `text` or else `caption`; in a private chat or a
+//! members-only group, a message with neither is mapped with a placeholder for what it holds,
+//! `[photo]`, `[video]`, `[animation]`, `[video_note]`, `[voice]`, `[audio]`, `[sticker]`,
+//! `[location]` (with a venue's title and address), `[contact]`, `[document]`, `[poll]`,
+//! `[dice]`, `[story]`, `[paid_media]`, `[game]`, `[invoice]`, `[giveaway]`, so that the
+//! `unanswered` rule sees a customer who sent only a photo waiting:
 //! - native id `<chat.id>:<message_id>` (message ids are unique per chat only); an edit is a new
 //!   mention, `<chat.id>:<message_id>:edit:<edit_date>`, created at `edit_date`, so the edited
 //!   words are kept next to the first version (a retry of the same edit is a duplicate);
+//! - for Telegram Business, the chat is `b:<business_connection_id>:<chat.id>` in the native id
+//!   (`b:<connection>:<chat.id>:<message_id>`), the thread and the parent: a customer's chat
+//!   with the Business account has the same `chat.id` (the customer's id) as their chat with the
+//!   bot, and the two number their messages independently;
 //! - source `telegram`; `thread_id` = `chat.id`; `parent_id` = `<chat.id>:<reply_to_message.message_id>`
 //!   when it replies; `created_at` = `date` (Unix seconds);
 //! - author = `from` (`id`, `username`, `first_name` + `last_name`), or `sender_chat` (`id`,
@@ -26,7 +35,8 @@
 //!   none for private chats and basic groups.
 //!
 //! Ignored by design (`vigie_connector_ignored_total{event}`): `no_text` (a message without text
-//! or caption: stickers, media without caption, service messages such as joins and pins),
+//! or caption that is a service message, such as joins, pins and title changes, or media
+//! without caption in a channel or a public group, where no one waits for an answer),
 //! `callback_query`, `inline_query`, `chosen_inline_result`, `shipping_query`,
 //! `pre_checkout_query`, `purchased_paid_media`, `poll`, `poll_answer`, `my_chat_member`,
 //! `chat_member`, `chat_join_request`, `message_reaction`, `message_reaction_count`, `chat_boost`,
@@ -38,7 +48,11 @@
 //! through the Bot API are not seen here (send them to `/v1/mentions` with the same `thread_id`,
 //! or use Telegram Business, whose `business_message` updates carry both sides); a bot in a group
 //! with privacy mode on only receives commands, replies to it and mentions of it; forum topics
-//! (`message_thread_id`) are not told apart within a chat.
+//! (`message_thread_id`) are not told apart within a chat. An update does not say which bot it
+//! was sent to, and a person's private chat has that person's id whatever the bot: two bots
+//! whose connectors write for the same tenant would give the same native ids to different
+//! messages (the second taken for a duplicate of the first). Keep one `telegram` connector per
+//! tenant, or give each bot's connector a tenant of its own.
 
 use super::map::{self, Mapped};
 use super::settings::{Secret, Settings};
@@ -54,14 +68,38 @@ use vigie_core::proto::{Author, Kind, Mention, Source, Visibility};
 /// The header carrying the secret token.
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 
-/// Update fields that are messages, and whether they are edits.
-const MESSAGES: &[(&str, bool)] = &[
-    ("message", false),
-    ("edited_message", true),
-    ("channel_post", false),
-    ("edited_channel_post", true),
-    ("business_message", false),
-    ("edited_business_message", true),
+/// Update fields that are messages, whether they are edits, and whether they are Telegram
+/// Business's (the brand's own account, not the bot: a chat of their own).
+const MESSAGES: &[(&str, bool, bool)] = &[
+    ("message", false, false),
+    ("edited_message", true, false),
+    ("channel_post", false, false),
+    ("edited_channel_post", true, false),
+    ("business_message", false, true),
+    ("edited_business_message", true, true),
+];
+
+/// The placeholder of a message without text or caption, by the field its content is in (the
+/// first present wins: an animation also has a `document`, a venue a `location`).
+const MEDIA: &[(&str, &str)] = &[
+    ("photo", "[photo]"),
+    ("animation", "[animation]"),
+    ("video", "[video]"),
+    ("video_note", "[video_note]"),
+    ("voice", "[voice]"),
+    ("audio", "[audio]"),
+    ("sticker", "[sticker]"),
+    ("venue", "[location]"),
+    ("location", "[location]"),
+    ("contact", "[contact]"),
+    ("document", "[document]"),
+    ("poll", "[poll]"),
+    ("dice", "[dice]"),
+    ("story", "[story]"),
+    ("paid_media", "[paid_media]"),
+    ("game", "[game]"),
+    ("invoice", "[invoice]"),
+    ("giveaway", "[giveaway]"),
 ];
 
 /// Update fields ignored by design (the field is the metric label).
@@ -147,8 +185,8 @@ impl Webhook for Telegram {
                 continue;
             }
             known = true;
-            if let Some((_, edit)) = MESSAGES.iter().find(|(f, _)| f == field) {
-                message(value, *edit, &mut mapped);
+            if let Some((_, edit, business)) = MESSAGES.iter().find(|(f, ..)| f == field) {
+                message(value, *edit, *business, &mut mapped);
             } else if let Some(label) = IGNORED.iter().find(|f| *f == field) {
                 mapped.ignore(label);
             } else {
@@ -166,15 +204,38 @@ impl Webhook for Telegram {
     }
 }
 
-/// One message (or post, or edit) of a chat.
-fn message(msg: &Value, edit: bool, mapped: &mut Mapped) {
-    let (Some(chat), Some(id)) = (map::id(msg, &["chat", "id"]), map::id(msg, &["message_id"])) else {
+/// One message (or post, or edit) of a chat; `business` for Telegram Business's.
+fn message(msg: &Value, edit: bool, business: bool, mapped: &mut Mapped) {
+    let (Some(chat_id), Some(id)) = (map::id(msg, &["chat", "id"]), map::id(msg, &["message_id"])) else {
         mapped.unmapped("message", "chat.id and message_id are required", msg);
         return;
     };
-    let text = map::text(msg, &["text"])
-        .or_else(|| map::text(msg, &["caption"]))
-        .filter(|t| !t.trim().is_empty());
+    // The chat of a customer with the brand's Business account has the same id as that
+    // customer's chat with the bot, and message ids are per chat: the connection tells them
+    // apart.
+    let chat = if business {
+        let Some(connection) = map::id(msg, &["business_connection_id"]) else {
+            mapped.unmapped(
+                "business_connection_id",
+                "a Telegram Business message without business_connection_id",
+                msg,
+            );
+            return;
+        };
+        format!("b:{connection}:{chat_id}")
+    } else {
+        chat_id.clone()
+    };
+    let chat_type = map::text(msg, &["chat", "type"]).unwrap_or_default();
+    let username = map::text(msg, &["chat", "username"]).filter(|u| !u.is_empty());
+    // Private chats and members-only groups are conversations: a photo without caption there
+    // is still a customer waiting for an answer.
+    let conversation =
+        chat_type == "private" || (matches!(chat_type, "group" | "supergroup") && username.is_none());
+    let text = map::non_blank(map::text(msg, &["text"]))
+        .or_else(|| map::non_blank(map::text(msg, &["caption"])))
+        .map(str::to_string)
+        .or_else(|| conversation.then(|| placeholder(msg)).flatten());
     let Some(text) = text else {
         mapped.ignore("no_text");
         return;
@@ -191,8 +252,6 @@ fn message(msg: &Value, edit: bool, mapped: &mut Mapped) {
     } else {
         (format!("{chat}:{id}"), map::time_ms(msg, &["date"]).unwrap_or(0))
     };
-    let chat_type = map::text(msg, &["chat", "type"]).unwrap_or_default();
-    let username = map::text(msg, &["chat", "username"]).filter(|u| !u.is_empty());
     let parent = map::id(msg, &["reply_to_message", "message_id"])
         .map(|reply| format!("{chat}:{reply}"))
         .unwrap_or_default();
@@ -201,7 +260,7 @@ fn message(msg: &Value, edit: bool, mapped: &mut Mapped) {
         "group" | "supergroup" if username.is_none() => (Visibility::Private, post_or_reply(&parent)),
         _ => (Visibility::Public, post_or_reply(&parent)),
     };
-    let url = match (username, chat.strip_prefix("-100")) {
+    let url = match (username, chat_id.strip_prefix("-100")) {
         (Some(u), _) if chat_type != "private" => format!("https://t.me/{u}/{id}"),
         (_, Some(internal)) if matches!(chat_type, "supergroup" | "channel") => {
             format!("https://t.me/c/{internal}/{id}")
@@ -214,7 +273,7 @@ fn message(msg: &Value, edit: bool, mapped: &mut Mapped) {
         kind: kind as i32,
         native_id,
         author: author(msg),
-        text: text.to_string(),
+        text,
         url,
         created_at_ms,
         parent_id: parent,
@@ -222,6 +281,22 @@ fn message(msg: &Value, edit: bool, mapped: &mut Mapped) {
         ..Default::default()
     };
     mapped.mention(mention, msg);
+}
+
+/// What a message without text or caption holds (`[photo]`, `[voice]`, `[location] <venue>`…);
+/// `None` for service messages (joins, pins, title changes…), which have none of it.
+fn placeholder(msg: &Value) -> Option<String> {
+    let (field, label) = MEDIA
+        .iter()
+        .find(|(field, _)| msg.get(*field).is_some_and(|v| !v.is_null()))?;
+    if *field == "venue" {
+        let place: Vec<&str> = [&["venue", "title"][..], &["venue", "address"][..]]
+            .into_iter()
+            .filter_map(|path| map::non_blank(map::text(msg, path)))
+            .collect();
+        return Some(std::iter::once(*label).chain(place).collect::<Vec<_>>().join(" "));
+    }
+    Some(label.to_string())
 }
 
 fn post_or_reply(parent: &str) -> Kind {
@@ -486,5 +561,125 @@ mod tests {
         deliver(&h, b"[]").await;
         assert_eq!(h.dead_letters().len(), 3);
         assert_eq!(h.dead_letters()[2].original, b"[]");
+    }
+
+    /// A `field` update: a message of Jean's in his private chat with the bot, with the keys of
+    /// `message` in place of its own.
+    fn update(field: &str, message: Value) -> Vec<u8> {
+        let mut base = serde_json::json!({
+            "message_id": 4130,
+            "from": {"id": 412345678, "is_bot": false, "first_name": "Jean", "username": "jmartin"},
+            "chat": {"id": 412345678, "first_name": "Jean", "username": "jmartin", "type": "private"},
+            "date": 1710412100
+        });
+        base.as_object_mut()
+            .unwrap()
+            .extend(message.as_object().unwrap().clone());
+        serde_json::json!({"update_id": 815300200, field: base})
+            .to_string()
+            .into_bytes()
+    }
+
+    #[tokio::test]
+    async fn media_without_caption_in_a_conversation_gets_a_placeholder() {
+        let h = Harness::new("tg-media", "acme", hook());
+        let photo =
+            serde_json::json!([{"file_id": "AgAC1", "file_unique_id": "u1", "width": 90, "height": 90}]);
+        let cases = [
+            (serde_json::json!({"message_id": 4130, "photo": photo}), "[photo]"),
+            (
+                serde_json::json!({"message_id": 4131, "voice": {"file_id": "v", "file_unique_id": "v", "duration": 4}}),
+                "[voice]",
+            ),
+            (
+                serde_json::json!({"message_id": 4132, "sticker": {"file_id": "s", "file_unique_id": "s", "type": "regular"}}),
+                "[sticker]",
+            ),
+            (
+                serde_json::json!({"message_id": 4133,
+                    "location": {"latitude": 48.85, "longitude": 2.35},
+                    "venue": {"location": {"latitude": 48.85, "longitude": 2.35}, "title": "Acme Rivoli", "address": "1 rue de Rivoli"}}),
+                "[location] Acme Rivoli 1 rue de Rivoli",
+            ),
+            (
+                serde_json::json!({"message_id": 4134,
+                    "animation": {"file_id": "a", "file_unique_id": "a"},
+                    "document": {"file_id": "a", "file_unique_id": "a"}}),
+                "[animation]",
+            ),
+            (
+                serde_json::json!({"message_id": 4135, "contact": {"phone_number": "+33600000000", "first_name": "Jean"}}),
+                "[contact]",
+            ),
+        ];
+        for (message, _) in &cases {
+            deliver(&h, &update("message", message.clone())).await;
+        }
+        // In a members-only group too.
+        let group = serde_json::json!({"message_id": 77830, "chat": {"id": -1_001_234_567_890i64, "title": "Acme Users FR", "type": "supergroup"}, "photo": photo});
+        deliver(&h, &update("message", group)).await;
+        let m = h.mentions();
+        let texts: Vec<&str> = m.iter().map(|m| m.text.as_str()).collect();
+        let mut expected: Vec<&str> = cases.iter().map(|(_, t)| *t).collect();
+        expected.push("[photo]");
+        assert_eq!(texts, expected);
+        assert_eq!(m[0].native_id, "412345678:4130");
+        assert_eq!(m[0].kind, Kind::DirectMessage as i32);
+        assert_eq!(m[0].thread_id, "412345678");
+        assert_eq!(m[6].visibility, Visibility::Private as i32);
+
+        // Where no one waits (a channel, a public group), and service messages anywhere: no_text.
+        let channel = serde_json::json!({"message_id": 311, "chat": {"id": -1_009_876_543_210i64, "title": "Conso Alertes", "username": "conso_alertes", "type": "channel"}, "photo": photo});
+        deliver(&h, &update("channel_post", channel)).await;
+        let public = serde_json::json!({"message_id": 77831, "chat": {"id": -1_001_234_567_890i64, "username": "acme_users_fr", "type": "supergroup"}, "photo": photo});
+        deliver(&h, &update("message", public)).await;
+        let pinned = serde_json::json!({"message_id": 4136, "pinned_message": {"message_id": 4130, "date": 1710412100, "chat": {"id": 412345678, "type": "private"}, "photo": photo}});
+        deliver(&h, &update("message", pinned)).await;
+        assert_eq!(h.mentions().len(), 7);
+        let metrics = vigie_core::metrics::render();
+        let line = "vigie_connector_ignored_total{connector=\"tg-media\",event=\"no_text\"} 3";
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+        assert!(h.dead_letters().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_business_chat_is_not_the_bots_chat_with_the_same_person() {
+        let h = Harness::new("tg-business", "acme", hook());
+        let words = |text: &str| serde_json::json!({"message_id": 12, "text": text});
+        deliver(&h, &update("message", words("to the bot"))).await;
+        let mut business = words("to the business account");
+        business["business_connection_id"] = "BCfake42".into();
+        business["reply_to_message"] = serde_json::json!({"message_id": 11, "date": 1710412000, "chat": {"id": 412345678, "type": "private"}});
+        deliver(&h, &update("business_message", business.clone())).await;
+        business["edit_date"] = 1_710_412_160.into();
+        business["text"] = "to the business account, edited".into();
+        deliver(&h, &update("edited_business_message", business)).await;
+        let m = h.mentions();
+        assert_eq!(
+            m.len(),
+            3,
+            "the same chat and message ids, three mentions: {m:#?}"
+        );
+        assert_eq!(
+            (m[0].native_id.as_str(), m[0].thread_id.as_str()),
+            ("412345678:12", "412345678")
+        );
+        assert_eq!(m[1].native_id, "b:BCfake42:412345678:12");
+        assert_eq!(m[1].thread_id, "b:BCfake42:412345678");
+        assert_eq!(m[1].parent_id, "b:BCfake42:412345678:11");
+        assert_eq!(m[1].text, "to the business account");
+        assert_eq!(m[2].native_id, "b:BCfake42:412345678:12:edit:1710412160");
+        assert_eq!(m[2].thread_id, m[1].thread_id);
+
+        // A Business message without its connection cannot be told apart: dead-lettered.
+        deliver(&h, &update("business_message", words("who?"))).await;
+        assert_eq!(h.mentions().len(), 3);
+        let letters = h.dead_letters();
+        assert_eq!(letters.len(), 1);
+        assert!(
+            letters[0].reason.contains("business_connection_id"),
+            "{}",
+            letters[0].reason
+        );
     }
 }

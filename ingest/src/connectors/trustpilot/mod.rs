@@ -16,9 +16,10 @@
 //!   the public page `https://www.trustpilot.com/reviews/<id>` (`eventData.link` is the API
 //!   resource, which needs an API key: it stays in the original JSON).
 //! - `service-review-updated` → the same, as a new mention whose native id is
-//!   `<id>:edit:<updatedAt ms>` (or, without `updatedAt`, `<id>:edit:<digest of stars, title and
-//!   text>`), created at `updatedAt` (else the reception time): a review raised from 1 to 4 stars
-//!   after the brand answered is seen, and the first version is kept.
+//!   `<id>:edit:<updatedAt ms>` (or, without `updatedAt`, `<id>:edit:<16 hex digits of the
+//!   SHA-256 of stars, title and text>`: [`map::edit_id`]), created at `updatedAt` (else the
+//!   reception time): a review raised from 1 to 4 stars after the brand answered is seen, and
+//!   the first version is kept.
 //!
 //! Ignored by design (`vigie_connector_ignored_total{event}`): `service-review-deleted` (a
 //! deletion does not retract a mention). Any other `eventName` (product reviews, whose payload
@@ -148,18 +149,13 @@ fn review(event: &Value, updated: bool, mapped: &mut Mapped) {
     let text = map::text(d, &["text"]).unwrap_or_default();
     let stars = map::count(d, &["stars"]);
     let (native_id, created_at_ms) = if updated {
-        match map::time_ms(d, &["updatedAt"]) {
-            Some(at) => (format!("{id}:edit:{at}"), at),
-            None => {
-                let words = format!("{}\u{1f}{title}\u{1f}{text}", stars.unwrap_or(0));
-                let digest = signature::hmac_sha256(b"vigie-trustpilot-update", words.as_bytes());
-                (format!("{id}:edit:{}", &signature::hex(&digest)[..16]), 0)
-            }
-        }
+        let at = map::time_ms(d, &["updatedAt"]);
+        let words = format!("{}\u{1f}{title}\u{1f}{text}", stars.unwrap_or(0));
+        (map::edit_id(&id, at, &words), at.unwrap_or(0))
     } else {
         (id.clone(), map::time_ms(d, &["createdAt"]).unwrap_or(0))
     };
-    let language = language(map::text(d, &["language"]));
+    let language = map::language_hint(map::text(d, &["language"]));
     let mention = Mention {
         source: Source::Review as i32,
         visibility: Visibility::Public as i32,
@@ -185,24 +181,12 @@ fn review(event: &Value, updated: bool, mapped: &mut Mapped) {
     mapped.mention(mention, event);
 }
 
-/// The two-letter language of a Trustpilot language (`fr`, `en-GB`, `pt_BR`), or nothing.
-fn language(lang: Option<&str>) -> String {
-    let Some(lang) = lang else { return String::new() };
-    let (Some(code), Some(rest)) = (lang.get(..2), lang.get(2..)) else {
-        return String::new();
-    };
-    if code.bytes().all(|b| b.is_ascii_alphabetic()) && (rest.is_empty() || rest.starts_with(['-', '_'])) {
-        code.to_ascii_lowercase()
-    } else {
-        String::new()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::webhook::testing::Harness;
     use super::*;
     use axum::http::StatusCode;
+    use sha2::Digest;
     use vigie_core::config::ConnectorConfig;
 
     const SECRET: &str = "tp-webhook-secret";
@@ -314,7 +298,7 @@ mod tests {
         assert!(m.text.starts_with("Commande passée il y a trois semaines"));
         assert_eq!(m.language_hint, "fr");
         assert_eq!(
-            ["en-GB", "pt_BR", "DE", "und", "e", "", "é", "aé"].map(|l| language(Some(l))),
+            ["en-GB", "pt_BR", "DE", "und", "e", "", "é", "aé"].map(|l| map::language_hint(Some(l))),
             ["en", "pt", "de", "", "", "", "", ""]
         );
         assert_eq!(m.created_at_ms, 1_710_407_730_000);
@@ -370,5 +354,12 @@ mod tests {
         let m = h.mentions();
         assert_eq!(m.len(), 2);
         assert!(m[1].native_id.starts_with("r9:edit:") && m[1].native_id.len() == "r9:edit:".len() + 16);
+        // The digest is the SHA-256 of the stars, title and text (no keyed hash).
+        assert_eq!(
+            m[1].native_id,
+            map::edit_id("r9", None, "3\u{1f}ok\u{1f}fine now")
+        );
+        let sha = signature::hex(&sha2::Sha256::digest("3\u{1f}ok\u{1f}fine now".as_bytes()));
+        assert_eq!(m[1].native_id, format!("r9:edit:{}", &sha[..16]));
     }
 }

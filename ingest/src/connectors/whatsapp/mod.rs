@@ -13,9 +13,10 @@
 //! mention's original is its one message wrapped as a delivery of its own, with the entry id,
 //! the field, the metadata and the sender's contact):
 //! - `entry[].changes[]` with `field: "messages"`, each of `value.messages[]`: native_id =
-//!   `id` (the `wamid.…`), author id = handle = the customer's `wa_id` (from `contacts[]`, the
-//!   one whose `wa_id` is `from`, or the only one; `from` otherwise), display_name =
-//!   `contacts[].profile.name`, thread_id = `<metadata.phone_number_id>:<wa_id>`, created_at =
+//!   `id` (the `wamid.…`), author id = handle = the customer's number `from` (the `to` of the
+//!   business's answers), display_name = `profile.name` of the contact in `contacts[]` whose
+//!   `wa_id` is `from` (or of the only one), thread_id = `<metadata.phone_number_id>:<from>`
+//!   (the same as the echoes' `<phone_number_id>:<to>`), created_at =
 //!   `timestamp` (Unix seconds), parent_id = `context.id` when the customer replies to a
 //!   message. Text by `type`: `text` → `text.body`; `image`, `video`, `document` → the caption,
 //!   else `[image]`, `[video]`, `[document]`; `audio` → `[audio]` (`[voice]` for a voice note);
@@ -54,8 +55,8 @@
 #[cfg(test)]
 mod tests;
 
-use super::map::{id, text, time_ms, Mapped, Mapping};
-use super::meta::hub::{non_blank, one_event, Hub};
+use super::map::{id, non_blank, text, time_ms, Mapped};
+use super::meta_hub::{one_event, Hub};
 use super::settings::Settings;
 use super::webhook::{Answer, Refusal, Webhook};
 use super::{Built, ConnectorError};
@@ -63,7 +64,6 @@ use axum::http::HeaderMap;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
-use vigie_core::model::FieldError;
 use vigie_core::proto::{Author, Kind, Mention, Source, Visibility};
 
 const OBJECT: &str = "whatsapp_business_account";
@@ -105,16 +105,11 @@ fn map(body: &[u8]) -> Mapped {
     };
     let object = payload.get("object").and_then(Value::as_str).unwrap_or_default();
     if object != OBJECT {
-        return Mapped {
-            items: vec![Mapping {
-                item: Err(FieldError::new(
-                    "object",
-                    format!("object {object:?} is not mapped; this connector maps {OBJECT}"),
-                )),
-                original: body.to_vec(),
-            }],
-            ignored: Vec::new(),
-        };
+        return Mapped::unmapped_body(
+            "object",
+            format!("object {object:?} is not mapped; this connector maps {OBJECT}"),
+            body,
+        );
     }
     let mut mapped = Mapped::default();
     for entry in entries {
@@ -256,6 +251,9 @@ impl<'a> Change<'a> {
     /// A customer's message.
     fn message(&self, phone_number_id: &str, message: &Value, mapped: &mut Mapped) {
         let from = id(message, &["from"]);
+        // The contact gives the name only: the author and the thread are `from`, the number the
+        // business's answers (and their echoes, threaded by `to`) are sent to, even when the
+        // contact's `wa_id` is written otherwise.
         let contacts = self.value.get("contacts").and_then(Value::as_array);
         let contact = contacts.and_then(|cs| {
             cs.iter()
@@ -263,7 +261,7 @@ impl<'a> Change<'a> {
                 .or(if cs.len() == 1 { cs.first() } else { None })
         });
         let event = self.one("messages", message, contact);
-        let Some(customer) = contact.and_then(|c| id(c, &["wa_id"])).or(from) else {
+        let Some(customer) = from else {
             return mapped.unmapped("messages.from", "a message without from", &event);
         };
         let Some(body) = self.body(message, &event, mapped) else {

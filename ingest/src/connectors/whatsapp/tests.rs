@@ -242,6 +242,29 @@ async fn the_business_apps_echo_answers_in_the_customers_conversation() {
 }
 
 #[tokio::test]
+async fn a_contact_written_otherwise_names_the_customer_but_the_thread_is_from() {
+    // The only contact's wa_id differs from from (as numbers whose WhatsApp id drops or adds a
+    // digit): the message is still the conversation the echo, sent `to` from, answers in.
+    let mut delivery: Value = serde_json::from_slice(TEXT_MESSAGE).unwrap();
+    delivery["entry"][0]["changes"][0]["value"]["contacts"][0]["wa_id"] = "336012345678".into();
+    let question = delivery.to_string().into_bytes();
+    let h = delivered("wa-contact", &[&question, SMB_MESSAGE_ECHO]).await;
+    let mentions = h.mentions();
+    assert_eq!(mentions.len(), 2);
+    let question = by_native_id(
+        &mentions,
+        "wamid.HBgLMzM2MTIzNDU2NzgVAgASGBRGQUtFMDAwMDAwMDAwMDAwMDAwMQA=",
+    );
+    let answer = by_native_id(
+        &mentions,
+        "wamid.HBgLMzM2MTIzNDU2NzgVAgARGBRGQUtFQlVTSU5FU1MwMDAwMDAwMgA=",
+    );
+    assert_eq!(author(question), (CUSTOMER, CUSTOMER, "Kévin Roux"));
+    assert_eq!(question.thread_id, format!("{PHONE_NUMBER_ID}:{CUSTOMER}"));
+    assert_eq!(answer.thread_id, question.thread_id);
+}
+
+#[tokio::test]
 async fn unknown_fields_objects_and_bodies_are_dead_lettered_with_their_bytes() {
     let other_object: &[u8] = br#"{"object":"page","entry":[]}"#;
     let h = delivered("wa-unknown", &[UNKNOWN_FIELD, other_object, b"not json"]).await;

@@ -14,7 +14,7 @@
 //!   `full_text`, else `text`; author from `user` (`id_str`, `screen_name`, `name`,
 //!   `followers_count`, `verified`); `created_at` ("Wed Oct 10 20:19:24 +0000 2018"); likes =
 //!   `favorite_count`, shares = `retweet_count` + `quote_count`, comments = `reply_count`;
-//!   `lang` as the language hint when it is a two-letter code (not `und`); url
+//!   `lang` as the language hint, its two-letter code (`en`; `zh-cn` gives `zh`; not `und`); url
 //!   `https://x.com/<screen_name>/status/<id>`. No `thread_id` (v1.1 objects carry no
 //!   conversation id): answers are found by `parent_id`.
 //! - `direct_message_events` of type `message_create` → source `x`, private, kind
@@ -242,7 +242,7 @@ fn tweet(t: &Value, mapped: &mut Mapped) {
         }),
         text: text.to_string(),
         url,
-        language_hint: language(map::text(t, &["lang"])),
+        language_hint: map::language_hint(map::text(t, &["lang"])),
         created_at_ms,
         engagement: Some(Engagement {
             likes: map::count(t, &["favorite_count"]).unwrap_or(0),
@@ -329,14 +329,6 @@ pub fn conversation_id(a: &str, b: &str) -> String {
         _ => (a, b),
     };
     format!("{low}-{high}")
-}
-
-/// A language code as a hint when it is two letters (X writes `und` when it cannot tell).
-fn language(lang: Option<&str>) -> String {
-    match lang {
-        Some(l) if l.len() == 2 && l.bytes().all(|b| b.is_ascii_alphabetic()) => l.to_ascii_lowercase(),
-        _ => String::new(),
-    }
 }
 
 /// X's v1.1 date, "Wed Oct 10 20:19:24 +0000 2018", in Unix milliseconds.

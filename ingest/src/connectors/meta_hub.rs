@@ -1,7 +1,7 @@
-//! What Meta's webhooks share (Graph API, Instagram, WhatsApp Cloud API): the `hub.challenge`
-//! handshake on `GET`, the `X-Hub-Signature-256` signature on `POST`, the two keys that configure
-//! them (`app_secret`, `verify_token`, each also as `*_env`), and the one-event payload a dead
-//! letter keeps.
+//! What Meta's webhooks share (Graph API, Instagram, WhatsApp Cloud API), used by the `meta`
+//! and `whatsapp` connectors: the `hub.challenge` handshake on `GET`, the `X-Hub-Signature-256`
+//! signature on `POST`, the two keys that configure them (`app_secret`, `verify_token`, each
+//! also as `*_env`), and the one-event payload a mention or a dead letter keeps.
 
 use crate::connectors::settings::{Secret, Settings};
 use crate::connectors::signature::{from_hex, hmac_sha256_matches, same_secret};
@@ -112,9 +112,4 @@ pub(crate) fn one_event(object: &str, entry: &Value, key: &str, event: &Value) -
     }
     one.insert(key.to_string(), Value::Array(vec![event.clone()]));
     json!({ "object": object, "entry": [one] })
-}
-
-/// `text` if it has something else than blanks.
-pub(crate) fn non_blank(text: Option<&str>) -> Option<&str> {
-    text.filter(|t| !t.trim().is_empty())
 }
