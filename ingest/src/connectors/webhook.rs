@@ -258,7 +258,17 @@ pub(crate) mod testing {
     impl Harness {
         /// Serves `hook` as connector `name` of `tenant`.
         pub(crate) fn new(name: &str, tenant: &str, hook: Arc<dyn Webhook>) -> Self {
-            let bus = MemoryBus::default();
+            Self::on(MemoryBus::default(), Duration::from_secs(5), name, tenant, hook)
+        }
+
+        /// [`Harness::new`] over `bus`, answering 503 after `deadline` without the broker's ack.
+        pub(crate) fn on(
+            bus: MemoryBus,
+            deadline: Duration,
+            name: &str,
+            tenant: &str,
+            hook: Arc<dyn Webhook>,
+        ) -> Self {
             let ingestor = Arc::new(Ingestor::new(
                 Publisher::Memory(bus.clone()),
                 Limits::default(),
@@ -267,7 +277,7 @@ pub(crate) mod testing {
             ));
             let mut endpoints = HashMap::new();
             endpoints.insert(name.to_string(), Endpoint::new(name, tenant, hook, ingestor));
-            let webhooks = Webhooks::new(endpoints, 1 << 20, Duration::from_secs(5), Duration::from_secs(5));
+            let webhooks = Webhooks::new(endpoints, 1 << 20, Duration::from_secs(5), deadline);
             Self {
                 bus,
                 router: router(Arc::new(webhooks)),
@@ -446,6 +456,39 @@ mod tests {
         ] {
             assert!(metrics.contains(line), "{line} in\n{metrics}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_slow_broker_gets_a_503_within_the_deadline_so_the_platform_delivers_again() {
+        // A topic that is full until its consumer moves on: the broker does not acknowledge.
+        let bus = vigie_core::bus::memory::MemoryBus::with_capacity(1);
+        let _stalled = bus.subscribe(vigie_core::topics::MENTIONS_RAW, Some("stalled"));
+        let h = Harness::on(
+            bus,
+            Duration::from_millis(200),
+            "acme-slow",
+            "acme",
+            Arc::new(Hook),
+        );
+        let first = h
+            .post(&[("x-sig", "ok")], b"{\"id\":\"1\",\"text\":\"first\"}")
+            .await;
+        assert_eq!(first.0, StatusCode::OK, "{}", first.1);
+        let (status, body) = h
+            .post(&[("x-sig", "ok")], b"{\"id\":\"2\",\"text\":\"second\"}")
+            .await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(
+            body.contains("webhook_deadline_ms") && !body.contains("topic full"),
+            "{body}"
+        );
+        assert_eq!(
+            h.mentions().len(),
+            1,
+            "the second is not stored: the platform delivers it again"
+        );
+        assert!(vigie_core::metrics::render()
+            .contains("vigie_connector_errors_total{connector=\"acme-slow\",kind=\"deadline\"} 1"));
     }
 
     #[tokio::test]
