@@ -55,6 +55,9 @@ struct ConnectorVocabulary {
     refused: IntCounterVec,
     newest: IntGaugeVec,
     newest_age: IntGaugeVec,
+    filtered: IntCounterVec,
+    reconnects: IntCounterVec,
+    quota_used: IntGaugeVec,
 }
 
 fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
@@ -114,6 +117,22 @@ impl ConnectorVocabulary {
                 registry,
                 "vigie_connector_newest_item_age_seconds",
                 "Age of the newest item a connector has seen, at the time of the scrape",
+                &["connector"],
+            ),
+            filtered: c(
+                "vigie_connector_filtered_total",
+                "Items a connector saw and did not keep (its configured prefilter: keywords, hashtags)",
+                &["connector"],
+            ),
+            reconnects: c(
+                "vigie_connector_reconnects_total",
+                "Times a streaming connector connected again after its stream dropped or stalled",
+                &["connector"],
+            ),
+            quota_used: gauge(
+                registry,
+                "vigie_connector_quota_used",
+                "Units of the platform's quota used in its current period (YouTube: units of the day)",
                 &["connector"],
             ),
         }
@@ -325,6 +344,33 @@ impl ConnectorMetrics {
             .refused
             .with_label_values(&[&self.name, reason])
             .inc();
+    }
+
+    /// Counts `n` items seen and left out by the connector's prefilter.
+    pub fn filtered(&self, n: usize) {
+        VOCABULARY
+            .connector
+            .filtered
+            .with_label_values(&[&self.name])
+            .inc_by(n as u64);
+    }
+
+    /// Counts one reconnection of a stream.
+    pub fn reconnected(&self) {
+        VOCABULARY
+            .connector
+            .reconnects
+            .with_label_values(&[&self.name])
+            .inc();
+    }
+
+    /// Sets the quota units used in the platform's current period.
+    pub fn quota_used(&self, units: i64) {
+        VOCABULARY
+            .connector
+            .quota_used
+            .with_label_values(&[&self.name])
+            .set(units);
     }
 
     /// Notes an item created at `created_at_ms`: the newest seen moves forward only.

@@ -229,7 +229,8 @@ impl Collector {
                 }
                 Err(Failed(retry_after)) => {
                     self.failures = self.failures.saturating_add(1);
-                    let wait = backoff(interval, self.failures, retry_after);
+                    let base = interval.max(self.poller.retry_base());
+                    let wait = backoff(base, self.failures, retry_after);
                     tracing::info!("collect {}: next attempt in {wait:?}", self.name);
                     wait
                 }
