@@ -13,6 +13,7 @@
 //! type needs from the configuration it reads through [`settings::Settings`], which refuses
 //! unknown keys and reads secrets from `KEY` or `KEY_env`.
 
+pub mod api;
 pub mod map;
 /// Meta's webhook hub (handshake and signature) shared by `meta` and `whatsapp`.
 pub mod meta_hub;
