@@ -22,13 +22,18 @@ pub mod settings;
 pub mod signature;
 pub mod webhook;
 
+pub mod bluesky;
 pub mod linkedin;
+pub mod mastodon;
 pub mod meta;
+pub mod reddit;
 pub mod rss;
 pub mod telegram;
 pub mod trustpilot;
 pub mod whatsapp;
 pub mod x_activity;
+pub mod x_stream;
+pub mod youtube;
 
 use settings::Settings;
 use std::sync::Arc;
@@ -64,6 +69,11 @@ pub const TYPES: &[(&str, Side, Build)] = &[
     ("telegram", Side::Push, telegram::build),
     ("trustpilot", Side::Push, trustpilot::build),
     ("rss", Side::Pull, rss::build),
+    ("youtube", Side::Pull, youtube::build),
+    ("reddit", Side::Pull, reddit::build),
+    ("mastodon", Side::Pull, mastodon::build),
+    ("bluesky", Side::Pull, bluesky::build),
+    ("x_stream", Side::Pull, x_stream::build),
 ];
 
 /// A connector's configuration that cannot be run, naming the connector and the key.
