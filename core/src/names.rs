@@ -5,7 +5,7 @@
 use crate::proto::{AlertState, Kind, SentimentLabel, Severity, Source, Visibility};
 
 /// Names of source platforms as written in JSON and in ClickHouse, indexed like [`Source`].
-pub const SOURCE_NAMES: [(&str, Source); 16] = [
+pub const SOURCE_NAMES: [(&str, Source); 18] = [
     ("x", Source::X),
     ("facebook", Source::Facebook),
     ("instagram", Source::Instagram),
@@ -22,6 +22,8 @@ pub const SOURCE_NAMES: [(&str, Source); 16] = [
     ("telegram", Source::Telegram),
     ("email", Source::Email),
     ("other", Source::Other),
+    ("mastodon", Source::Mastodon),
+    ("bluesky", Source::Bluesky),
 ];
 
 /// Names of mention kinds as written in JSON and in ClickHouse.

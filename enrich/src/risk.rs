@@ -177,6 +177,7 @@ fn authority(source: Source) -> f32 {
         Source::News => 1.0,
         Source::Blog | Source::Youtube => 0.6,
         Source::Review | Source::X | Source::Linkedin | Source::Tiktok | Source::Reddit => 0.5,
+        Source::Mastodon | Source::Bluesky => 0.4,
         Source::Facebook | Source::Instagram | Source::Forum => 0.4,
         Source::Whatsapp | Source::Messenger | Source::Telegram | Source::Email => 0.1,
         Source::Other | Source::Unspecified => 0.3,
