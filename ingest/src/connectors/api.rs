@@ -1,7 +1,8 @@
 //! Platform APIs for the pull connectors: one JSON request with its limits ([`Api::call`]:
 //! a timeout, a bounded body, `429` and `5xx` as retryable [`PollError`]s carrying the
-//! `Retry-After` wait), and a long-lived response read line by line ([`Api::open`] and
-//! [`Lines`]: the body of a chunked HTTP stream or of server-sent events), each line bounded.
+//! `Retry-After` wait, or on a `429` the platform's rate-limit reset: [`rate_limit_reset`]), and
+//! a long-lived response read line by line ([`Api::open`] and [`Lines`]: the body of a chunked
+//! HTTP stream or of server-sent events), each line bounded.
 
 use super::poll::PollError;
 use bytes::{Buf, Bytes, BytesMut};
@@ -181,10 +182,16 @@ fn refuse_retryable(url: &str, status: StatusCode, headers: &HeaderMap) -> Resul
     if status != StatusCode::TOO_MANY_REQUESTS && !status.is_server_error() {
         return Ok(());
     }
+    let now = SystemTime::now();
     let retry_after = headers
         .get(header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| crate::collect::retry_after(v, SystemTime::now()));
+        .and_then(|v| crate::collect::retry_after(v, now))
+        .or_else(|| {
+            (status == StatusCode::TOO_MANY_REQUESTS)
+                .then(|| rate_limit_reset(headers, now))
+                .flatten()
+        });
     Err(PollError {
         kind: if status == StatusCode::TOO_MANY_REQUESTS {
             "rate_limited"
@@ -194,6 +201,19 @@ fn refuse_retryable(url: &str, status: StatusCode, headers: &HeaderMap) -> Resul
         message: format!("{url}: HTTP {status}"),
         retry_after,
     })
+}
+
+/// When a platform says its rate limit resets, read on a `429` without `Retry-After`: X's
+/// `x-rate-limit-reset` (Unix seconds) or Mastodon's `x-ratelimit-reset` (an RFC 3339 time); the
+/// time left from `now`, zero when past; `None` when neither header is there or readable.
+pub fn rate_limit_reset(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let at_ms = match value("x-rate-limit-reset") {
+        Some(v) => v.parse::<u64>().ok()?.checked_mul(1000)?,
+        None => u64::try_from(vigie_core::model::parse_rfc3339_ms(value("x-ratelimit-reset")?)?).ok()?,
+    };
+    let at = SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(at_ms))?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// The body of a stream, line by line (`\n` or `\r\n`; an empty line is returned as such, as
@@ -311,6 +331,64 @@ mod tests {
             .unwrap();
         assert_eq!(answer.json("x").unwrap_err().kind, "parse");
         assert!(Api::new("ftp://x").is_err());
+    }
+
+    #[test]
+    fn rate_limit_resets_are_read_as_x_and_mastodon_write_them() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000);
+        let headers = |name: &str, value: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(
+                HeaderName::try_from(name).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+            h
+        };
+        let x = headers("x-rate-limit-reset", "1796000090");
+        assert_eq!(rate_limit_reset(&x, now), Some(Duration::from_secs(90)));
+        let past = headers("x-rate-limit-reset", "1795999000");
+        assert_eq!(rate_limit_reset(&past, now), Some(Duration::ZERO));
+        // 1_796_000_120 s, written as Mastodon writes it.
+        let mastodon = headers("x-ratelimit-reset", "2026-11-30T00:55:20.000Z");
+        assert_eq!(rate_limit_reset(&mastodon, now), Some(Duration::from_secs(120)));
+        for (name, value) in [
+            ("x-rate-limit-reset", "soon"),
+            ("x-rate-limit-reset", "99999999999999999999"),
+            ("x-ratelimit-reset", "60"),
+        ] {
+            assert_eq!(
+                rate_limit_reset(&headers(name, value), now),
+                None,
+                "{name}: {value}"
+            );
+        }
+        assert_eq!(rate_limit_reset(&HeaderMap::new(), now), None);
+    }
+
+    #[tokio::test]
+    async fn a_429_without_retry_after_waits_for_x_rate_limit_reset() {
+        let reset = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 600;
+        let answer = format!(
+            "HTTP/1.1 429 Too Many Requests\r\nx-rate-limit-reset: {reset}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        let limited = serve(Box::leak(answer.into_boxed_str()));
+        let e = Api::new(&limited)
+            .unwrap()
+            .open("/2/tweets/search/stream", &[])
+            .await
+            .err()
+            .unwrap();
+        let wait = e.retry_after.unwrap();
+        assert_eq!(e.kind, "rate_limited");
+        // Computed from the header: 600 s from when the answer was read, give or take a second.
+        assert!(
+            wait > Duration::from_secs(590) && wait <= Duration::from_secs(600),
+            "{wait:?}"
+        );
     }
 
     #[tokio::test]
