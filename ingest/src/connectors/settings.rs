@@ -75,6 +75,57 @@ impl<'a> Settings<'a> {
         }
     }
 
+    /// A list of strings (`key = ["a", "b"]`; a single string is a list of one), if given;
+    /// blank items are refused.
+    pub fn string_list(&mut self, key: &str) -> Result<Option<Vec<String>>, ConnectorError> {
+        self.asked.insert(key.to_string());
+        let items = match self.config.settings.get(key) {
+            None => return Ok(None),
+            Some(toml::Value::String(s)) => vec![s.clone()],
+            Some(toml::Value::Array(values)) => {
+                let mut items = Vec::with_capacity(values.len());
+                for v in values {
+                    match v {
+                        toml::Value::String(s) => items.push(s.clone()),
+                        other => {
+                            return Err(self.error(
+                                key,
+                                format!("expected a list of strings, found a {} in it", other.type_str()),
+                            ))
+                        }
+                    }
+                }
+                items
+            }
+            Some(other) => {
+                return Err(self.error(
+                    key,
+                    format!("expected a list of strings, found {}", other.type_str()),
+                ))
+            }
+        };
+        if items.iter().any(|s| s.trim().is_empty()) {
+            return Err(self.error(key, "a blank item in the list"));
+        }
+        Ok(Some(items))
+    }
+
+    /// A whole number of at least `min`; `default` when absent.
+    pub fn integer(&mut self, key: &str, default: i64, min: i64) -> Result<i64, ConnectorError> {
+        self.asked.insert(key.to_string());
+        match self.config.settings.get(key) {
+            None => Ok(default),
+            Some(toml::Value::Integer(n)) if *n >= min => Ok(*n),
+            Some(toml::Value::Integer(n)) => {
+                Err(self.error(key, format!("{n} is less than the least allowed, {min}")))
+            }
+            Some(other) => Err(self.error(
+                key,
+                format!("expected a whole number, found {}", other.type_str()),
+            )),
+        }
+    }
+
     /// A duration (`"500ms"`, `"30s"`, `"5m"`, `"1h"`, or a number of seconds), at least
     /// `min`; `default` when absent.
     pub fn duration(
@@ -226,6 +277,38 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("app_secret, app_secret_env"), "{e}");
+    }
+
+    #[test]
+    fn lists_and_integers_are_read_and_checked() {
+        let c = config("ids = [\"a\", \"b\"]\none = \"x\"\nn = 42");
+        let mut s = Settings::new(0, &c);
+        assert_eq!(
+            s.string_list("ids").unwrap(),
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
+        assert_eq!(s.string_list("one").unwrap(), Some(vec!["x".to_string()]));
+        assert_eq!(s.string_list("absent").unwrap(), None);
+        assert_eq!(s.integer("n", 7, 1).unwrap(), 42);
+        assert_eq!(s.integer("absent_n", 7, 1).unwrap(), 7);
+        assert!(s.finish().is_ok());
+        for (bad, why) in [
+            ("ids = [\"a\", 1]", "list of strings"),
+            ("ids = 3", "list of strings"),
+            ("ids = [\"a\", \" \"]", "blank"),
+        ] {
+            let c = config(bad);
+            let e = Settings::new(0, &c).string_list("ids").unwrap_err().to_string();
+            assert!(
+                e.starts_with("connectors[0] (c1).ids:") && e.contains(why),
+                "{bad}: {e}"
+            );
+        }
+        let c = config("n = 0");
+        let e = Settings::new(0, &c).integer("n", 7, 1).unwrap_err().to_string();
+        assert!(e.contains("(c1).n:") && e.contains("less than"), "{e}");
+        let c = config("n = \"5\"");
+        assert!(Settings::new(0, &c).integer("n", 7, 1).is_err());
     }
 
     #[test]
