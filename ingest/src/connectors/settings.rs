@@ -126,6 +126,18 @@ impl<'a> Settings<'a> {
         }
     }
 
+    /// A boolean (`true` or `false`); `default` when absent.
+    pub fn boolean(&mut self, key: &str, default: bool) -> Result<bool, ConnectorError> {
+        self.asked.insert(key.to_string());
+        match self.config.settings.get(key) {
+            None => Ok(default),
+            Some(toml::Value::Boolean(b)) => Ok(*b),
+            Some(other) => {
+                Err(self.error(key, format!("expected true or false, found {}", other.type_str())))
+            }
+        }
+    }
+
     /// A duration (`"500ms"`, `"30s"`, `"5m"`, `"1h"`, or a number of seconds), at least
     /// `min`; `default` when absent.
     pub fn duration(
@@ -309,6 +321,21 @@ mod tests {
         assert!(e.contains("(c1).n:") && e.contains("less than"), "{e}");
         let c = config("n = \"5\"");
         assert!(Settings::new(0, &c).integer("n", 7, 1).is_err());
+    }
+
+    #[test]
+    fn booleans_are_true_or_false_and_nothing_else() {
+        let c = config("on = true\noff = false\nword = \"yes\"");
+        let mut s = Settings::new(0, &c);
+        assert!(s.boolean("on", false).unwrap());
+        assert!(!s.boolean("off", true).unwrap());
+        assert!(s.boolean("absent", true).unwrap());
+        let e = s.boolean("word", false).unwrap_err().to_string();
+        assert!(
+            e.starts_with("connectors[0] (c1).word:") && e.contains("true or false"),
+            "{e}"
+        );
+        assert!(s.finish().is_ok());
     }
 
     #[test]
