@@ -157,10 +157,17 @@ impl Api {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Result<hyper::Response<Incoming>, PollError> {
-        let mut request = hyper::Request::builder().method(method).uri(url).header(
-            header::USER_AGENT,
-            concat!("vigie-collect/", env!("CARGO_PKG_VERSION")),
-        );
+        let mut request = hyper::Request::builder().method(method).uri(url);
+        // The caller's User-Agent (a platform asking for a descriptive one) replaces the default.
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("user-agent"))
+        {
+            request = request.header(
+                header::USER_AGENT,
+                concat!("vigie-collect/", env!("CARGO_PKG_VERSION")),
+            );
+        }
         for (name, value) in headers {
             let (Ok(name), Ok(value)) = (HeaderName::try_from(*name), HeaderValue::from_str(value)) else {
                 return Err(error("fetch", format!("{url}: header {name:?} cannot be sent")));
@@ -388,6 +395,40 @@ mod tests {
         assert!(
             wait > Duration::from_secs(590) && wait <= Duration::from_secs(600),
             "{wait:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_user_agent_given_by_the_caller_replaces_the_default() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for mut s in listener.incoming().map_while(Result::ok) {
+                let mut buf = [0u8; 4096];
+                let n = s.read(&mut buf).unwrap_or(0);
+                let _ = tx.send(String::from_utf8_lossy(&buf[..n]).to_lowercase());
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+            }
+        });
+        let api = Api::new(&base).unwrap();
+        api.call(Method::GET, "/", &[], None).await.unwrap();
+        let default = rx.recv().unwrap();
+        assert_eq!(default.matches("user-agent:").count(), 1, "{default}");
+        assert!(default.contains("user-agent: vigie-collect/"), "{default}");
+        api.call(
+            Method::GET,
+            "/",
+            &[("User-Agent", "linux:vigie:1.0 (by /u/acme)")],
+            None,
+        )
+        .await
+        .unwrap();
+        let given = rx.recv().unwrap();
+        assert_eq!(given.matches("user-agent:").count(), 1, "{given}");
+        assert!(
+            given.contains("user-agent: linux:vigie:1.0 (by /u/acme)"),
+            "{given}"
         );
     }
 
