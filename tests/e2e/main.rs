@@ -26,7 +26,11 @@
 //!    and a Google Alerts feed served locally, through a webhook-serving ingest and `vigie
 //!    collect` into enrich and ClickHouse; the Messenger customer's `unanswered` alert is
 //!    resolved by the echo, the WhatsApp one fires at its deadline.
-//! 9. `shutdown`: the API's metrics, a revoked token, and every service stopping cleanly.
+//! 9. `jetstream`: a recorded Jetstream session played over a local WebSocket through `vigie
+//!    collect`'s bluesky connector, the collector SIGKILLed half-way and started again from its
+//!    saved cursor: every post the keywords keep in ClickHouse and on the raw topic exactly
+//!    once, none missing, the malformed frame dead-lettered once.
+//! 10. `shutdown`: the API's metrics, a revoked token, and every service stopping cleanly.
 
 mod alerting_crash;
 mod api;
@@ -36,6 +40,7 @@ mod cross_tenant;
 mod enrich_crash;
 mod fixture;
 mod ingest;
+mod jetstream;
 mod setup;
 mod shutdown;
 
@@ -77,7 +82,7 @@ pub struct World {
 type Step = fn(&mut World);
 
 /// The scenarios, in the order they run.
-const SCENARIOS: [(&str, Step); 8] = [
+const SCENARIOS: [(&str, Step); 9] = [
     ("ingest_and_dead_letters", ingest::run),
     ("enrich_crash", enrich_crash::run),
     ("alerting_crash", alerting_crash::run),
@@ -85,6 +90,7 @@ const SCENARIOS: [(&str, Step); 8] = [
     ("api_happy_paths", api::run),
     ("cross_tenant", cross_tenant::run),
     ("connectors", connectors::run),
+    ("jetstream", jetstream::run),
     ("shutdown", shutdown::run),
 ];
 
