@@ -184,6 +184,7 @@ pub fn mention_from_json(
         parent_id: json.parent_id.unwrap_or_default(),
         thread_id: json.thread_id.unwrap_or_default(),
         received_at_ms: 0,
+        matched_rules: Vec::new(),
     };
     validate_and_complete(&mut mention, limits, received_at_ms)?;
     Ok(mention)

@@ -21,6 +21,18 @@ pub fn validate_and_complete(
         .filter(|s| *s != Source::Unspecified)
         .ok_or_else(|| FieldError::new("source", "is required (a known source platform)"))?;
     check_short("native_id", &mention.native_id, true)?;
+    if mention.matched_rules.len() > 64 {
+        return Err(FieldError::new(
+            "matched_rules",
+            format!("{} rules; at most 64", mention.matched_rules.len()),
+        ));
+    }
+    if let Some(i) = mention.matched_rules.iter().position(|r| r.len() > 512) {
+        return Err(FieldError::new(
+            format!("matched_rules[{i}]"),
+            "longer than 512 bytes",
+        ));
+    }
     if mention.text.trim().is_empty() && mention.title.trim().is_empty() {
         return Err(FieldError::new("text", "is required (empty text and no title)"));
     }

@@ -418,12 +418,9 @@ async fn tweets_are_mapped_field_by_field_and_retweets_ignored() {
         "the note_tweet's whole text"
     );
     assert_eq!(quote.language_hint, "fr");
-    // matching_rules stays with the original line (the Mention has no field for it).
-    let original: Value = serde_json::from_slice(&polled.mapped.items[2].original).unwrap();
-    assert_eq!(
-        original["matching_rules"][0]["tag"],
-        "vigie:\"acme support\" lang:fr"
-    );
+    // matching_rules is kept with the mention: the tags of the rules that selected it.
+    assert_eq!(post.matched_rules, ["vigie:acme -is:retweet"]);
+    assert_eq!(quote.matched_rules, ["vigie:\"acme support\" lang:fr"]);
 
     let cursor = Cursor::decode(polled.cursor.as_deref().unwrap()).unwrap();
     assert_eq!(

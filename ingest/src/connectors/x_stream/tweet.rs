@@ -100,6 +100,19 @@ pub fn map(v: &Value, mapped: &mut Mapped) -> Option<String> {
             }),
             parent_id: parent.unwrap_or_default(),
             thread_id: map::id(data, &["conversation_id"]).unwrap_or_else(|| id.clone()),
+            matched_rules: v
+                .get("matching_rules")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|r| {
+                    map::non_blank(map::text(r, &["tag"]))
+                        .map(str::to_string)
+                        .or_else(|| map::id(r, &["id"]))
+                })
+                .take(64)
+                .map(|tag| bounded_bytes(&tag, 512))
+                .collect(),
             ..Default::default()
         },
         v,
