@@ -774,9 +774,19 @@ async fn a_malformed_thread_is_dead_lettered_once_and_the_others_still_flow() {
     assert!(letters
         .iter()
         .all(|l| l.stage == "connector:yt" && l.tenant == "acme"));
-    let reasons: Vec<&str> = letters.iter().map(|l| l.reason.as_str()).collect();
-    assert!(reasons.iter().any(|r| r.contains("snippet")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("id")), "{reasons:?}");
+    let refused: Vec<(&str, &str)> = letters
+        .iter()
+        .map(|l| (l.field.as_str(), l.reason.as_str()))
+        .collect();
+    for (field, reason) in [
+        (".snippet", "a comment thread without snippet"),
+        (".id", "a comment thread without id"),
+    ] {
+        assert!(
+            refused.iter().any(|(f, r)| f.ends_with(field) && *r == reason),
+            "{refused:?}"
+        );
+    }
     let original: Value = serde_json::from_slice(&letters[0].original).unwrap();
     assert_eq!(original["kind"], "youtube#commentThread");
     assert_eq!(p.mentions().len(), 7, "the rest flowed");
