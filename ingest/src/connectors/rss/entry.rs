@@ -2,7 +2,7 @@
 //! inferred from the target's domain (unless the connector forces one), its title and text as
 //! plain text, its id bounded.
 
-use super::html;
+use crate::connectors::html;
 use crate::connectors::map::Mapping;
 use crate::connectors::signature::hex;
 use feed_rs::model::Entry;

@@ -21,7 +21,6 @@
 pub mod cursor;
 pub mod entry;
 pub mod fetch;
-pub mod html;
 #[cfg(test)]
 mod tests;
 

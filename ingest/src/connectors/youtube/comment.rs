@@ -7,8 +7,8 @@
 //! `@handle` on YouTube); likes are `likeCount`, and a top-level comment's comments its
 //! `totalReplyCount`.
 
+use crate::connectors::html;
 use crate::connectors::map::{count, id, non_blank, text, time_ms};
-use crate::connectors::rss::html;
 use serde_json::Value;
 use vigie_core::proto::{Author, Engagement, Kind, Mention, Source, Visibility};
 

@@ -604,7 +604,7 @@ impl YouTube {
         let said = body
             .pointer("/error/message")
             .and_then(Value::as_str)
-            .map(crate::connectors::rss::html::to_text)
+            .map(crate::connectors::html::to_text)
             .unwrap_or_default();
         let message = format!("{what}: HTTP {} {reason}: {said}", answer.status);
         match reason {

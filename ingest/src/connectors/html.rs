@@ -1,16 +1,16 @@
-//! Feed titles and summaries as plain text: HTML tags removed (the contents of `script` and
+//! HTML as plain text (feed titles and summaries, YouTube comments): HTML tags removed (the contents of `script` and
 //! `style` too), entities decoded (`&amp;`, `&lt;`, `&#39;`, `&#x27;`, `&nbsp;`…), runs of
 //! white space made one space. Google Alerts writes `<b>` around the words it matched, and most
 //! feeds put an HTML fragment in their descriptions.
 //!
 //! The work is linear in the input, whatever it holds: only its first [`MAX_INPUT_BYTES`] are
-//! read (a mention keeps at most [`MAX_TEXT_CHARS`](super::entry::MAX_TEXT_CHARS) characters
+//! read (a mention keeps at most [`MAX_TEXT_CHARS`](super::rss::entry::MAX_TEXT_CHARS) characters
 //! of it), a tag ends within [`MAX_TAG_BYTES`] or is text, and the end of a `script` or `style`
 //! is looked for without copying the rest.
 
 /// The most bytes of an input read: four times what the longest text kept can take (4 bytes a
 /// character at most), room for the markup around it.
-pub const MAX_INPUT_BYTES: usize = 4 * super::entry::MAX_TEXT_CHARS * 4;
+pub const MAX_INPUT_BYTES: usize = 4 * super::rss::entry::MAX_TEXT_CHARS * 4;
 /// The longest tag (`<` to `>`, attributes included); a `<` with no `>` within is text.
 pub const MAX_TAG_BYTES: usize = 4096;
 
