@@ -14,7 +14,6 @@
 //! unknown keys and reads secrets from `KEY` or `KEY_env`.
 
 pub mod api;
-/// HTML to plain text (feeds, YouTube's `textDisplay`, Mastodon statuses), in bounded work.
 pub mod html;
 pub mod map;
 /// Meta's webhook hub (handshake and signature) shared by `meta` and `whatsapp`.

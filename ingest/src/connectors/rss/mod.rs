@@ -14,7 +14,7 @@
 //! Each poll is a conditional GET ([`fetch`]): a `304` costs nothing. An entry's link is
 //! unwrapped when Google wrapped it, its source is the target's domain's ([`entry::infer_source`]:
 //! the social platforms, review sites, blog platforms, else news), its title and text are plain
-//! text ([`html`]), its native id is the entry's id (its link when it has none). Entries already
+//! text ([`html`](crate::connectors::html)), its native id is the entry's id (its link when it has none). Entries already
 //! handed on (the keys of the [`cursor`]) are skipped; a feed that is no RSS or Atom is
 //! dead-lettered whole, once (the cursor keeps its hash, and otherwise stays where it was).
 
