@@ -27,8 +27,8 @@
 //! expansions=author_id&user.fields=username,name,verified,public_metrics` with
 //! `Authorization: Bearer <bearer_token>`: one JSON object per line, `\r\n` keep-alives about
 //! every 20 s. A task reads the connection and drops it when nothing came, not even a
-//! keep-alive, for [`STALL_TIMEOUT`] (30 s: 20 s between keep-alives, and a margin so that a late
-//! one is not a reconnect); a poll returns what arrived (from the first line, what came within
+//! keep-alive, for [`STALL_TIMEOUT`] (20 s, as X's documentation advises: its keep-alives come
+//! every 20 s, so one missed is a stalled connection); a poll returns what arrived (from the first line, what came within
 //! [`WINDOW`], at most [`MAX_BATCH`] lines) with the cursor after it. A dropped or stalled
 //! connection, and an `{"errors":[…]}` line (X's operational disconnects), is a failed poll
 //! (`stream`, `stalled`, `stream_error`) after the lines before it are handed on; the collect loop
@@ -84,7 +84,7 @@ pub const DEFAULT_API_BASE: &str = "https://api.x.com";
 /// The stream and the fields asked for each tweet.
 pub const STREAM_PATH: &str = "/2/tweets/search/stream?tweet.fields=created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,lang,public_metrics,note_tweet&expansions=author_id&user.fields=username,name,verified,public_metrics";
 /// A connection silent this long (no tweet, no keep-alive) is dropped and opened again.
-pub const STALL_TIMEOUT: Duration = Duration::from_secs(30);
+pub const STALL_TIMEOUT: Duration = Duration::from_secs(20);
 /// Once a line came, how long a poll waits for more before returning them.
 pub const WINDOW: Duration = Duration::from_secs(1);
 /// Most lines a poll takes.
