@@ -17,8 +17,10 @@
 //! a zero interval): each poll returns what arrived, at most [`MAX_EVENTS`] events, and once
 //! one came no more than [`BATCH_WAIT`] later, with the cursor after the last one. No frame for
 //! [`STALL`] (Jetstream sends every post of the network, so this is a dead connection), a
-//! closed or failed connection: it is dropped, and the next poll connects again from the cursor
-//! it is given (the last saved), counted in `vigie_connector_reconnects_total`.
+//! closed or failed connection: it is dropped, what came before it is handed on, the poll after
+//! fails with how it ended (so the collect loop backs off, from one second), and the next
+//! connects again from the cursor it is given (the last saved), counted in
+//! `vigie_connector_reconnects_total`.
 //!
 //! - Resume ([`cursor`]): the cursor is the `time_us` of the last event processed; a connection
 //!   asks from `time_us - rewind` (Jetstream's times are its own: the rewind covers a switch of
@@ -114,6 +116,10 @@ struct State {
     /// Whether a connection was opened before (the next one is a reconnection).
     opened: bool,
     handles: Handles,
+    /// How the last connection ended, after handing on what came before it: returned by the
+    /// next poll, so the loop backs off before reconnecting (a stream that keeps ending right
+    /// after its replayed events never reconnects in a tight loop).
+    failed: Option<PollError>,
 }
 
 /// A Jetstream subscription filtered by keywords.
@@ -213,6 +219,9 @@ impl Bluesky {
     async fn poll_once(&self, saved: &[u8]) -> Result<Polled, PollError> {
         let mut state = self.state.lock().await;
         let state = &mut *state;
+        if let Some(e) = state.failed.take() {
+            return Err(e);
+        }
         if state.connection.as_ref().is_some_and(|c| c.at != saved) {
             // The last batch was not saved: go on from the cursor that was.
             tracing::info!("bluesky {}: resuming from the saved cursor", self.metrics.name());
@@ -255,11 +264,11 @@ impl Bluesky {
                 if let Some(e) = ended {
                     // What came before the failure is handed on; the next poll reconnects.
                     tracing::warn!(
-                        "bluesky {}: {e}; reconnecting at the next poll",
+                        "bluesky {}: {e}; reconnecting after a back-off",
                         self.metrics.name()
                     );
-                    self.metrics.error(e.kind);
                     state.connection = None;
+                    state.failed = Some(e);
                 }
                 if batch.filtered > 0 {
                     self.metrics.filtered(batch.filtered);

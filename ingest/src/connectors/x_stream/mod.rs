@@ -92,7 +92,7 @@ pub const MAX_BATCH: usize = 100;
 /// The most minutes of backfill X gives.
 pub const MAX_BACKFILL_MINUTES: i64 = 5;
 /// Lines the connection's task may hold before the poller takes them.
-const CHANNEL: usize = 1024;
+const CHANNEL: usize = 64;
 
 /// Builds an `x_stream` connector from its settings: `bearer_token`, `rules`, `api_base`,
 /// `backfill_minutes`.
