@@ -28,7 +28,11 @@
 //! with the cursor after it. A dropped connection is a failed poll (`stream`, `stalled`), after
 //! the events that came before it are handed on: the collect loop backs off from 1 s and the
 //! next poll opens it again (`vigie_connector_reconnects_total`), the other streams staying
-//! connected.
+//! connected. A stream that cannot be opened (a `404` hashtag, a `429`…) does not hold the
+//! others up: it is retried after a back-off of its own, [`RETRY_BASE`] doubling up to
+//! [`MAX_RETRY`] (at least its `Retry-After`), while the polls go on reading the streams that
+//! are connected; a poll fails with the error only when no stream is connected (then every
+//! stream is tried at each poll, the collect loop backing off between them).
 //!
 //! **Cursor and gaps.** The cursor is the newest status id seen on each stream
 //! (`{"streams":{"hashtag:acme":"…","public":"…"}}`; ids compared as numbers). When a stream
@@ -103,8 +107,12 @@ pub const MAX_BATCH: usize = 100;
 pub const FILL_LIMIT: usize = 40;
 /// Most timeline pages read by one poll to fill a gap.
 pub const MAX_FILL_PAGES: usize = 10;
+/// The first wait before opening again a stream that could not be opened.
+pub const RETRY_BASE: Duration = Duration::from_secs(1);
+/// The longest wait before opening again a stream that could not be opened.
+pub const MAX_RETRY: Duration = Duration::from_secs(300);
 /// Events the connections' tasks may hold before the poller takes them.
-const CHANNEL: usize = 1024;
+const CHANNEL: usize = 64;
 
 /// Builds a `mastodon` connector from its settings: `instance_url`, `access_token`,
 /// `hashtags`, `public`, `api_base`.
@@ -181,6 +189,8 @@ struct State {
     connections: Vec<Option<Connection>>,
     /// Streams whose connection dropped, to count their reconnect.
     dropped: Vec<bool>,
+    /// Streams that could not be opened: when to try again, and the wait that led there.
+    retry: Vec<Option<Retry>>,
     generation: u64,
     sender: mpsc::Sender<Message>,
     receiver: mpsc::Receiver<Message>,
@@ -189,6 +199,13 @@ struct State {
     /// The events of the last poll and the cursor returned after them, to hand them on again
     /// if that cursor was not saved.
     last: Option<Delivered>,
+}
+
+/// A stream that could not be opened: tried again no sooner than `at`.
+struct Retry {
+    at: tokio::time::Instant,
+    delay: Duration,
+    error: PollError,
 }
 
 /// A cursor returned and the events (with their stream) it was returned after.
@@ -265,6 +282,7 @@ impl Mastodon {
             state: Mutex::new(State {
                 connections: streams.iter().map(|_| None).collect(),
                 dropped: vec![false; streams.len()],
+                retry: streams.iter().map(|_| None).collect(),
                 generation: 0,
                 sender,
                 receiver,
@@ -302,12 +320,52 @@ impl Mastodon {
                 }
             }
         }
+        let now = tokio::time::Instant::now();
+        let waiting = |state: &State, i: usize| {
+            state
+                .retry
+                .get(i)
+                .and_then(Option::as_ref)
+                .is_some_and(|r| r.at > now)
+        };
+        // With nothing connected and every stream waiting, all are tried: the poll would fail
+        // anyway, and the collect loop backs off between polls.
+        let honour_waits = state.connections.iter().any(Option::is_some)
+            || (0..self.streams.len())
+                .any(|i| state.connections.get(i).is_some_and(Option::is_none) && !waiting(state, i));
+        let mut refused: Vec<PollError> = Vec::new();
         for i in 0..self.streams.len() {
             if state.connections.get(i).is_some_and(Option::is_some) {
                 continue;
             }
+            if honour_waits && waiting(state, i) {
+                continue;
+            }
             if let Err(e) = self.connect(state, i).await {
-                return batch.fail(state, e);
+                let key = self.streams.get(i).map_or("", |s| s.key.as_str());
+                let delay = state
+                    .retry
+                    .get(i)
+                    .and_then(Option::as_ref)
+                    .map_or(RETRY_BASE, |r| (r.delay * 2).min(MAX_RETRY))
+                    .max(e.retry_after.unwrap_or_default());
+                tracing::warn!(
+                    "mastodon {}: {key}: {e}; trying it again in {}s, the other streams go on",
+                    self.name,
+                    delay.as_secs()
+                );
+                if let Some(slot) = state.retry.get_mut(i) {
+                    *slot = Some(Retry {
+                        at: tokio::time::Instant::now() + delay,
+                        delay,
+                        error: e.clone(),
+                    });
+                }
+                refused.push(e);
+                continue;
+            }
+            if let Some(slot) = state.retry.get_mut(i) {
+                *slot = None;
             }
             if let Some(dropped) = state.dropped.get_mut(i) {
                 if std::mem::take(dropped) {
@@ -336,9 +394,32 @@ impl Mastodon {
                 }
             }
         }
+        if state.connections.iter().all(Option::is_none) {
+            // Nothing to read: the error of a stream that could not be opened.
+            let e = refused.first().cloned().or_else(|| {
+                let now = tokio::time::Instant::now();
+                state
+                    .retry
+                    .iter()
+                    .flatten()
+                    .min_by_key(|r| r.at)
+                    .map(|r| PollError {
+                        retry_after: Some(r.at.saturating_duration_since(now)),
+                        ..r.error.clone()
+                    })
+            });
+            if let Some(e) = e {
+                return batch.fail(state, e);
+            }
+        }
+        for e in &refused {
+            self.metrics.error(e.kind);
+        }
+        // A stream waiting to be opened again: the poll returns by then, so the next one tries.
+        let retry_at = state.retry.iter().flatten().map(|r| r.at).min();
         let mut deadline = (!batch.is_empty()).then(|| tokio::time::Instant::now() + WINDOW);
         while batch.events.len() < MAX_BATCH {
-            let message = match deadline {
+            let message = match deadline.or(retry_at) {
                 Some(at) => match tokio::time::timeout_at(at, state.receiver.recv()).await {
                     Ok(m) => m,
                     Err(_) => break,

@@ -199,6 +199,8 @@ struct Instance {
     statuses: StdMutex<Vec<Value>>,
     /// An answer given instead, to streaming requests and to timeline requests.
     stream_instead: StdMutex<Instead>,
+    /// Streaming paths (and queries) answered with this status.
+    stream_refused: StdMutex<HashMap<String, StatusCode>>,
     timeline_instead: StdMutex<Instead>,
     /// Every request, path and query, and whether it carried the token.
     requests: StdMutex<Vec<(String, bool)>>,
@@ -289,6 +291,9 @@ impl Instance {
         if uri.path().starts_with("/api/v1/streaming/") {
             if let Some(r) = instead(&self.stream_instead) {
                 return r;
+            }
+            if let Some(status) = self.stream_refused.lock().unwrap().get(&path) {
+                return (*status, "no such stream").into_response();
             }
             let (body, then) = self
                 .scripts
@@ -827,4 +832,68 @@ async fn hashtags_and_the_public_timeline_are_streamed_side_by_side() {
     );
     let cursor = Cursor::decode(&saved).unwrap();
     assert_eq!(cursor.last("public"), Some("113500000000000181"));
+}
+
+#[tokio::test]
+async fn a_stream_that_cannot_be_opened_is_retried_apart_and_the_others_flow() {
+    const BROKEN: &str = "/api/v1/streaming/hashtag?tag=gone";
+    let served = Served::start().await;
+    served
+        .instance
+        .stream_refused
+        .lock()
+        .unwrap()
+        .insert(BROKEN.to_string(), StatusCode::NOT_FOUND);
+    served.script(
+        TAG_STREAM,
+        update_event(&status("113500000000000190", "first")),
+        Then::Stay,
+    );
+    let mastodon = Mastodon::new(
+        "masto-broken",
+        &served.base,
+        &served.base,
+        secret(),
+        &["acme".to_string(), "gone".to_string()],
+        false,
+        STALL_TIMEOUT,
+    )
+    .unwrap();
+    let polled = mastodon.poll(b"").await.unwrap();
+    let ids: Vec<&str> = mentions_of(&polled)
+        .iter()
+        .map(|m| m.native_id.as_str())
+        .collect();
+    assert_eq!(ids, ["113500000000000190"], "the live stream is read");
+    assert_eq!(served.connections(BROKEN), 1);
+    let mut saved = polled.cursor.unwrap();
+
+    // Past its first wait (the poll lasted the 1 s window), it is tried again, in vain: the
+    // events still flow, and the next wait is twice as long.
+    served.send(TAG_STREAM, &update_event(&status("113500000000000191", "second")));
+    let polled = mastodon.poll(&saved).await.unwrap();
+    let ids: Vec<&str> = mentions_of(&polled)
+        .iter()
+        .map(|m| m.native_id.as_str())
+        .collect();
+    assert_eq!(ids, ["113500000000000191"]);
+    assert_eq!(served.connections(BROKEN), 2);
+    saved = polled.cursor.unwrap();
+    served.send(TAG_STREAM, &update_event(&status("113500000000000192", "third")));
+    let polled = mastodon.poll(&saved).await.unwrap();
+    let ids: Vec<&str> = mentions_of(&polled)
+        .iter()
+        .map(|m| m.native_id.as_str())
+        .collect();
+    assert_eq!(ids, ["113500000000000192"]);
+    assert_eq!(
+        served.connections(BROKEN),
+        2,
+        "within its 2 s wait: not asked again"
+    );
+    assert_eq!(
+        served.connections(TAG_STREAM),
+        1,
+        "the live stream stayed connected"
+    );
 }

@@ -9,7 +9,12 @@
 //!
 //! `floor_ms`: a child the cursor does not know, created at or before it, is taken as handed
 //! on before (the first poll's only page ends there, and the fullnames forgotten past the bound
-//! raise it to their time).
+//! raise it to their time). The bound forgets by `created_utc`, the oldest first, so the floor
+//! stays below the fullnames kept, however many one poll notes (they come newest first).
+//!
+//! `backlog`, when a poll stopped at [`MAX_PAGES`](super::MAX_PAGES) before reaching what the
+//! cursor knew: the `after` of the next page to read and the high-water mark of the start of
+//! that backlog (`{"after":"t3_…","until_ms":…}`); the next poll reads it first.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -22,6 +27,15 @@ pub const MIN_SEEN_PER_LISTING: usize = 200;
 
 const VERSION: u32 = 1;
 
+/// Children not read yet past the page limit: where to go on, and where to stop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backlog {
+    /// The `after` (a fullname) of the next page to read.
+    pub after: String,
+    /// The newest `created_utc` seen before that backlog: reading stops at a page reaching it.
+    pub until_ms: i64,
+}
+
 /// What the cursor knows of one listing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Listing {
@@ -29,6 +43,8 @@ pub struct Listing {
     pub newest_ms: i64,
     /// Unknown children created at or before this are taken as handed on.
     pub floor_ms: i64,
+    /// Older children left to read (see the module).
+    pub backlog: Option<Backlog>,
     /// Fullname → (created ms, order seen).
     seen: HashMap<String, (i64, u64)>,
     tick: u64,
@@ -43,6 +59,8 @@ struct ListingRepr {
     /// `[fullname, created_ms]`, oldest first.
     #[serde(default)]
     seen: Vec<(String, i64)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    backlog: Option<Backlog>,
 }
 
 impl Listing {
@@ -67,19 +85,22 @@ impl Listing {
         self.seen.is_empty()
     }
 
-    /// Forgets the fullnames seen longest ago beyond `bound`, raising the floor to their times.
+    /// Forgets the oldest fullnames (by creation) beyond `bound`, raising the floor to the
+    /// newest time forgotten: the fullnames kept are all at or above it.
     pub fn trim(&mut self, bound: usize) {
         if self.seen.len() <= bound {
             return;
         }
-        let mut ticks: Vec<(u64, i64)> = self.seen.values().map(|(at, tick)| (*tick, *at)).collect();
-        ticks.sort_unstable();
-        let (forgotten, _) = ticks.split_at(ticks.len() - bound);
-        let last_tick = forgotten.last().map_or(0, |(t, _)| *t);
-        if let Some(highest) = forgotten.iter().map(|(_, at)| *at).max() {
-            self.floor_ms = self.floor_ms.max(highest);
+        let mut order: Vec<(i64, u64, &String)> =
+            self.seen.iter().map(|(k, (at, tick))| (*at, *tick, k)).collect();
+        order.sort_unstable();
+        let cut = order.len() - bound;
+        let highest = order.get(cut - 1).map_or(i64::MIN, |(at, _, _)| *at);
+        let forgotten: Vec<String> = order.iter().take(cut).map(|(_, _, k)| (*k).clone()).collect();
+        self.floor_ms = self.floor_ms.max(highest);
+        for k in forgotten {
+            self.seen.remove(&k);
         }
-        self.seen.retain(|_, (_, tick)| *tick > last_tick);
     }
 
     fn repr(&self) -> ListingRepr {
@@ -89,6 +110,7 @@ impl Listing {
             newest_ms: self.newest_ms,
             floor_ms: self.floor_ms,
             seen: seen.into_iter().map(|(k, (at, _))| (k.clone(), *at)).collect(),
+            backlog: self.backlog.clone(),
         }
     }
 
@@ -96,6 +118,7 @@ impl Listing {
         let mut listing = Listing {
             newest_ms: repr.newest_ms,
             floor_ms: repr.floor_ms,
+            backlog: repr.backlog,
             ..Default::default()
         };
         for (key, at) in repr.seen {
@@ -175,9 +198,27 @@ mod tests {
             r#"{"v":1,"listings":{"r/acme/new":{"newest_ms":30,"floor_ms":0,"seen":[["t3_b",30],["t3_c",20],["t3_a",10]]}}}"#
         );
         assert_eq!(Cursor::decode(text.as_bytes()).unwrap().encode(), c.encode());
+        l.trim(2);
+        assert!(
+            !l.knows("t3_a") && l.len() == 2,
+            "the oldest by creation is forgotten"
+        );
+        assert_eq!(l.floor_ms, 10);
         l.trim(1);
-        assert!(l.knows("t3_a") && l.len() == 1);
-        assert_eq!(l.floor_ms, 30);
+        assert!(l.knows("t3_b"));
+        assert_eq!(l.floor_ms, 20, "the newest time forgotten, below the one kept");
+        l.backlog = Some(Backlog {
+            after: "t3_x".into(),
+            until_ms: 5,
+        });
+        let mut c = Cursor::default();
+        c.listings.insert("r/acme/new".into(), l);
+        let text = String::from_utf8(c.encode()).unwrap();
+        assert_eq!(
+            text,
+            r#"{"v":1,"listings":{"r/acme/new":{"newest_ms":30,"floor_ms":20,"seen":[["t3_b",30]],"backlog":{"after":"t3_x","until_ms":5}}}}"#
+        );
+        assert_eq!(Cursor::decode(text.as_bytes()).unwrap().encode(), text.as_bytes());
         assert_eq!(Cursor::bound(1), MAX_SEEN);
         assert_eq!(Cursor::bound(500), MIN_SEEN_PER_LISTING);
     }

@@ -494,8 +494,10 @@ impl Reddit {
         })
     }
 
-    /// Reads one listing from the newest, page after page, until a page reaches what `state`
-    /// knew (one page on the `first` poll).
+    /// Reads one listing's backlog, if any (where the last poll stopped at the page limit),
+    /// then the listing from the newest, page after page, until a page reaches what `state`
+    /// knew (one page on the `first` poll), [`MAX_PAGES`] pages in all: what is left past them
+    /// is the backlog of the next poll.
     async fn poll_listing(
         &self,
         listing: &Listing,
@@ -504,10 +506,73 @@ impl Reddit {
         found: &mut Found,
     ) -> Result<(), Stop> {
         let watermark = state.newest_ms;
+        let mut pages = MAX_PAGES;
+        if let Some(backlog) = state.backlog.take() {
+            let after = Some(backlog.after.clone());
+            match self
+                .read_pages(listing, after, backlog.until_ms, false, &mut pages, state, found)
+                .await
+            {
+                Ok(Some(rest)) => {
+                    state.backlog = Some(cursor::Backlog {
+                        after: rest,
+                        until_ms: backlog.until_ms,
+                    });
+                    // The pages are spent: the new children are read by a later poll.
+                    return Ok(());
+                }
+                Ok(None) => {}
+                Err(Stop::Listing(e)) => {
+                    // An `after` no longer accepted: the backlog is given up, not the listing.
+                    self.metrics.error(e.kind);
+                    tracing::warn!(
+                        "reddit {}: {}: {e}; the children left from the last poll are not read",
+                        self.name,
+                        listing.key()
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if pages == 0 {
+            return Ok(());
+        }
+        if let Some(rest) = self
+            .read_pages(listing, None, watermark, first, &mut pages, state, found)
+            .await?
+        {
+            tracing::warn!(
+                "reddit {}: {}: more than {MAX_PAGES} pages new since the last poll; the older \
+                 ones are read from the next poll on (poll more often)",
+                self.name,
+                listing.key()
+            );
+            state.backlog = Some(cursor::Backlog {
+                after: rest,
+                until_ms: watermark,
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads pages of `listing` from `after` (the newest without) until a page reaches
+    /// `until_ms` or what `state` knows, or is the last, at most `pages` of them (counted down;
+    /// one on the `first` poll): the `after` of the next page when the pages ran out first.
+    #[allow(clippy::too_many_arguments)]
+    async fn read_pages(
+        &self,
+        listing: &Listing,
+        mut after: Option<String>,
+        until_ms: i64,
+        first: bool,
+        pages: &mut usize,
+        state: &mut cursor::Listing,
+        found: &mut Found,
+    ) -> Result<Option<String>, Stop> {
         let what = listing.key();
-        let mut after: Option<String> = None;
         let mut count = 0usize;
-        for page in 1..=MAX_PAGES {
+        while *pages > 0 {
+            *pages -= 1;
             let answer = self.get(&listing.path(after.as_deref(), count), &what).await?;
             let Some(children) = answer.pointer("/data/children").and_then(Value::as_array) else {
                 return Err(Stop::Poll(error(
@@ -526,7 +591,7 @@ impl Reddit {
                 }
                 if state.knows(&key) {
                     reached = true;
-                    state.note(&key, created.unwrap_or(0));
+                    state.note(&key, created.unwrap_or(state.newest_ms));
                     continue;
                 }
                 if created.is_some_and(|at| at <= state.floor_ms) {
@@ -550,7 +615,8 @@ impl Reddit {
                         },
                     )),
                 }
-                state.note(&key, created.unwrap_or(0));
+                // Undated: dated by the newest seen, so that the bound does not forget it first.
+                state.note(&key, created.unwrap_or(state.newest_ms));
             }
             let next = answer
                 .pointer("/data/after")
@@ -562,22 +628,15 @@ impl Reddit {
                 if next.is_some() && oldest != i64::MAX {
                     state.floor_ms = state.floor_ms.max(oldest);
                 }
-                break;
+                return Ok(None);
             }
-            let Some(next) = next else { break };
-            if reached || oldest <= watermark || children.is_empty() {
-                break;
-            }
-            if page == MAX_PAGES {
-                tracing::warn!(
-                    "reddit {}: {what}: more than {MAX_PAGES} pages new since the last poll; the older \
-                     ones are not read (poll more often)",
-                    self.name
-                );
+            let Some(next) = next else { return Ok(None) };
+            if reached || oldest <= until_ms || children.is_empty() {
+                return Ok(None);
             }
             after = Some(next);
         }
-        Ok(())
+        Ok(after)
     }
 }
 

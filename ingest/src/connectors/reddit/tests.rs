@@ -66,6 +66,8 @@ struct Fake {
     requests: Mutex<Vec<Request>>,
     limit: Mutex<(String, String)>,
     instead: Mutex<Option<Instead>>,
+    /// When set, r/acme/new lists these instead, newest first, 100 a page by `after`.
+    paged: Mutex<Option<Vec<Value>>>,
 }
 
 struct Served {
@@ -150,8 +152,22 @@ impl Fake {
             } else {
                 self.search.lock().unwrap().clone()
             };
+            let paged = self
+                .paged
+                .lock()
+                .unwrap()
+                .clone()
+                .filter(|_| path == "/r/acme/new");
             // Older pages than the first are empty.
-            let body = if q.contains_key("after") {
+            let body = if let Some(all) = paged {
+                let from = q.get("after").map_or(0, |a| {
+                    1 + all.iter().position(|c| c["data"]["name"] == a.as_str()).unwrap()
+                });
+                let children: Vec<Value> = all.iter().skip(from).take(100).cloned().collect();
+                let after =
+                    (from + 100 < all.len()).then(|| children.last().unwrap()["data"]["name"].clone());
+                serde_json::json!({"kind": "Listing", "data": {"after": after, "before": null, "children": children}})
+            } else if q.contains_key("after") {
                 serde_json::json!({"kind": "Listing", "data": {"after": null, "before": null, "children": []}})
             } else {
                 body
@@ -180,6 +196,7 @@ impl Served {
             requests: Mutex::new(Vec::new()),
             limit: Mutex::new(("598.0".into(), "412".into())),
             instead: Mutex::new(None),
+            paged: Mutex::new(None),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -849,4 +866,104 @@ fn the_settings_are_checked_and_name_the_key() {
     assert_eq!(rd.listings().len(), 5, "acme once, AcmeSupport, the search");
     assert_eq!(rd.listings()[4].key(), "search:acme x2");
     assert_eq!(rd.interval(), DEFAULT_INTERVAL);
+}
+
+/// `n` posts of r/acme, newest first, the newest `n` seconds after 2026-11-30T00:00:00Z.
+fn many_posts(n: i64) -> Vec<Value> {
+    let t0 = ms("2026-11-30T00:00:00Z") / 1000;
+    (1..=n)
+        .rev()
+        .map(|i| new_post(&format!("p{i:05}"), &format!("post {i}"), (t0 + i) as f64))
+        .collect()
+}
+
+/// A cursor knowing r/acme/new up to 2026-11-30T00:00:00Z.
+fn known_until_t0() -> Cursor {
+    let mut cursor = Cursor::default();
+    let mut state = cursor::Listing::default();
+    state.newest_ms = ms("2026-11-30T00:00:00Z");
+    state.floor_ms = state.newest_ms;
+    cursor.listings.insert("r/acme/new".into(), state);
+    cursor
+}
+
+#[tokio::test]
+async fn a_poll_noting_more_than_the_bound_keeps_the_newest_and_a_floor_below_them() {
+    let served = Served::start().await;
+    *served.fake.paged.lock().unwrap() = Some(many_posts(300));
+    let clock = clock_at("2026-11-30T12:00:00Z");
+    let subs: Vec<String> = std::iter::once("\"acme\"".to_string())
+        .chain((2..=MAX_SUBREDDITS).map(|i| format!("\"acme{i}\"")))
+        .collect();
+    let rd = served.poller(
+        &format!("subreddits = [{}]\nquery = \"acme\"", subs.join(", ")),
+        &clock,
+    );
+    let bound = Cursor::bound(2 * MAX_SUBREDDITS + 1);
+    assert!(bound < 300);
+    let polled = rd.poll(&known_until_t0().encode()).await.unwrap();
+    let posts = mentions_of(&polled)
+        .iter()
+        .filter(|m| m.native_id.starts_with("t3_p"))
+        .count();
+    assert_eq!(posts, 300);
+    let after = cursor_of(&polled);
+    let state = &after.listings["r/acme/new"];
+    assert_eq!(state.len(), bound);
+    assert!(state.knows("t3_p00300"), "the newest is kept");
+    assert!(state.knows(&format!("t3_p{:05}", 300 - bound + 1)));
+    assert!(
+        !state.knows(&format!("t3_p{:05}", 300 - bound)),
+        "the oldest forgotten"
+    );
+    let t0 = ms("2026-11-30T00:00:00Z");
+    assert_eq!(
+        state.floor_ms,
+        t0 + (300 - bound as i64) * 1000,
+        "the floor is the newest forgotten, below those kept"
+    );
+    assert_eq!(state.newest_ms, t0 + 300_000);
+}
+
+#[tokio::test]
+async fn pages_past_the_limit_are_read_by_the_next_poll_none_lost_none_twice() {
+    let served = Served::start().await;
+    let total = (MAX_PAGES as i64 + 2) * 100;
+    *served.fake.paged.lock().unwrap() = Some(many_posts(total));
+    let clock = clock_at("2026-11-30T12:00:00Z");
+    let rd = served.poller("subreddits = [\"acme\"]", &clock);
+    let posts = |polled: &Polled| -> Vec<String> {
+        mentions_of(polled)
+            .iter()
+            .filter(|m| m.native_id.starts_with("t3_p"))
+            .map(|m| m.native_id.clone())
+            .collect()
+    };
+    let first = rd.poll(&known_until_t0().encode()).await.unwrap();
+    let mut ids = posts(&first);
+    assert_eq!(ids.len(), MAX_PAGES * 100);
+    let backlog = cursor_of(&first).listings["r/acme/new"].backlog.clone();
+    assert_eq!(
+        backlog,
+        Some(cursor::Backlog {
+            after: format!("t3_p{:05}", total - MAX_PAGES as i64 * 100 + 1),
+            until_ms: ms("2026-11-30T00:00:00Z"),
+        })
+    );
+    // Two posts come meanwhile: the backlog first, then them.
+    let t0 = ms("2026-11-30T00:00:00Z") / 1000;
+    let mut all = many_posts(total);
+    all.insert(0, new_post("p99001", "new 1", (t0 + total + 1) as f64));
+    all.insert(0, new_post("p99002", "new 2", (t0 + total + 2) as f64));
+    *served.fake.paged.lock().unwrap() = Some(all);
+    advance(&clock, Duration::from_secs(60));
+    let second = rd.poll(first.cursor.as_deref().unwrap()).await.unwrap();
+    ids.extend(posts(&second));
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    let expected = total as usize + 2;
+    assert_eq!((ids.len(), unique.len()), (expected, expected));
+    assert!(cursor_of(&second).listings["r/acme/new"].backlog.is_none());
+    advance(&clock, Duration::from_secs(60));
+    let third = rd.poll(second.cursor.as_deref().unwrap()).await.unwrap();
+    assert!(posts(&third).is_empty(), "nothing again");
 }

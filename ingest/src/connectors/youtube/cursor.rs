@@ -12,7 +12,13 @@
 //! `floor_ms` is the time below which a comment the cursor does not know is taken as handed on
 //! before: the oldest activity of the first poll's only page (the backfill stops there) and the
 //! times of the entries forgotten past the bound, so that a comment forgotten is not handed on
-//! again when it shows up again.
+//! again when it shows up again. The bound forgets by time, the oldest first (a thread by its
+//! latest activity, kept as a fourth element when newer than its `updatedAt`), so the floor
+//! stays below the comments kept, however many one poll notes (they come newest first).
+//!
+//! `backlog`, when a poll stopped at [`MAX_PAGES`](super::MAX_PAGES) before reaching what the
+//! cursor knew: the `pageToken` of the next page to read and the high-water mark of the start
+//! of that backlog (`{"page_token":"…","until_ms":…}`); the next poll reads it first.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -41,7 +47,18 @@ pub struct Known {
     pub updated_ms: i64,
     /// Its thread's `totalReplyCount` when last read (0 for replies).
     pub replies: u64,
+    /// Its latest activity (for a thread, its replies' too): what the bound forgets by.
+    at_ms: i64,
     tick: u64,
+}
+
+/// Threads not read yet past the page limit: where to go on, and where to stop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backlog {
+    /// The `pageToken` of the next page to read.
+    pub page_token: String,
+    /// The newest activity seen before that backlog: reading stops at a page reaching it.
+    pub until_ms: i64,
 }
 
 /// What the cursor knows of one target.
@@ -51,8 +68,19 @@ pub struct Target {
     pub newest_ms: i64,
     /// Unknown comments at or before this time are taken as handed on (see the module).
     pub floor_ms: i64,
+    /// Older threads left to read (see the module).
+    pub backlog: Option<Backlog>,
     seen: HashMap<String, Known>,
     tick: u64,
+}
+
+/// A remembered comment as saved: `[id, updated_ms, replies]`, or with its latest activity
+/// when newer than `updated_ms`.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Seen {
+    Active(String, i64, u64, i64),
+    Plain(String, i64, u64),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -61,9 +89,11 @@ struct TargetRepr {
     newest_ms: i64,
     #[serde(default)]
     floor_ms: i64,
-    /// `[id, updated_ms, replies]`, oldest first.
+    /// `[id, updated_ms, replies(, at_ms)]`, in the order seen.
     #[serde(default)]
-    seen: Vec<(String, i64, u64)>,
+    seen: Vec<Seen>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    backlog: Option<Backlog>,
 }
 
 impl Target {
@@ -80,12 +110,22 @@ impl Target {
         let entry = self.seen.entry(id.to_string()).or_insert(Known {
             updated_ms,
             replies: 0,
+            at_ms: updated_ms,
             tick,
         });
         entry.updated_ms = entry.updated_ms.max(updated_ms);
+        entry.at_ms = entry.at_ms.max(updated_ms);
         entry.tick = tick;
         if let Some(r) = replies {
             entry.replies = r;
+        }
+    }
+
+    /// Notes that comment `id` (a thread) had activity at `at_ms` (a reply): it is forgotten
+    /// no sooner than that.
+    pub fn active(&mut self, id: &str, at_ms: i64) {
+        if let Some(k) = self.seen.get_mut(id) {
+            k.at_ms = k.at_ms.max(at_ms);
         }
     }
 
@@ -99,19 +139,22 @@ impl Target {
         self.seen.is_empty()
     }
 
-    /// Forgets the comments seen longest ago beyond `bound`, raising the floor to their times.
+    /// Forgets the oldest comments (by their latest activity) beyond `bound`, raising the
+    /// floor to the newest time forgotten: the comments kept are all at or above it.
     pub fn trim(&mut self, bound: usize) {
         if self.seen.len() <= bound {
             return;
         }
-        let mut ticks: Vec<(u64, i64)> = self.seen.values().map(|k| (k.tick, k.updated_ms)).collect();
-        ticks.sort_unstable();
-        let cut = ticks.len() - bound;
-        let (forgotten, _) = ticks.split_at(cut);
-        let last_tick = forgotten.last().map_or(0, |(t, _)| *t);
-        let highest = forgotten.iter().map(|(_, u)| *u).max().unwrap_or(i64::MIN);
+        let mut order: Vec<(i64, u64, &String)> =
+            self.seen.iter().map(|(id, k)| (k.at_ms, k.tick, id)).collect();
+        order.sort_unstable();
+        let cut = order.len() - bound;
+        let highest = order.get(cut - 1).map_or(i64::MIN, |(at, _, _)| *at);
+        let forgotten: Vec<String> = order.iter().take(cut).map(|(_, _, id)| (*id).clone()).collect();
         self.floor_ms = self.floor_ms.max(highest);
-        self.seen.retain(|_, k| k.tick > last_tick);
+        for id in forgotten {
+            self.seen.remove(&id);
+        }
     }
 
     fn repr(&self) -> TargetRepr {
@@ -122,8 +165,12 @@ impl Target {
             floor_ms: self.floor_ms,
             seen: seen
                 .into_iter()
-                .map(|(id, k)| (id.clone(), k.updated_ms, k.replies))
+                .map(|(id, k)| match k.at_ms > k.updated_ms {
+                    true => Seen::Active(id.clone(), k.updated_ms, k.replies, k.at_ms),
+                    false => Seen::Plain(id.clone(), k.updated_ms, k.replies),
+                })
                 .collect(),
+            backlog: self.backlog.clone(),
         }
     }
 
@@ -131,10 +178,16 @@ impl Target {
         let mut target = Target {
             newest_ms: repr.newest_ms,
             floor_ms: repr.floor_ms,
+            backlog: repr.backlog,
             ..Default::default()
         };
-        for (id, updated_ms, replies) in repr.seen {
+        for seen in repr.seen {
+            let (id, updated_ms, replies, at_ms) = match seen {
+                Seen::Active(id, u, r, at) => (id, u, r, at),
+                Seen::Plain(id, u, r) => (id, u, r, u),
+            };
             target.note(&id, updated_ms, Some(replies));
+            target.active(&id, at_ms);
         }
         target
     }
@@ -226,10 +279,26 @@ mod tests {
         let back = Cursor::decode(text.as_bytes()).unwrap();
         assert_eq!(back.encode(), c.encode());
 
+        t.trim(2);
+        assert_eq!(t.len(), 2);
+        assert!(t.known("a").is_none(), "the oldest by time is forgotten");
+        assert_eq!(t.floor_ms, 10, "the newest time forgotten");
+        t.active("c", 40);
         t.trim(1);
-        assert_eq!(t.len(), 1);
-        assert!(t.known("a").is_some(), "the last seen stays");
-        assert_eq!(t.floor_ms, 30, "the newest time forgotten");
+        assert!(t.known("c").is_some(), "a thread active later stays");
+        assert_eq!(t.floor_ms, 30);
+        let mut c2 = Cursor::default();
+        t.backlog = Some(Backlog {
+            page_token: "p2".into(),
+            until_ms: 7,
+        });
+        c2.targets.insert("video:v".into(), t);
+        let text = String::from_utf8(c2.encode()).unwrap();
+        assert_eq!(
+            text,
+            r#"{"v":1,"quota":{"day":"","used":0},"targets":{"video:v":{"newest_ms":0,"floor_ms":30,"seen":[["c",20,0,40]],"backlog":{"page_token":"p2","until_ms":7}}}}"#
+        );
+        assert_eq!(Cursor::decode(text.as_bytes()).unwrap().encode(), text.as_bytes());
         assert_eq!(Cursor::bound(1), MAX_SEEN);
         assert_eq!(Cursor::bound(100), MIN_SEEN_PER_TARGET);
     }

@@ -155,6 +155,15 @@ pub fn youtube(settings: &mut Settings) -> Result<YouTube, ConnectorError> {
     }
     let interval = settings.duration("interval", DEFAULT_INTERVAL, MIN_INTERVAL)?;
     let daily_quota = settings.integer("daily_quota", DEFAULT_DAILY_QUOTA, 1)?;
+    if daily_quota < targets.len() as i64 {
+        return Err(settings.error(
+            "daily_quota",
+            format!(
+                "{daily_quota} units a day cannot read {} targets even once (each costs at least one unit)",
+                targets.len()
+            ),
+        ));
+    }
     let base = settings
         .optional_string("api_base")?
         .unwrap_or_else(|| DEFAULT_API_BASE.to_string());
@@ -422,8 +431,10 @@ impl YouTube {
         })
     }
 
-    /// Reads one target's threads from the newest, page after page, until a page reaches what
-    /// `state` knew (one page on the `first` poll).
+    /// Reads one target's backlog, if any (where the last poll stopped at the page limit),
+    /// then its threads from the newest, page after page, until a page reaches what `state`
+    /// knew (one page on the `first` poll), [`MAX_PAGES`] pages in all: what is left past them
+    /// is the backlog of the next poll.
     async fn poll_target(
         &self,
         target: &Target,
@@ -433,8 +444,81 @@ impl YouTube {
         found: &mut Found,
     ) -> Result<(), Stop> {
         let watermark = state.newest_ms;
-        let mut token: Option<String> = None;
-        for page in 1..=MAX_PAGES {
+        let mut pages = MAX_PAGES;
+        if let Some(backlog) = state.backlog.take() {
+            let token = Some(backlog.page_token.clone());
+            match self
+                .read_pages(
+                    target,
+                    token,
+                    backlog.until_ms,
+                    false,
+                    &mut pages,
+                    state,
+                    calls,
+                    found,
+                )
+                .await
+            {
+                Ok(Some(rest)) => {
+                    state.backlog = Some(cursor::Backlog {
+                        page_token: rest,
+                        until_ms: backlog.until_ms,
+                    });
+                    // The pages are spent: the new threads are read by a later poll.
+                    return Ok(());
+                }
+                Ok(None) => {}
+                Err(Stop::Target(e)) => {
+                    // A page token no longer accepted: the backlog is given up, not the target.
+                    self.metrics.error(e.kind);
+                    tracing::warn!(
+                        "youtube {}: {}: {e}; the threads left from the last poll are not read",
+                        self.name,
+                        target.key()
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if pages == 0 {
+            return Ok(());
+        }
+        if let Some(rest) = self
+            .read_pages(target, None, watermark, first, &mut pages, state, calls, found)
+            .await?
+        {
+            tracing::warn!(
+                "youtube {}: {}: more than {MAX_PAGES} pages of new threads since the last poll; \
+                 the older ones are read from the next poll on (poll more often)",
+                self.name,
+                target.key()
+            );
+            state.backlog = Some(cursor::Backlog {
+                page_token: rest,
+                until_ms: watermark,
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads pages of threads from `token` (the newest without) until a page reaches
+    /// `until_ms` or is the last, at most `pages` of them (counted down; one on the `first`
+    /// poll): the token of the next page when the pages ran out first.
+    #[allow(clippy::too_many_arguments)]
+    async fn read_pages(
+        &self,
+        target: &Target,
+        mut token: Option<String>,
+        until_ms: i64,
+        first: bool,
+        pages: &mut usize,
+        state: &mut cursor::Target,
+        calls: &mut Calls,
+        found: &mut Found,
+    ) -> Result<Option<String>, Stop> {
+        while *pages > 0 {
+            *pages -= 1;
             let (param, value) = target.query();
             let path = format!(
                 "/commentThreads?{}",
@@ -464,23 +548,15 @@ impl YouTube {
                 if next.is_some() && oldest != i64::MAX {
                     state.floor_ms = state.floor_ms.max(oldest);
                 }
-                break;
+                return Ok(None);
             }
-            let Some(next) = next else { break };
-            if oldest <= watermark {
-                break;
-            }
-            if page == MAX_PAGES {
-                tracing::warn!(
-                    "youtube {}: {}: more than {MAX_PAGES} pages of new threads since the last poll; \
-                     the older ones are not read (poll more often)",
-                    self.name,
-                    target.key()
-                );
+            let Some(next) = next else { return Ok(None) };
+            if oldest <= until_ms {
+                return Ok(None);
             }
             token = Some(next);
         }
-        Ok(())
+        Ok(token)
     }
 
     /// One thread item: its top-level comment and its replies considered; its latest activity.
@@ -525,6 +601,7 @@ impl YouTube {
             state,
             found,
         );
+        state.active(&thread.top.id, activity);
         let fetched;
         let replies: Vec<&Value> = if thread.total_replies > thread.carried.len() as u64
             && known_replies != Some(thread.total_replies)
@@ -661,7 +738,9 @@ fn malformed(item: &Value, field: &str, reason: &str, state: &mut cursor::Target
     if state.known(&key).is_none() {
         found.unmapped(field, reason, item);
     }
-    state.note(&key, 0, None);
+    // Dated by the newest activity seen, so that the bound does not forget it first.
+    let at = state.newest_ms;
+    state.note(&key, at, None);
 }
 
 impl Poller for YouTube {

@@ -61,6 +61,9 @@ struct Api {
     replies: Mutex<Value>,
     requests: Mutex<Vec<Request>>,
     instead: Mutex<Option<Instead>>,
+    /// When set, the threads listed instead of the pages, newest first, 100 a page
+    /// (`pageToken` = the offset).
+    paged: Mutex<Option<Vec<Value>>>,
 }
 
 struct Served {
@@ -83,6 +86,7 @@ impl Served {
             replies: Mutex::new(json(REPLIES)),
             requests: Mutex::new(Vec::new()),
             instead: Mutex::new(None),
+            paged: Mutex::new(None),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}/youtube/v3", listener.local_addr().unwrap());
@@ -176,6 +180,15 @@ impl Api {
                 response.headers_mut().insert(k, v.parse().unwrap());
             }
             return response;
+        }
+        if let (Some(all), "/commentThreads") = (self.paged.lock().unwrap().as_ref(), path) {
+            let from: usize = token.as_deref().map_or(0, |t| t.parse().unwrap());
+            let items: Vec<Value> = all.iter().skip(from).take(100).cloned().collect();
+            let mut body = serde_json::json!({"kind": "youtube#commentThreadListResponse", "items": items});
+            if from + 100 < all.len() {
+                body["nextPageToken"] = (from + 100).to_string().into();
+            }
+            return axum::Json(body).into_response();
         }
         let body = match (path, token.as_deref()) {
             ("/comments", _) => self.replies.lock().unwrap().clone(),
@@ -858,4 +871,93 @@ fn the_settings_are_checked_and_name_the_key() {
     );
     assert_eq!(yt.interval(), Duration::from_secs(600));
     assert_eq!(yt.daily_quota, 50_000);
+}
+
+/// `n` threads, newest first, the newest `n` seconds after 2026-11-30T00:00:00Z.
+fn many_threads(prefix: &str, n: i64) -> Vec<Value> {
+    let t0 = ms("2026-11-30T00:00:00Z");
+    (1..=n)
+        .rev()
+        .map(|i| {
+            let at = vigie_core::model::format_rfc3339_ms(t0 + i * 1000);
+            new_thread(&format!("{prefix}{i:05}"), &format!("comment {i}"), &at)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_poll_noting_more_than_the_bound_keeps_the_newest_and_a_floor_below_them() {
+    let served = Served::start().await;
+    *served.api.paged.lock().unwrap() = Some(many_threads("Ugz", 300));
+    let clock = clock_at("2026-11-30T12:00:00Z");
+    let videos: Vec<String> = (1..=MAX_VIDEO_IDS)
+        .map(|i| format!("\"AcmeVid{i:04}\""))
+        .collect();
+    let yt = served.poller(&format!("video_ids = [{}]", videos.join(", ")), &clock);
+    let bound = Cursor::bound(MAX_VIDEO_IDS);
+    assert!(bound < 300);
+    let t0 = ms("2026-11-30T00:00:00Z");
+    let mut cursor = Cursor::default();
+    for i in 1..=MAX_VIDEO_IDS {
+        let mut state = TargetState::default();
+        state.newest_ms = t0;
+        state.floor_ms = t0;
+        cursor.targets.insert(format!("video:AcmeVid{i:04}"), state);
+    }
+    let polled = yt.poll(&cursor.encode()).await.unwrap();
+    assert_eq!(mentions_of(&polled).len(), 300 * MAX_VIDEO_IDS);
+    let after = cursor_of(&polled);
+    let state = &after.targets["video:AcmeVid0001"];
+    assert_eq!(state.len(), bound);
+    assert!(state.known("Ugz00300").is_some(), "the newest is kept");
+    assert!(state.known(&format!("Ugz{:05}", 300 - bound + 1)).is_some());
+    assert!(
+        state.known(&format!("Ugz{:05}", 300 - bound)).is_none(),
+        "the oldest forgotten"
+    );
+    assert_eq!(
+        state.floor_ms,
+        t0 + (300 - bound as i64) * 1000,
+        "the floor is the newest forgotten, below those kept"
+    );
+    assert_eq!(state.newest_ms, t0 + 300_000);
+}
+
+#[tokio::test]
+async fn pages_past_the_limit_are_read_by_the_next_poll_none_lost_none_twice() {
+    let served = Served::start().await;
+    let total = (MAX_PAGES as i64 + 2) * 100;
+    *served.api.paged.lock().unwrap() = Some(many_threads("Ugz", total));
+    let clock = clock_at("2026-11-30T12:00:00Z");
+    let yt = served.poller("", &clock);
+    let t0 = ms("2026-11-30T00:00:00Z");
+    let mut cursor = Cursor::default();
+    let mut state = TargetState::default();
+    state.newest_ms = t0;
+    state.floor_ms = t0;
+    cursor.targets.insert(format!("video:{VIDEO}"), state);
+    let first = yt.poll(&cursor.encode()).await.unwrap();
+    let mut ids: Vec<String> = mentions_of(&first).iter().map(|m| m.native_id.clone()).collect();
+    assert_eq!(ids.len(), MAX_PAGES * 100);
+    let backlog = cursor_of(&first).targets[&format!("video:{VIDEO}")]
+        .backlog
+        .clone();
+    assert_eq!(
+        backlog,
+        Some(cursor::Backlog {
+            page_token: (MAX_PAGES * 100).to_string(),
+            until_ms: t0
+        })
+    );
+    advance(&clock, Duration::from_secs(300));
+    let second = yt.poll(first.cursor.as_deref().unwrap()).await.unwrap();
+    ids.extend(mentions_of(&second).iter().map(|m| m.native_id.clone()));
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!((ids.len(), unique.len()), (total as usize, total as usize));
+    assert!(cursor_of(&second).targets[&format!("video:{VIDEO}")]
+        .backlog
+        .is_none());
+    advance(&clock, Duration::from_secs(300));
+    let third = yt.poll(second.cursor.as_deref().unwrap()).await.unwrap();
+    assert!(mentions_of(&third).is_empty(), "nothing again");
 }
