@@ -21,6 +21,8 @@ pub mod meta_hub;
 pub mod poll;
 pub mod settings;
 pub mod signature;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod webhook;
 
 pub mod bluesky;

@@ -240,13 +240,11 @@ async fn deliver(
 pub(crate) mod testing {
     use super::*;
     use axum::http::Request;
-    use prost::Message;
     use tower::ServiceExt;
     use vigie_core::bus::memory::MemoryBus;
     use vigie_core::bus::Publisher;
     use vigie_core::model::Limits;
     use vigie_core::proto::{DeadLetter, Mention};
-    use vigie_core::topics;
 
     /// One webhook `name` of `tenant`, served as ingest serves it.
     pub(crate) struct Harness {
@@ -323,20 +321,12 @@ pub(crate) mod testing {
 
         /// The mentions published so far.
         pub(crate) fn mentions(&self) -> Vec<Mention> {
-            self.bus
-                .snapshot(topics::MENTIONS_RAW)
-                .iter()
-                .map(|r| Mention::decode(r.payload.as_deref().unwrap_or_default()).expect("a mention"))
-                .collect()
+            crate::connectors::testing::mentions(&self.bus)
         }
 
         /// The dead letters written so far.
         pub(crate) fn dead_letters(&self) -> Vec<DeadLetter> {
-            self.bus
-                .snapshot(topics::DEADLETTER)
-                .iter()
-                .map(|r| DeadLetter::decode(r.payload.as_deref().unwrap_or_default()).expect("a dead letter"))
-                .collect()
+            crate::connectors::testing::dead_letters(&self.bus)
         }
     }
 }

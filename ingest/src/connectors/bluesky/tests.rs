@@ -15,20 +15,14 @@
 
 use super::event::post_uri;
 use super::*;
-use crate::collect;
 use crate::connectors::map::Mapping;
 use crate::connectors::{build_all, Connector};
-use crate::Ingestor;
-use prost::Message as _;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
-use tokio_util::sync::CancellationToken;
 use vigie_core::bus::memory::MemoryBus;
-use vigie_core::bus::{Bus, Publisher};
-use vigie_core::config::{CollectConfig, ConnectorConfig};
-use vigie_core::model::Limits;
+use vigie_core::config::ConnectorConfig;
 use vigie_core::proto::{DeadLetter, Kind, Mention, Source, Visibility};
 use vigie_core::topics;
 
@@ -402,47 +396,15 @@ impl Pipeline {
         ))
         .unwrap();
         let connectors: Vec<Connector> = build_all(&[config]).unwrap();
-        let ingestor = Arc::new(Ingestor::new(
-            Publisher::Memory(self.bus.clone()),
-            Limits::default(),
-            100,
-            1000,
-        ));
-        let cancel = CancellationToken::new();
-        let bus = Bus::Memory(self.bus.clone());
-        let stop = cancel.clone();
-        let collect = CollectConfig {
-            max_items: 2,
-            ..Default::default()
-        };
-        let run =
-            tokio::spawn(async move { collect::run(&bus, ingestor, &connectors, &collect, stop).await });
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while !done(self) {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the collect loop did not get there"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        cancel.cancel();
-        run.await.unwrap().unwrap();
+        crate::connectors::testing::collect_until(&self.bus, connectors, Some(2), self, done).await;
     }
 
     fn mentions(&self) -> Vec<Mention> {
-        self.bus
-            .snapshot(topics::MENTIONS_RAW)
-            .iter()
-            .map(|r| Mention::decode(r.payload.as_deref().unwrap()).unwrap())
-            .collect()
+        crate::connectors::testing::mentions(&self.bus)
     }
 
     fn dead_letters(&self) -> Vec<DeadLetter> {
-        self.bus
-            .snapshot(topics::DEADLETTER)
-            .iter()
-            .map(|r| DeadLetter::decode(r.payload.as_deref().unwrap()).unwrap())
-            .collect()
+        crate::connectors::testing::dead_letters(&self.bus)
     }
 
     /// The time of the last cursor saved.

@@ -6,18 +6,14 @@
 use super::*;
 use crate::collect;
 use crate::connectors::{build_all, Connector};
-use crate::Ingestor;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use prost::Message as _;
 use std::collections::VecDeque;
 use std::sync::Mutex as StdMutex;
-use tokio_util::sync::CancellationToken;
 use vigie_core::bus::memory::MemoryBus;
-use vigie_core::bus::{Bus, Publisher};
-use vigie_core::config::{CollectConfig, ConnectorConfig};
-use vigie_core::model::{parse_rfc3339_ms, Limits};
+use vigie_core::config::ConnectorConfig;
+use vigie_core::model::parse_rfc3339_ms;
 use vigie_core::proto::{DeadLetter, Kind, Mention, Source, Visibility};
 use vigie_core::topics;
 
@@ -312,44 +308,18 @@ impl Pipeline {
             tenant: "acme".to_string(),
             built: Built::Pull(Arc::new(poller)),
         }];
-        let ingestor = Arc::new(Ingestor::new(
-            Publisher::Memory(self.bus.clone()),
-            Limits::default(),
-            100,
-            1000,
-        ));
-        let cancel = CancellationToken::new();
-        let bus = Bus::Memory(self.bus.clone());
-        let stop = cancel.clone();
-        let run = tokio::spawn(async move {
-            collect::run(&bus, ingestor, &connectors, &CollectConfig::default(), stop).await
-        });
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while !done(self) {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the collect loop did not get there"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        cancel.cancel();
-        run.await.unwrap().unwrap();
+        crate::connectors::testing::collect_until(&self.bus, connectors, None, self, done).await;
     }
 
     fn native_ids(&self) -> Vec<String> {
-        self.bus
-            .snapshot(topics::MENTIONS_RAW)
-            .iter()
-            .map(|r| Mention::decode(r.payload.as_deref().unwrap()).unwrap().native_id)
+        crate::connectors::testing::mentions(&self.bus)
+            .into_iter()
+            .map(|m| m.native_id)
             .collect()
     }
 
     fn dead_letters(&self) -> Vec<DeadLetter> {
-        self.bus
-            .snapshot(topics::DEADLETTER)
-            .iter()
-            .map(|r| DeadLetter::decode(r.payload.as_deref().unwrap()).unwrap())
-            .collect()
+        crate::connectors::testing::dead_letters(&self.bus)
     }
 
     fn last_cursor(&self) -> Option<Cursor> {
