@@ -61,10 +61,7 @@ pub(crate) async fn run_enrich(config: Config) -> anyhow::Result<()> {
     let bus = kafka(&config);
     bus.ensure_topics().await?;
     let registry = live_watches(&bus, &cancel).await?;
-    let metrics = tokio::spawn(vigie_core::metrics::serve_owned(
-        config.enrich.metrics_listen.clone(),
-        cancel.clone(),
-    ));
+    let metrics = vigie_core::metrics::spawn(&config.enrich.metrics_listen, cancel.clone()).await?;
     let clickhouse = clickhouse_sink(config.enrich.write_clickhouse, &config);
     // The `watches` table for BI tools follows the topic beside the scoring stage.
     let mirror = clickhouse.clone().map(|ch| {
@@ -98,10 +95,7 @@ pub(crate) async fn run_alerting(config: Config) -> anyhow::Result<()> {
     let bus = kafka(&config);
     bus.ensure_topics().await?;
     let registry = live_watches(&bus, &cancel).await?;
-    let metrics = tokio::spawn(vigie_core::metrics::serve_owned(
-        config.alerting.metrics_listen.clone(),
-        cancel.clone(),
-    ));
+    let metrics = vigie_core::metrics::spawn(&config.alerting.metrics_listen, cancel.clone()).await?;
     // Receivers run beside detection, each on its own consumer group: a failing one lags alone.
     let receivers: Vec<_> = config
         .receivers
@@ -132,11 +126,37 @@ pub(crate) async fn run_alerting(config: Config) -> anyhow::Result<()> {
 
 pub(crate) async fn run_api(config: Config) -> anyhow::Result<()> {
     let cancel = vigie_core::shutdown::on_signal();
+    // Metrics first: a start-up slowed by the broker is visible (and scrapable) while it lasts.
+    let metrics = vigie_core::metrics::spawn(&config.api.metrics_listen, cancel.clone()).await?;
     let bus = kafka(&config);
     bus.ensure_topics().await?;
-    let registry = live_watches(&bus, &cancel).await?;
+    // The three topics the API answers from are read side by side, each in a task of its own
+    // (reading the partitions' ends blocks its thread).
+    let started = std::time::Instant::now();
+    let registry = WatchRegistry::default();
     let tokens = vigie_core::tokens::TokenStore::default();
-    vigie_core::tokens::materialise(&bus, tokens.clone(), cancel.clone()).await?;
+    let log = vigie_api::alerts::AlertLog::new(i64::from(config.api.keep_resolved_days) * 86_400_000);
+    let (w, t, a) = tokio::join!(
+        tokio::spawn({
+            let (registry, bus, cancel) = (registry.clone(), bus.clone(), cancel.clone());
+            async move { watches::materialise(&bus, registry, cancel).await }
+        }),
+        tokio::spawn({
+            let (tokens, bus, cancel) = (tokens.clone(), bus.clone(), cancel.clone());
+            async move { vigie_core::tokens::materialise(&bus, tokens, cancel).await }
+        }),
+        tokio::spawn({
+            let (log, bus, cancel) = (log.clone(), bus.clone(), cancel.clone());
+            async move { log.follow(&bus, cancel).await }
+        }),
+    );
+    w.context("reading vigie.watches")??;
+    t.context("reading vigie.tokens")??;
+    a.context("reading vigie.alerts")??;
+    tracing::info!(
+        "api: watches, tokens and alerts read in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let addr = config
         .api
         .grpc_listen
@@ -147,8 +167,6 @@ pub(crate) async fn run_api(config: Config) -> anyhow::Result<()> {
     let store = Arc::new(vigie_api::store::ClickHouseStore::new(ClickHouse::new(
         &config.clickhouse,
     )));
-    let log = vigie_api::alerts::AlertLog::new(i64::from(config.api.keep_resolved_days) * 86_400_000);
-    log.follow(&bus, cancel.clone()).await?;
     let mut ingestor = vigie_ingest::Ingestor::from_config(publisher.clone(), &config.ingest);
     if config.auth.required {
         ingestor = ingestor.with_tokens(tokens.clone());
@@ -161,10 +179,6 @@ pub(crate) async fn run_api(config: Config) -> anyhow::Result<()> {
         log,
         Arc::new(ingestor),
     );
-    let metrics = tokio::spawn(vigie_core::metrics::serve_owned(
-        config.api.metrics_listen.clone(),
-        cancel.clone(),
-    ));
     vigie_api::serve(addr, tls, services, cancel).await?;
     let _ = metrics.await;
     publisher.flush().await;
@@ -177,10 +191,7 @@ pub(crate) async fn run_collect(config: Config) -> anyhow::Result<()> {
     // their secrets) are ingest's.
     let connectors =
         vigie_ingest::connectors::build_side(&config.connectors, vigie_ingest::connectors::Side::Pull)?;
-    let metrics = tokio::spawn(vigie_core::metrics::serve_owned(
-        config.collect.metrics_listen.clone(),
-        cancel.clone(),
-    ));
+    let metrics = vigie_core::metrics::spawn(&config.collect.metrics_listen, cancel.clone()).await?;
     let bus = kafka(&config);
     // A broker that does not answer must not keep SIGTERM waiting.
     tokio::select! {

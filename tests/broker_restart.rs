@@ -16,11 +16,20 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+/// A base for the broker, ClickHouse and S3 (+10..+13) and the script's fixed offsets (+51, +80,
+/// +101..+103), below the kernel's ephemeral range (32768 and up on Linux), where the services'
+/// own outgoing connections could take one of them before it is bound; every port is free now.
+fn port_base() -> u16 {
+    let free = |p: u16| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok();
+    let start = 20_000 + (std::process::id() % 100) as u16 * 100;
+    (0..120u16)
+        .map(|i| 20_000 + (start - 20_000 + i * 100) % 12_000)
+        .find(|&b| {
+            [10, 11, 12, 13, 51, 80, 101, 102, 103]
+                .iter()
+                .all(|o| free(b + o))
+        })
+        .expect("a free port range below 32000")
 }
 
 /// Runs the restart script with `mode` on a scratch copy of the local stack's layout.
@@ -39,8 +48,9 @@ fn restart(mode: &str) {
             std::os::unix::fs::symlink(local.join(installed), &link).unwrap();
         }
     }
-    let ports: Vec<String> = (0..4).map(|_| free_port().to_string()).collect();
-    let base = free_port().saturating_sub(200).max(20_000).to_string();
+    let base = port_base();
+    let ports: Vec<String> = (10..14).map(|o| (base + o).to_string()).collect();
+    let base = base.to_string();
     let env = [
         ("VIGIE_LOCAL_DIR", scratch.to_str().unwrap()),
         ("VIGIE_LOCAL_KAFKA_PORT", &ports[0]),

@@ -543,20 +543,40 @@ pub fn metrics_router() -> axum::Router {
 
 /// Serves [`router`] on `addr` until `shutdown` is cancelled.
 pub async fn serve(addr: &str, shutdown: tokio_util::sync::CancellationToken) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr)
+    let listener = bind(addr).await?;
+    serve_on(listener, addr, shutdown).await
+}
+
+async fn bind(addr: &str) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen for /metrics on {addr}: {e}")))?;
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen for /metrics on {addr}: {e}")))
+}
+
+async fn serve_on(
+    listener: tokio::net::TcpListener,
+    addr: &str,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> std::io::Result<()> {
     tracing::info!("metrics on http://{addr}/metrics");
     axum::serve(listener, router())
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
 }
 
-/// [`serve`] for a spawned task: logs instead of returning the error.
-pub async fn serve_owned(addr: String, shutdown: tokio_util::sync::CancellationToken) {
-    if let Err(e) = serve(&addr, shutdown).await {
-        tracing::error!("{e}");
-    }
+/// Binds `addr` now (a service whose metrics address is taken fails at start, naming it,
+/// instead of running unobserved) and serves [`router`] on it in a task until `shutdown`.
+pub async fn spawn(
+    addr: &str,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let listener = bind(addr).await?;
+    let addr = addr.to_owned();
+    Ok(tokio::spawn(async move {
+        if let Err(e) = serve_on(listener, &addr, shutdown).await {
+            tracing::error!("metrics on {addr}: {e}");
+        }
+    }))
 }
 
 #[cfg(test)]

@@ -72,10 +72,21 @@ trap cleanup EXIT
 TOKEN="$("$BIN" token create --tenant verdier --role operator --name restart-test 2>"$work/token.log" | head -1)"
 [ -n "$TOKEN" ] || { say "cannot create a token: $(tail -3 "$work/token.log")"; exit 1; }
 for s in "${SERVICES[@]}"; do "$BIN" "$s" >"$work/$s.log" 2>&1 & PID[$s]=$!; done
-wait_until 60 "ingest answers" curl -sf -o /dev/null "http://127.0.0.1:$((P + 80))/healthz" || fail=1
-wait_until 60 "enrich metrics" curl -sf -o /dev/null "http://127.0.0.1:$((P + 101))/healthz" || fail=1
-wait_until 60 "alerting metrics" curl -sf -o /dev/null "http://127.0.0.1:$((P + 102))/healthz" || fail=1
-wait_until 60 "api metrics" curl -sf -o /dev/null "http://127.0.0.1:$((P + 103))/healthz" || fail=1
+# Up means serving: ingest's HTTP, enrich's and alerting's metrics, api's gRPC port (its metrics
+# come up before it has read its topics). One deadline for the four, started side by side on a
+# small machine; a service that does not come up shows its log.
+declare -A UP=([ingest]="http://127.0.0.1:$((P + 80))/healthz" [enrich]="http://127.0.0.1:$((P + 101))/healthz"
+  [alerting]="http://127.0.0.1:$((P + 102))/healthz" [api]="http://127.0.0.1:$((P + 51))/")
+up_deadline=$((SECONDS + 150))
+for s in "${SERVICES[@]}"; do
+  until curl -s --max-time 5 -o /dev/null "${UP[$s]}"; rc=$?; [ "$rc" -ne 7 ] && [ "$rc" -ne 28 ]; do
+    if [ "$SECONDS" -ge "$up_deadline" ] || ! alive "$s"; then
+      say "FAIL: $s not serving after $((SECONDS - up_deadline + 150)) s; its log ends:"; tail -15 "$work/$s.log"; fail=1; break
+    fi
+    sleep 1
+  done
+done
+say "services up after $((SECONDS - up_deadline + 150)) s"
 
 before="restart-test-$(date +%s%N)-a"
 wait_until 60 "mention before the restart accepted" post "$before" || fail=1

@@ -62,10 +62,14 @@ pub async fn serve(
         crate::http::router(ingestor.clone(), config.max_body_bytes, limits.body_timeout)
     } else {
         // Metrics on their own address, off the port the webhooks reach.
-        tokio::spawn(vigie_core::metrics::serve_owned(
-            config.metrics_listen.clone(),
-            cancel.clone(),
-        ));
+        vigie_core::metrics::spawn(&config.metrics_listen, cancel.clone())
+            .await
+            .map_err(|source| ServeError::Listen {
+                protocol: "HTTP",
+                address: config.metrics_listen.clone(),
+                setting: "ingest.metrics_listen",
+                source,
+            })?;
         crate::http::mentions_router(ingestor.clone(), config.max_body_bytes, limits.body_timeout)
     };
     if !webhooks.is_empty() {
