@@ -14,16 +14,15 @@
 //!   `vigie.alerting.state` and writes alerts to `vigie.alerts` and ClickHouse.
 //! - [`notify`]: webhook and Slack receivers fed from `vigie.alerts`, each on its own.
 
-pub mod baseline;
 pub mod book;
 pub mod detector;
 pub mod engine;
 pub mod notify;
 pub mod render;
 pub mod rules;
+pub mod seasonal;
 pub mod series;
 pub mod service;
 pub mod silence;
-pub mod spike;
 #[cfg(test)]
 pub mod testkit;

@@ -22,9 +22,10 @@ pub const TYPES: [&str; 8] = [
 
 /// Default sensitivity of `negative_surge`, in robust deviations above the expected count.
 pub const DEFAULT_SENSITIVITY: f64 = 4.0;
-/// Default sensitivity of `volume_spike`: how many typical daily peaks above the expected
-/// volume the last hour must be (chosen on the development series; see README).
-pub const DEFAULT_SPIKE_SENSITIVITY: f64 = 1.4;
+/// Default sensitivity of `volume_spike`: the sustained rise evidence (the last six buckets'
+/// surprise against the series' own usual surprises, in its spreads) needed to fire; chosen
+/// across the 53 development series (see README, "Crisis detection").
+pub const DEFAULT_SPIKE_SENSITIVITY: f64 = 3.0;
 
 /// The rule type name of a rule kind.
 pub fn type_name(kind: &Kind) -> &'static str {

@@ -3,8 +3,8 @@
 //! rule. Fires when a window closes empty while the baseline expected at least `min_expected`;
 //! clears at the next mention.
 
-use crate::baseline::Baseline;
 use crate::detector::{DetectorState, EvidenceData, Firing, Observed, Signal};
+use crate::seasonal::SeasonalBaseline;
 use crate::series::Buckets;
 use serde::{Deserialize, Serialize};
 use vigie_core::proto::FlatlineRule;
@@ -13,7 +13,8 @@ use vigie_core::proto::FlatlineRule;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FlatlineState {
     buckets: Buckets<u64>,
-    baseline: Baseline,
+    #[serde(deserialize_with = "crate::seasonal::relearn_older")]
+    baseline: SeasonalBaseline,
     silent: bool,
 }
 
@@ -25,7 +26,7 @@ impl DetectorState for FlatlineState {
         let size = rule.window_seconds as i64 * 1000;
         Self {
             buckets: Buckets::new(size),
-            baseline: Baseline::new(size),
+            baseline: SeasonalBaseline::new(size),
             silent: false,
         }
     }
@@ -53,7 +54,7 @@ impl DetectorState for FlatlineState {
         let (baseline, silent) = (&mut self.baseline, &mut self.silent);
         let size = self.buckets.size_ms();
         self.buckets.close_until(watermark, |start, n| {
-            if let Some(e) = baseline.expect(start) {
+            if let Some(e) = baseline.expect(start).map(|e| e.counts()) {
                 if n == 0 && e.expected >= rule.min_expected {
                     *silent = true;
                     let what = if rule.source.is_empty() {

@@ -1,9 +1,9 @@
 //! The `negative_surge` rule: negative mentions per bucket rising against their learned
 //! baseline, with the negative share up too — more complaints, not just more traffic.
 
-use crate::baseline::Baseline;
 use crate::detector::{DetectorState, Firing, Observed, Signal};
 use crate::rules::volume::BucketStats;
+use crate::seasonal::SeasonalBaseline;
 use crate::series::Buckets;
 use serde::{Deserialize, Serialize};
 use vigie_core::proto::NegativeSurgeRule;
@@ -15,7 +15,8 @@ const SHARE_MARGIN: f64 = 0.1;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NegativeSurgeState {
     buckets: Buckets<BucketStats>,
-    baseline: Baseline,
+    #[serde(deserialize_with = "crate::seasonal::relearn_older")]
+    baseline: SeasonalBaseline,
     /// Usual negative share (exponentially weighted over buckets with mentions).
     usual_share: Option<f64>,
 }
@@ -28,7 +29,7 @@ impl DetectorState for NegativeSurgeState {
         let size = rule.bucket_seconds as i64 * 1000;
         Self {
             buckets: Buckets::new(size),
-            baseline: Baseline::new(size),
+            baseline: SeasonalBaseline::new(size),
             usual_share: None,
         }
     }
@@ -70,7 +71,7 @@ impl DetectorState for NegativeSurgeState {
         self.buckets
             .close_until(watermark, |start, b| closed.push((start, b)));
         for (start, b) in closed {
-            if self.baseline.expect(start).is_some()
+            if self.baseline.expect(start).map(|e| e.counts()).is_some()
                 && Self::surging(&self.baseline, self.usual_share, rule, start, &b).is_none()
             {
                 out.push(Signal::Clear {
@@ -104,13 +105,13 @@ impl NegativeSurgeState {
 
     /// Whether bucket `b` starting at `start` is a surge: its share and expectation if so.
     fn surging(
-        baseline: &Baseline,
+        baseline: &SeasonalBaseline,
         usual_share: Option<f64>,
         rule: &NegativeSurgeRule,
         start: i64,
         b: &BucketStats,
-    ) -> Option<(f64, crate::baseline::Expectation)> {
-        let e = baseline.expect(start)?;
+    ) -> Option<(f64, crate::seasonal::Expectation)> {
+        let e = baseline.expect(start).map(|e| e.counts())?;
         let negative = b.sentiments.negative as f64;
         let share = Self::share(b);
         let usual = usual_share.unwrap_or(0.0);

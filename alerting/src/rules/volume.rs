@@ -1,13 +1,13 @@
-//! The `volume_spike` rule: mentions (or distinct stories) per bucket against a learned seasonal
-//! baseline. It fires as soon as the open bucket is anomalous — counts only grow, so a partial
-//! bucket above the band is already a spike — and resolves when a bucket closes within the band.
+//! The `volume_spike` rule: mentions (or distinct stories) per bucket against the learned
+//! baseline of [`crate::seasonal`]. It fires as soon as the open bucket gives sustained rise
+//! evidence `z ≥ sensitivity` (with at least `min_count` mentions in the last hour), and resolves
+//! when a bucket closes with the evidence below half the sensitivity.
 
-use crate::baseline::Expectation;
 use crate::detector::{
     stable_hash, top_n, DetectorState, EvidenceData, Firing, Observed, Sentiments, Signal,
 };
+use crate::seasonal::{Expectation, Score, SeasonalBaseline};
 use crate::series::Buckets;
-use crate::spike::{SpikeBaseline, SpikeScore};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use vigie_core::proto::VolumeSpikeRule;
@@ -78,7 +78,8 @@ impl BucketStats {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VolumeSpikeState {
     buckets: Buckets<BucketStats>,
-    baseline: SpikeBaseline,
+    #[serde(deserialize_with = "crate::seasonal::relearn_older")]
+    baseline: SeasonalBaseline,
 }
 
 impl DetectorState for VolumeSpikeState {
@@ -89,11 +90,12 @@ impl DetectorState for VolumeSpikeState {
         let size = rule.bucket_seconds as i64 * 1000;
         Self {
             buckets: Buckets::new(size),
-            baseline: SpikeBaseline::new(size),
+            baseline: SeasonalBaseline::new(size),
         }
     }
 
-    /// Counts one matching mention; fires when the hour ending with its bucket is a spike.
+    /// Counts one matching mention; fires as soon as its bucket, still open, is a rise: counts
+    /// only grow, so a partial bucket already above the bar is a spike.
     fn observe(&mut self, rule: &VolumeSpikeRule, o: &Observed, out: &mut Vec<Signal>) {
         let Some((start, b)) = self.buckets.slot(o.at()) else {
             return;
@@ -101,47 +103,64 @@ impl DetectorState for VolumeSpikeState {
         if !b.add(o) {
             return;
         }
-        // The open buckets up to this mention's: the rest of the hour is closed history.
+        let value = Self::value(rule, b);
+        // The open buckets up to this mention's: the rest of the hour is learned history.
         let open: Vec<f64> = self
             .buckets
             .open()
             .take_while(|(s, _)| *s <= start)
             .map(|(_, b)| Self::value(rule, b))
             .collect();
-        let current = self.baseline.last_hour(&open);
-        let Some(score) = self.baseline.score(o.at(), current) else {
+        let hour = self.baseline.last_hour(&open);
+        let Some(score) = self.baseline.score(start, value) else {
             return;
         };
-        if !Self::anomalous(rule, &score) {
+        if !Self::anomalous(rule, &score, hour) {
             return;
         }
         let Some((_, b)) = self.buckets.open().find(|(s, _)| *s == start) else {
             return;
         };
         let evidence = b.evidence(
-            current,
-            &crate::baseline::Expectation {
+            value,
+            &crate::seasonal::Expectation {
                 expected: score.expected,
                 spread: 1.0,
             },
         );
-        out.push(Signal::Fire(Self::firing(rule, o.at(), &score, evidence)));
+        out.push(Signal::Fire(Self::firing(rule, o.at(), &score, hour, evidence)));
     }
 
-    /// Closes buckets the watermark left behind: they teach the baseline, and an hour back
-    /// below the threshold clears the open alert.
+    /// Closes buckets the watermark left behind: they teach the baseline, and a bucket back
+    /// to normal clears the open alert.
     fn advance(&mut self, rule: &VolumeSpikeRule, watermark: i64, out: &mut Vec<Signal>) {
         let baseline = &mut self.baseline;
         self.buckets.close_until(watermark, |start, b| {
             let value = Self::value(rule, &b);
-            if let Some(s) = baseline.close_bucket(start, value) {
-                clear_unless_anomalous(rule, start, &s, out);
+            let hour = baseline.last_hour(&[value]);
+            if let Some(s) = baseline.learn(start, value) {
+                clear_unless_anomalous(rule, start, &s, hour, out);
             }
         });
     }
 }
 
 impl VolumeSpikeState {
+    /// Fresh state for a plain series (`vigie backtest --counts`): `counts` says whether its
+    /// values are counts (whole, non-negative: Poisson noise is the least spread) or any
+    /// measure (CPU, latency, prices: the forecast's own errors only).
+    pub fn for_series(rule: &VolumeSpikeRule, counts: bool) -> Self {
+        let size = rule.bucket_seconds as i64 * 1000;
+        Self {
+            buckets: Buckets::new(size),
+            baseline: if counts {
+                SeasonalBaseline::new(size)
+            } else {
+                SeasonalBaseline::measures(size)
+            },
+        }
+    }
+
     fn value(rule: &VolumeSpikeRule, b: &BucketStats) -> f64 {
         if rule.distinct_stories {
             b.stories.len() as f64
@@ -150,11 +169,11 @@ impl VolumeSpikeState {
         }
     }
 
-    fn anomalous(rule: &VolumeSpikeRule, s: &SpikeScore) -> bool {
-        s.current >= rule.min_count as f64 && s.z >= rule.sensitivity
+    fn anomalous(rule: &VolumeSpikeRule, s: &Score, hour: f64) -> bool {
+        hour >= rule.min_count as f64 && s.z_rise >= rule.sensitivity
     }
 
-    fn firing(rule: &VolumeSpikeRule, at: i64, s: &SpikeScore, mut evidence: EvidenceData) -> Firing {
+    fn firing(rule: &VolumeSpikeRule, at: i64, s: &Score, hour: f64, mut evidence: EvidenceData) -> Firing {
         let unit = if rule.distinct_stories {
             "stories"
         } else {
@@ -162,53 +181,99 @@ impl VolumeSpikeState {
         };
         let bucket_ms = rule.bucket_seconds as i64 * 1000;
         let bucket_start = at.div_euclid(bucket_ms) * bucket_ms;
-        evidence.count = s.current as u64;
+        evidence.count = s.value as u64;
         evidence.baseline = s.expected;
-        evidence.score = s.z;
+        evidence.score = s.z_rise;
         Firing {
             // The bucket in which the spike was first seen.
             episode: bucket_start.to_string(),
             at_ms: at,
-            window_start_ms: bucket_start + bucket_ms - 3_600_000,
+            window_start_ms: bucket_start,
             window_end_ms: bucket_start + bucket_ms,
             summary: format!(
-                "{:.0} {unit} in the last hour against {:.0} expected at this time ({:.1}× a typical daily peak)",
-                s.current, s.expected, s.z
+                "{:.0} {unit} in {} against {:.0} expected at this time ({:.0} in the last hour; rise evidence {:.1})",
+                s.value,
+                crate::detector::human_duration(rule.bucket_seconds as i64),
+                s.expected,
+                hour,
+                s.z_rise
             ),
             evidence,
         }
     }
 
-    /// Feeds one whole bucket of a plain count series (`vigie backtest --counts`): fires or
-    /// clears at the bucket's own time.
+    /// Feeds one whole bucket of a plain series: the rule's signals for a rise, at the bucket's
+    /// own time (see [`Self::observe_count_sides`]).
     pub fn observe_count(&mut self, rule: &VolumeSpikeRule, start: i64, value: f64, out: &mut Vec<Signal>) {
-        let Some(s) = self.baseline.close_bucket(start, value) else {
+        let mut drop = Vec::new();
+        self.observe_count_sides(rule, start, value, out, &mut drop);
+    }
+
+    /// Feeds one whole bucket of a plain series (`vigie backtest --counts`): `rise` gets the
+    /// rule's signals for a rise, `drop` those of the same test on the other side (a drop as
+    /// unusual as a spike would be), both at the bucket's own time.
+    pub fn observe_count_sides(
+        &mut self,
+        rule: &VolumeSpikeRule,
+        start: i64,
+        value: f64,
+        rise: &mut Vec<Signal>,
+        drop: &mut Vec<Signal>,
+    ) {
+        let hour = self.baseline.last_hour(&[value]);
+        let Some(s) = self.baseline.learn(start, value) else {
             return;
         };
-        if Self::anomalous(rule, &s) {
-            out.push(Signal::Fire(Self::firing(
+        if Self::anomalous(rule, &s, hour) {
+            rise.push(Signal::Fire(Self::firing(
                 rule,
                 start,
                 &s,
+                hour,
                 EvidenceData::default(),
             )));
         } else {
-            clear_unless_anomalous(rule, start, &s, out);
+            clear_unless_anomalous(rule, start, &s, hour, rise);
+        }
+        if s.z_drop >= rule.sensitivity {
+            drop.push(Signal::Fire(Firing {
+                episode: start.to_string(),
+                at_ms: start,
+                window_start_ms: start,
+                window_end_ms: start + rule.bucket_seconds as i64 * 1000,
+                summary: format!(
+                    "{:.2} against {:.2} expected at this time (drop evidence {:.1})",
+                    s.value, s.expected, s.z_drop
+                ),
+                evidence: EvidenceData {
+                    count: s.value.max(0.0) as u64,
+                    baseline: s.expected,
+                    score: s.z_drop,
+                    ..Default::default()
+                },
+            }));
+        } else if s.z_drop < 0.5 * rule.sensitivity {
+            drop.push(Signal::Clear {
+                episode: None,
+                at_ms: start + rule.bucket_seconds as i64 * 1000,
+                note: format!("{:.2} against {:.2} expected", s.value, s.expected),
+            });
         }
     }
 }
 
-/// Clears the open alert once the hour is clearly back to normal: below half the sensitivity or
-/// half the minimum volume (hysteresis, so an alert does not flap at the threshold).
-fn clear_unless_anomalous(rule: &VolumeSpikeRule, start: i64, s: &SpikeScore, out: &mut Vec<Signal>) {
-    let calm = s.z < 0.5 * rule.sensitivity || s.current < 0.5 * rule.min_count as f64;
-    if s.z.is_finite() && calm {
+/// Clears the open alert once a bucket is clearly back to normal: rise evidence below half the
+/// sensitivity, or the last hour below half the minimum volume (hysteresis, so an alert does not
+/// flap at the threshold).
+fn clear_unless_anomalous(rule: &VolumeSpikeRule, start: i64, s: &Score, hour: f64, out: &mut Vec<Signal>) {
+    let calm = s.z_rise < 0.5 * rule.sensitivity || hour < 0.5 * rule.min_count as f64;
+    if s.z_rise.is_finite() && calm {
         out.push(Signal::Clear {
             episode: None,
             at_ms: start + rule.bucket_seconds as i64 * 1000,
             note: format!(
-                "{:.0} in the last hour against {:.0} expected",
-                s.current, s.expected
+                "{:.0} in the last bucket against {:.0} expected",
+                s.value, s.expected
             ),
         });
     }
@@ -222,7 +287,7 @@ mod tests {
     fn rule() -> VolumeSpikeRule {
         VolumeSpikeRule {
             bucket_seconds: 300,
-            sensitivity: 1.4,
+            sensitivity: vigie_core::rules::DEFAULT_SPIKE_SENSITIVITY,
             min_count: 40,
             distinct_stories: false,
         }
@@ -259,8 +324,8 @@ mod tests {
             fired.extend(firings(&out).into_iter().map(|f| (k, f.evidence.count)));
         }
         let (first, count) = fired[0];
-        assert!(first < 40, "fired after {first} burst mentions");
-        assert!(count >= 40, "{count}");
+        assert!(first < 30, "fired after {first} burst mentions, within the burst's first bucket");
+        assert_eq!(count, first as u64 + 1, "the evidence counts the open bucket's mentions");
         // Back to routine: within two hours the hour is calm again and the alert clears.
         let mut calm = false;
         for bucket in 0..24 {

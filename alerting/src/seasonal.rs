@@ -1,0 +1,587 @@
+//! The learned baseline of every volume rule (`volume_spike`, `negative_surge`, `flatline`, and
+//! `vigie backtest --counts`): what a bucket should hold, how far from it is unusual for this
+//! series, and how unusual the last few buckets are together.
+//!
+//! 1. **Two forecasts, the better one used.** The *recent level* is the median of the last 12
+//!    buckets; the *seasonal* forecast is the median, over the previous 7 days, of the mean per
+//!    bucket in the same clock hour (UTC). Each forecast's mean absolute error is tracked
+//!    (exponentially, over ~100 buckets); after two days the one with the smaller error is used,
+//!    so a series with a daily cycle (or a square wave) is forecast by its cycle and one without
+//!    by its level. Medians: a spike does not move either forecast much.
+//! 2. **A scale of its own.** The forecast's typical error (exponentially over ~300 buckets,
+//!    each error clipped at 5× the current scale, so one burst cannot inflate it) divides the
+//!    error: `a = max(value − forecast, 0) / scale` for rises (and the mirror for drops), capped at
+//!    100. The same detector reads CPU percentages, byte counts and tweets per five minutes.
+//! 3. **Sustained evidence, judged against the series' own surprises.** The mean of `a` over the
+//!    last 6 buckets is compared with the long-run mean and spread of `a` (exponentially over
+//!    ~2,000 buckets): `z = (short − mean) / spread`. One odd bucket moves the short mean a
+//!    sixth; a rise that lasts moves it fully. A rule fires at `z ≥ sensitivity` (default 3).
+//! 4. **Probation.** Nothing fires before 300 buckets and two days were learned (two days at
+//!    5-minute buckets, 12.5 days at hourly ones): the scale and the long-run spread need that
+//!    many buckets to mean anything, and the seasonal forecast needs a day behind it to be
+//!    judged (a new watch's first morning would otherwise be a spike). Until then only the
+//!    recent level forecasts.
+//!
+//! Values are given per bucket in time order; a bucket that is not given is unknown, not zero
+//! (the live rules close empty buckets as zero themselves: no mention is a count of 0). State is
+//! about 230 numbers per series whatever the bucket size, and each bucket costs O(1) plus two
+//! medians of at most 12 and 7 values.
+
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+/// Buckets in the recent-level median.
+const RECENT: usize = 12;
+/// Days in the seasonal median.
+const DAYS: usize = 7;
+/// Hour slots kept (one week).
+const SLOTS: usize = DAYS * 24;
+/// Buckets in the short mean of `a`.
+const SHORT: usize = 6;
+/// Rate of the errors that choose the forecast.
+const SELECT_RATE: f64 = 0.01;
+/// Rate of the scale.
+const SCALE_RATE: f64 = 0.003;
+/// Errors are learned clipped at this many scales.
+const SCALE_CLIP: f64 = 5.0;
+/// Rate of the long-run mean and variance of `a`.
+const LONG_RATE: f64 = 1.0 / 2000.0;
+/// Largest `a` of one bucket.
+const A_CAP: f64 = 100.0;
+/// Buckets learned before anything may fire.
+pub const PROBATION: u64 = 300;
+/// Buckets learned before the baseline expects anything (for `expect`).
+const WARM_UP: u64 = 6;
+
+/// Which side of the forecast is unusual.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Above the forecast (spikes).
+    Rise,
+    /// Below it (drops, silences).
+    Drop,
+}
+
+/// What a baseline expects for one bucket.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Expectation {
+    /// Forecast value.
+    pub expected: f64,
+    /// Typical absolute error of the forecast (at least 1 and √expected for counts: see
+    /// [`Expectation::counts`]).
+    pub spread: f64,
+}
+
+impl Expectation {
+    /// Count above which a bucket is anomalous at `sensitivity` spreads.
+    pub fn upper(&self, sensitivity: f64) -> f64 {
+        self.expected + sensitivity * self.spread
+    }
+
+    /// The expectation read as counts: a spread never below Poisson noise (√expected) nor 1.
+    pub fn counts(self) -> Self {
+        Self {
+            expected: self.expected,
+            spread: self.spread.max(self.expected.sqrt()).max(1.0),
+        }
+    }
+}
+
+/// How a bucket compares with what was expected.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Score {
+    /// The bucket's value.
+    pub value: f64,
+    /// The forecast.
+    pub expected: f64,
+    /// Evidence of a sustained rise (see the module documentation), `NaN` in probation.
+    pub z_rise: f64,
+    /// Evidence of a sustained drop, `NaN` in probation.
+    pub z_drop: f64,
+}
+
+impl Score {
+    /// The evidence on `side`.
+    pub fn z(&self, side: Side) -> f64 {
+        match side {
+            Side::Rise => self.z_rise,
+            Side::Drop => self.z_drop,
+        }
+    }
+}
+
+/// Long-run statistics of one side's `a`, and its last values.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Surprise {
+    learned: u64,
+    recent: VecDeque<f32>,
+    mean: f64,
+    var: f64,
+}
+
+impl Surprise {
+    fn z(&self, a: f64) -> f64 {
+        let sum: f64 = self
+            .recent
+            .iter()
+            .rev()
+            .take(SHORT - 1)
+            .map(|&x| x as f64)
+            .sum::<f64>()
+            + a;
+        let n = self.recent.len().min(SHORT - 1) + 1;
+        (sum / n as f64 - self.mean) / self.var.max(1e-6).sqrt()
+    }
+
+    fn learn(&mut self, a: f64) {
+        self.learned += 1;
+        if self.learned == 1 {
+            self.mean = a;
+            self.var = 1.0;
+        } else {
+            let d = a - self.mean;
+            self.mean += LONG_RATE * d;
+            self.var += LONG_RATE * (d * d - self.var);
+        }
+        self.recent.push_back(a as f32);
+        if self.recent.len() >= SHORT {
+            self.recent.pop_front();
+        }
+    }
+}
+
+/// One forecast's tracked errors.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Errors {
+    /// Mean absolute error for choosing (unclipped).
+    select: Option<f64>,
+    /// Clipped mean absolute error: the scale.
+    scale: Option<f64>,
+}
+
+impl Errors {
+    fn learn(&mut self, e: f64) {
+        let select = self.select.get_or_insert(e);
+        *select += SELECT_RATE * (e - *select);
+        let scale = self.scale.get_or_insert(e);
+        *scale += SCALE_RATE * (e.min(SCALE_CLIP * *scale + 1e-9) - *scale);
+    }
+}
+
+/// The learned state of one series.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeasonalBaseline {
+    bucket_ms: i64,
+    /// Values are counts: the scale is never below Poisson noise, √forecast (at least 1).
+    #[serde(default)]
+    counts: bool,
+    /// Buckets learned.
+    seen: u64,
+    /// The last buckets' values, oldest first (the recent level, the last hour's total).
+    recent: VecDeque<f32>,
+    /// Mean per bucket of each clock hour of the last week, by hour number modulo [`SLOTS`];
+    /// `slot_hour` says which hour a slot holds.
+    slots: Vec<f32>,
+    slot_hour: Vec<i32>,
+    /// The clock hour being summed, its sum and bucket count.
+    hour: Option<i64>,
+    hour_sum: f64,
+    hour_buckets: u32,
+    /// First bucket learned.
+    first_ms: Option<i64>,
+    last_ms: Option<i64>,
+    level_errors: Errors,
+    seasonal_errors: Errors,
+    /// Range (low, high) of the values learned in probation, for a scale floor relative to the
+    /// series.
+    range: Option<(f64, f64)>,
+    rise: Surprise,
+    drop: Surprise,
+}
+
+/// Deserialises a baseline for `#[serde(deserialize_with)]`, starting afresh from one written
+/// by an earlier version (the spike or Gaussian-style baselines of checkpoints before this one,
+/// which keep only their `bucket_ms` in common): the rule relearns, its alerts and the rest of
+/// its watch's state are kept.
+pub fn relearn_older<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SeasonalBaseline, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Current(SeasonalBaseline),
+        Older { bucket_ms: i64 },
+    }
+    Ok(match Stored::deserialize(d)? {
+        Stored::Current(b) => b,
+        Stored::Older { bucket_ms } => SeasonalBaseline::new(bucket_ms),
+    })
+}
+
+fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(0.5 * (v[(n - 1) / 2] + v[n / 2]))
+}
+
+impl SeasonalBaseline {
+    /// A fresh baseline for counts (mentions) in buckets of `bucket_ms`: the scale is never
+    /// below Poisson noise, so one mention more among three is not a surprise.
+    pub fn new(bucket_ms: i64) -> Self {
+        Self {
+            counts: true,
+            ..Self::measures(bucket_ms)
+        }
+    }
+
+    /// A fresh baseline for any measure (CPU, latency, prices) in buckets of `bucket_ms`: the
+    /// scale is the forecast's own typical error only.
+    pub fn measures(bucket_ms: i64) -> Self {
+        Self {
+            counts: false,
+            bucket_ms: bucket_ms.max(1),
+            seen: 0,
+            recent: VecDeque::new(),
+            slots: vec![0.0; SLOTS],
+            slot_hour: vec![i32::MIN; SLOTS],
+            hour: None,
+            hour_sum: 0.0,
+            hour_buckets: 0,
+            first_ms: None,
+            last_ms: None,
+            level_errors: Errors::default(),
+            seasonal_errors: Errors::default(),
+            range: None,
+            rise: Surprise::default(),
+            drop: Surprise::default(),
+        }
+    }
+
+    /// Buckets per hour (at least 1).
+    fn per_hour(&self) -> usize {
+        (HOUR_MS / self.bucket_ms).clamp(1, 60) as usize
+    }
+
+    /// Buckets learned so far.
+    pub fn seen(&self) -> u64 {
+        self.seen
+    }
+
+    /// Whether rules may fire: probation is over once [`PROBATION`] buckets and two days were
+    /// learned (before two days, a daily cycle's first morning would look like a spike).
+    pub fn ready(&self) -> bool {
+        self.seen >= PROBATION && self.span_ms() >= 2 * DAY_MS
+    }
+
+    fn span_ms(&self) -> i64 {
+        self.first_ms.zip(self.last_ms).map_or(0, |(f, l)| l - f)
+    }
+
+    fn level(&self) -> Option<f64> {
+        let mut v: Vec<f64> = self.recent.iter().rev().take(RECENT).map(|&x| x as f64).collect();
+        median(&mut v)
+    }
+
+    fn slot(&self, hour: i64) -> Option<f64> {
+        let i = hour.rem_euclid(SLOTS as i64) as usize;
+        (i64::from(self.slot_hour[i]) == hour).then_some(self.slots[i] as f64)
+    }
+
+    /// The median over the previous days of the hour means around `at_ms`: each day's value is
+    /// interpolated between the hour's mean (taken at its middle) and its neighbour's, so a
+    /// smooth cycle is not forecast as a staircase.
+    fn seasonal(&self, at_ms: i64) -> Option<f64> {
+        let hour = at_ms.div_euclid(HOUR_MS);
+        // Position of the bucket's middle in the hour, 0..1.
+        let f = (at_ms.rem_euclid(HOUR_MS) as f64 + 0.5 * self.bucket_ms.min(HOUR_MS) as f64) / HOUR_MS as f64;
+        let (other, w) = if f < 0.5 { (-1, 0.5 - f) } else { (1, f - 0.5) };
+        let mut v: Vec<f64> = (1..=DAYS as i64)
+            .filter_map(|d| {
+                let h = hour - 24 * d;
+                let here = self.slot(h)?;
+                Some(match self.slot(h + other) {
+                    Some(next) => (1.0 - w) * here + w * next,
+                    None => here,
+                })
+            })
+            .collect();
+        median(&mut v)
+    }
+
+    /// Both forecasts for the bucket at `at_ms`: (level, seasonal).
+    fn forecasts(&self, at_ms: i64) -> (Option<f64>, Option<f64>) {
+        (self.level(), self.seasonal(at_ms))
+    }
+
+    /// Whether the seasonal forecast is the one used.
+    fn use_seasonal(&self) -> bool {
+        let two_days = self
+            .first_ms
+            .zip(self.last_ms)
+            .is_some_and(|(f, l)| l - f >= 2 * DAY_MS);
+        match (self.seasonal_errors.select, self.level_errors.select) {
+            (Some(s), Some(l)) => two_days && s < l,
+            _ => false,
+        }
+    }
+
+    /// The forecast and its scale for the bucket at `at_ms`.
+    fn forecast(&self, at_ms: i64) -> Option<(f64, f64)> {
+        let (level, seasonal) = self.forecasts(at_ms);
+        let (value, errors) = match (seasonal, self.use_seasonal()) {
+            (Some(s), true) => (s, &self.seasonal_errors),
+            _ => (level?, &self.level_errors),
+        };
+        let range = self.range.map_or(0.0, |(low, high)| high - low);
+        let mut floor = (1e-6 * range.max(value.abs())).max(1e-9);
+        if self.counts {
+            floor = floor.max(value.max(1.0).sqrt());
+        }
+        Some((value, errors.scale.unwrap_or(0.0).max(floor)))
+    }
+
+    /// What the bucket at `at_ms` should hold, once a few buckets were learned.
+    pub fn expect(&self, at_ms: i64) -> Option<Expectation> {
+        if self.seen < WARM_UP {
+            return None;
+        }
+        let (expected, spread) = self.forecast(at_ms)?;
+        Some(Expectation { expected, spread })
+    }
+
+    /// The last hour's total: the newest learned buckets plus `open` (values of buckets not
+    /// learned yet, oldest first).
+    pub fn last_hour(&self, open: &[f64]) -> f64 {
+        let keep = self.per_hour().saturating_sub(open.len());
+        let closed: f64 = self.recent.iter().rev().take(keep).map(|&x| x as f64).sum();
+        closed + open.iter().sum::<f64>()
+    }
+
+    fn surprise(value: f64, expected: f64, scale: f64) -> (f64, f64) {
+        let a = |d: f64| (d.max(0.0) / scale).min(A_CAP);
+        (a(value - expected), a(expected - value))
+    }
+
+    /// How `value` in the bucket at `at_ms` compares with the forecast, without learning it
+    /// (an open bucket can be scored as its mentions arrive); `None` before any forecast.
+    pub fn score(&self, at_ms: i64, value: f64) -> Option<Score> {
+        let (expected, scale) = self.forecast(at_ms)?;
+        let (up, down) = Self::surprise(value, expected, scale);
+        let (z_rise, z_drop) = if self.ready() {
+            (self.rise.z(up), self.drop.z(down))
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+        Some(Score {
+            value,
+            expected,
+            z_rise,
+            z_drop,
+        })
+    }
+
+    /// Learns the bucket starting at `start_ms` that held `value`; returns its score (before
+    /// learning it). Buckets must come in time order: an older one is ignored.
+    pub fn learn(&mut self, start_ms: i64, value: f64) -> Option<Score> {
+        if self.last_ms.is_some_and(|l| start_ms <= l) || !value.is_finite() {
+            return None;
+        }
+        let score = self.score(start_ms, value);
+        let (level, seasonal) = self.forecasts(start_ms);
+        if let Some(l) = level {
+            self.level_errors.learn((value - l).abs());
+        }
+        if let Some(s) = seasonal {
+            self.seasonal_errors.learn((value - s).abs());
+        }
+        if let (Some((expected, scale)), Some(_)) = (self.forecast(start_ms), score) {
+            let (up, down) = Self::surprise(value, expected, scale);
+            self.rise.learn(up);
+            self.drop.learn(down);
+        }
+        if self.seen < PROBATION {
+            let (low, high) = self.range.get_or_insert((value, value));
+            *low = low.min(value);
+            *high = high.max(value);
+        }
+        self.close_hour_until(start_ms);
+        self.hour_sum += value;
+        self.hour_buckets += 1;
+        self.recent.push_back(value as f32);
+        while self.recent.len() > RECENT.max(self.per_hour()) {
+            self.recent.pop_front();
+        }
+        self.first_ms.get_or_insert(start_ms);
+        self.last_ms = Some(start_ms);
+        self.seen += 1;
+        score
+    }
+
+    /// Stores the mean of the clock hour being summed once `start_ms` is in a later hour.
+    fn close_hour_until(&mut self, start_ms: i64) {
+        let hour = start_ms.div_euclid(HOUR_MS);
+        match self.hour {
+            Some(h) if h != hour => {
+                if self.hour_buckets > 0 {
+                    let i = h.rem_euclid(SLOTS as i64) as usize;
+                    self.slots[i] = (self.hour_sum / f64::from(self.hour_buckets)) as f32;
+                    self.slot_hour[i] = i32::try_from(h).unwrap_or(i32::MIN);
+                }
+                self.hour = Some(hour);
+                self.hour_sum = 0.0;
+                self.hour_buckets = 0;
+            }
+            Some(_) => {}
+            None => self.hour = Some(hour),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIVE_MIN: i64 = 300_000;
+
+    /// A daily cycle: quiet nights, busy days, with small deterministic wiggles.
+    fn usual(t: i64) -> f64 {
+        let hour = t.rem_euclid(DAY_MS) / HOUR_MS;
+        let base = if (8..20).contains(&hour) { 60.0 } else { 15.0 };
+        base + ((t / FIVE_MIN) % 7) as f64
+    }
+
+    fn max_z(b: &mut SeasonalBaseline, from: i64, buckets: i64, f: impl Fn(i64) -> f64) -> f64 {
+        let mut max = f64::MIN;
+        for i in 0..buckets {
+            let t = from + i * FIVE_MIN;
+            if let Some(s) = b.learn(t, f(t)) {
+                if s.z_rise.is_finite() {
+                    if s.z_rise > max && std::env::var("DEBUG_Z").is_ok() {
+                        eprintln!(
+                            "{} {:?} seasonal={} {:?}",
+                            t / FIVE_MIN,
+                            s,
+                            b.use_seasonal(),
+                            b.forecast(t)
+                        );
+                    }
+                    max = max.max(s.z_rise);
+                }
+            }
+        }
+        max
+    }
+
+    #[test]
+    fn the_daily_cycle_is_not_a_spike_and_a_night_burst_is() {
+        let mut b = SeasonalBaseline::new(FIVE_MIN);
+        let usual_max = max_z(&mut b, 0, 8 * 288 + 36, usual);
+        assert!(usual_max.is_finite(), "scored after probation");
+        assert!(
+            usual_max < 3.0,
+            "the daily cycle itself is not a spike: {usual_max}"
+        );
+        assert!(b.use_seasonal(), "a daily cycle is forecast by the cycle");
+        // A burst at 3 a.m.: three times the usual night volume for half an hour.
+        let t = 8 * DAY_MS + 3 * HOUR_MS;
+        let burst = max_z(&mut b, t, 6, |t| 3.0 * usual(t) + 40.0);
+        assert!(burst > 6.0, "{burst}");
+    }
+
+    #[test]
+    fn nothing_fires_in_probation_and_a_new_series_forecasts_by_its_level() {
+        let mut b = SeasonalBaseline::new(FIVE_MIN);
+        for i in 0..PROBATION as i64 {
+            let s = b.learn(i * FIVE_MIN, 50.0 + (i % 3) as f64);
+            assert!(s.is_none_or(|s| s.z_rise.is_nan()), "bucket {i}");
+        }
+        assert!(!b.use_seasonal());
+        let e = b.expect(PROBATION as i64 * FIVE_MIN).unwrap();
+        assert!((e.expected - 51.0).abs() <= 1.0, "{e:?}");
+    }
+
+    #[test]
+    fn a_level_shift_fires_then_becomes_the_new_normal() {
+        let mut b = SeasonalBaseline::new(FIVE_MIN);
+        let noise = |t: i64| ((t / FIVE_MIN * 7919) % 11) as f64;
+        max_z(&mut b, 0, 3 * 288, |t| 100.0 + noise(t));
+        // Up to 160 and staying there.
+        let shift = max_z(&mut b, 3 * DAY_MS, 12, |t| 160.0 + noise(t));
+        assert!(shift > 3.0, "{shift}");
+        // A day later the level is the forecast again: no alarm.
+        max_z(&mut b, 3 * DAY_MS + 12 * FIVE_MIN, 288, |t| 160.0 + noise(t));
+        let settled = max_z(&mut b, 4 * DAY_MS + 12 * FIVE_MIN, 288, |t| 160.0 + noise(t));
+        assert!(settled < 3.0, "{settled}");
+    }
+
+    #[test]
+    fn sparse_counts_do_not_make_every_mention_a_spike() {
+        // One mention in one bucket of twenty, deterministic.
+        let mut b = SeasonalBaseline::new(FIVE_MIN);
+        let sparse = |t: i64| if (t / FIVE_MIN) % 20 == 7 { 1.0 } else { 0.0 };
+        let z = max_z(&mut b, 0, 10 * 288, sparse);
+        assert!(z < 3.0, "{z}");
+        // Thirty in half an hour is.
+        let burst = max_z(&mut b, 10 * DAY_MS, 6, |_| 5.0);
+        assert!(burst > 3.0, "{burst}");
+    }
+
+    #[test]
+    fn a_silence_is_a_drop_for_a_busy_series() {
+        let mut b = SeasonalBaseline::new(FIVE_MIN);
+        max_z(&mut b, 0, 3 * 288, |t| 40.0 + ((t / FIVE_MIN) % 5) as f64);
+        let mut drop = f64::MIN;
+        for i in 0..6 {
+            if let Some(s) = b.learn(3 * DAY_MS + i * FIVE_MIN, 0.0) {
+                drop = drop.max(s.z_drop);
+            }
+        }
+        assert!(drop > 3.0, "{drop}");
+    }
+
+    #[test]
+    fn daylight_saving_days_do_not_alarm() {
+        // A smooth daily cycle that follows local time (UTC+1 in winter, UTC+2 in summer), as
+        // mentions do: on the switch day it comes an hour earlier in UTC.
+        let mut b = SeasonalBaseline::new(FIVE_MIN);
+        let local = |t: i64| {
+            let offset = if t >= 10 * DAY_MS { 2 * HOUR_MS } else { HOUR_MS };
+            let phase = (t + offset).rem_euclid(DAY_MS) as f64 / DAY_MS as f64;
+            let cycle = 37.5 - 22.5 * (2.0 * std::f64::consts::PI * phase).cos();
+            cycle + ((t / FIVE_MIN * 7919) % 7) as f64
+        };
+        max_z(&mut b, 0, 10 * 288, local);
+        let switch = max_z(&mut b, 10 * DAY_MS, 3 * 288, local);
+        assert!(switch < 3.0, "an hour's shift of the cycle is not a crisis: {switch}");
+    }
+
+    #[test]
+    fn a_baseline_from_an_older_checkpoint_is_relearned() {
+        #[derive(Deserialize)]
+        struct Holder {
+            #[serde(deserialize_with = "relearn_older")]
+            baseline: SeasonalBaseline,
+        }
+        let old = r#"{"baseline":{"bucket_ms":300000,"recent":[1.0],"last_bucket":5,"scale":null}}"#;
+        let h: Holder = serde_json::from_str(old).unwrap();
+        assert_eq!((h.baseline.bucket_ms, h.baseline.seen()), (300_000, 0));
+        let mut b = SeasonalBaseline::new(FIVE_MIN);
+        b.learn(0, 3.0);
+        let json = format!("{{\"baseline\":{}}}", serde_json::to_string(&b).unwrap());
+        let h: Holder = serde_json::from_str(&json).unwrap();
+        assert_eq!(h.baseline.seen(), 1, "the current form restores as it was");
+    }
+
+    #[test]
+    fn buckets_out_of_order_are_ignored() {
+        let mut b = SeasonalBaseline::new(FIVE_MIN);
+        assert!(b.learn(10 * FIVE_MIN, 1.0).is_none());
+        assert!(b.learn(5 * FIVE_MIN, 1.0).is_none());
+        assert_eq!(b.seen(), 1);
+        assert!(b.learn(11 * FIVE_MIN, f64::NAN).is_none());
+        assert_eq!(b.seen(), 1);
+    }
+}
