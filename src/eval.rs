@@ -26,7 +26,10 @@ pub struct EvalArgs {
     /// The development data directory.
     #[arg(long, default_value = "../shared/data")]
     data: PathBuf,
-    /// Only the volume-spike evaluation on the labelled tweet-volume series (NAB scoring).
+    /// Only the volume detector, on the labelled series of `DATA/volume` (5 tweet volumes, 48
+    /// other NAB series): NAB scores per series and category beside published detectors, false
+    /// alarms per week, leave-one-category-out tuning; then `negative_surge` and `flatline` on
+    /// labelled mention streams built from `DATA/sentiment`.
     #[arg(long)]
     volume: bool,
 }
@@ -258,7 +261,9 @@ fn label_name(label: vigie_core::proto::SentimentLabel) -> &'static str {
 pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     let data = &args.data;
     if args.volume {
-        return crate::volume_eval::run(&data.join("volume"));
+        crate::volume_eval::run(&data.join("volume"))?;
+        println!();
+        return crate::surge_eval::run(data);
     }
     println!("# Vigie evaluation on the development data ({})", data.display());
     println!("Texts/s are single-thread wall-clock rates inside this run; use the benches for speed.");

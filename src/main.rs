@@ -8,6 +8,7 @@ mod nab;
 mod score;
 mod services;
 mod standalone;
+mod surge_eval;
 mod volume_eval;
 
 /// mimalloc: see the dependency's note in Cargo.toml.

@@ -41,7 +41,7 @@ fn the_sample_replays_to_the_standalone_alerts() {
     for (rule, time) in [
         ("lost-luggage/cluster", "2026-11-20T14:30:05.000Z"),
         ("food-safety/burst", "2026-11-20T17:55:25.000Z"),
-        ("brand/spike", "2026-11-20T18:04:05.000Z"),
+        ("brand/spike", "2026-11-20T17:59:02.000Z"),
         ("food-safety/overflow", "2026-11-20T18:30:32.000Z"),
     ] {
         assert!(

@@ -53,7 +53,7 @@ fn the_bundled_sample_raises_the_documented_alerts() {
         has("[CRITICAL] verdier/food-safety rule=burst", "17:55:25"),
         "{stdout}"
     );
-    assert!(has("verdier/brand rule=spike", "17:58:49"), "{stdout}");
+    assert!(has("verdier/brand rule=spike", "17:59:02"), "{stdout}");
     assert!(has("verdier/brand rule=volume", "18:08:28"), "{stdout}");
     // The first press article is both a risky mention (410k followers) and the third stage of
     // the escalation private → public → press.

@@ -4,28 +4,33 @@
 //!
 //! 1. **Two forecasts, the better one used.** The *recent level* is the median of the last 12
 //!    buckets; the *seasonal* forecast is the median, over the previous 7 days, of the mean per
-//!    bucket in the same clock hour (UTC). Each forecast's mean absolute error is tracked
-//!    (exponentially, over ~100 buckets); after two days the one with the smaller error is used,
-//!    so a series with a daily cycle (or a square wave) is forecast by its cycle and one without
-//!    by its level. Medians: a spike does not move either forecast much.
+//!    bucket in the same quarter of an hour (UTC), interpolated between neighbouring quarters.
+//!    Each forecast's mean absolute error is tracked (exponentially, over ~100 buckets); after
+//!    two days the one with the smaller error is used, so a series with a daily cycle (or a
+//!    square wave) is forecast by its cycle and one without by its level. Medians: a spike does
+//!    not move either forecast much.
 //! 2. **A scale of its own.** The forecast's typical error (exponentially over ~300 buckets,
-//!    each error clipped at 5× the current scale, so one burst cannot inflate it) divides the
-//!    error: `a = max(value − forecast, 0) / scale` for rises (and the mirror for drops), capped at
-//!    100. The same detector reads CPU percentages, byte counts and tweets per five minutes.
+//!    each error clipped at 5× the current scale, so one burst cannot inflate it; for counts
+//!    never below Poisson noise, √forecast) divides the error: `a = max(value − forecast, 0) /
+//!    scale` for rises (and the mirror for drops), capped at 100. The same detector reads CPU
+//!    percentages, byte counts and tweets per five minutes.
 //! 3. **Sustained evidence, judged against the series' own surprises.** The mean of `a` over the
-//!    last 6 buckets is compared with the long-run mean and spread of `a` (exponentially over
-//!    ~2,000 buckets): `z = (short − mean) / spread`. One odd bucket moves the short mean a
-//!    sixth; a rise that lasts moves it fully. A rule fires at `z ≥ sensitivity` (default 3).
+//!    last 12 buckets is compared with the long-run mean and spread of `a` (exponentially over
+//!    ~4,000 buckets): `z = (short − mean) / spread`. One odd bucket moves the short mean a
+//!    twelfth; a rise that lasts moves it fully. A rule fires at `z ≥ sensitivity` (default
+//!    2.5). Beside it, a value beyond everything learned (above the highest or below the lowest
+//!    by 5 % of that range) is unusual on its own: a level the series never reached.
 //! 4. **Probation.** Nothing fires before 300 buckets and two days were learned (two days at
 //!    5-minute buckets, 12.5 days at hourly ones): the scale and the long-run spread need that
 //!    many buckets to mean anything, and the seasonal forecast needs a day behind it to be
 //!    judged (a new watch's first morning would otherwise be a spike). Until then only the
 //!    recent level forecasts.
 //!
+//! The numbers of 3 ([`Tuning`]) and the sensitivity were chosen by `vigie eval --volume`.
 //! Values are given per bucket in time order; a bucket that is not given is unknown, not zero
 //! (the live rules close empty buckets as zero themselves: no mention is a count of 0). State is
-//! about 230 numbers per series whatever the bucket size, and each bucket costs O(1) plus two
-//! medians of at most 12 and 7 values.
+//! about 1,400 numbers per series whatever the bucket size (a week of quarter-hour means), and
+//! each bucket costs O(1) plus two medians of at most 12 and 7 values.
 
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -36,24 +41,49 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 const RECENT: usize = 12;
 /// Days in the seasonal median.
 const DAYS: usize = 7;
-/// Hour slots kept (one week).
-const SLOTS: usize = DAYS * 24;
-/// Buckets in the short mean of `a`.
-const SHORT: usize = 6;
+/// Length of a seasonal slot.
+const SLOT_MS: i64 = 15 * 60_000;
+/// Slots in a day.
+const SLOTS_PER_DAY: i64 = DAY_MS / SLOT_MS;
+/// Slots kept (one week).
+const SLOTS: usize = DAYS * SLOTS_PER_DAY as usize;
 /// Rate of the errors that choose the forecast.
 const SELECT_RATE: f64 = 0.01;
 /// Rate of the scale.
 const SCALE_RATE: f64 = 0.003;
 /// Errors are learned clipped at this many scales.
 const SCALE_CLIP: f64 = 5.0;
-/// Rate of the long-run mean and variance of `a`.
-const LONG_RATE: f64 = 1.0 / 2000.0;
 /// Largest `a` of one bucket.
 const A_CAP: f64 = 100.0;
 /// Buckets learned before anything may fire.
 pub const PROBATION: u64 = 300;
 /// Buckets learned before the baseline expects anything (for `expect`).
 const WARM_UP: u64 = 6;
+
+/// The detector's numbers that `vigie eval --volume` chooses leave-one-category-out; rules run
+/// with [`Tuning::default`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tuning {
+    /// Buckets in the short mean of `a`.
+    pub short: usize,
+    /// Rate of the long-run mean and variance of `a` (per bucket).
+    pub long_rate: f64,
+    /// A value beyond everything learned by this share of the learned range is unusual on its
+    /// own; `None`: never.
+    pub beyond: Option<f64>,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        // Chosen by `vigie eval --volume` over the 53 development series (README, "Crisis
+        // detection"): the grid's best over all of them, interior to the grid.
+        Self {
+            short: 12,
+            long_rate: 1.0 / 4000.0,
+            beyond: Some(0.05),
+        }
+    }
+}
 
 /// Which side of the forecast is unusual.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +130,9 @@ pub struct Score {
     pub z_rise: f64,
     /// Evidence of a sustained drop, `NaN` in probation.
     pub z_drop: f64,
+    /// The value lies beyond everything learned (above the highest or below the lowest by 5 %
+    /// of their range), after probation: a never-seen level is unusual however it came.
+    pub beyond: Option<Side>,
 }
 
 impl Score {
@@ -109,6 +142,19 @@ impl Score {
             Side::Rise => self.z_rise,
             Side::Drop => self.z_drop,
         }
+    }
+
+    /// Whether the bucket is unusual on `side` at `sensitivity`: sustained evidence, or a level
+    /// never seen.
+    pub fn unusual(&self, side: Side, sensitivity: f64) -> bool {
+        self.z(side) >= sensitivity || self.beyond == Some(side)
+    }
+
+    /// Whether the bucket is clearly back to normal on `side`: evidence below half the
+    /// sensitivity (hysteresis, so an alert does not flap at the threshold) and within the
+    /// learned range.
+    pub fn calm(&self, side: Side, sensitivity: f64) -> bool {
+        self.z(side) < 0.5 * sensitivity && self.beyond != Some(side)
     }
 }
 
@@ -122,31 +168,32 @@ struct Surprise {
 }
 
 impl Surprise {
-    fn z(&self, a: f64) -> f64 {
+    fn z(&self, a: f64, t: &Tuning) -> f64 {
+        let short = t.short.max(1);
         let sum: f64 = self
             .recent
             .iter()
             .rev()
-            .take(SHORT - 1)
+            .take(short - 1)
             .map(|&x| x as f64)
             .sum::<f64>()
             + a;
-        let n = self.recent.len().min(SHORT - 1) + 1;
+        let n = self.recent.len().min(short - 1) + 1;
         (sum / n as f64 - self.mean) / self.var.max(1e-6).sqrt()
     }
 
-    fn learn(&mut self, a: f64) {
+    fn learn(&mut self, a: f64, t: &Tuning) {
         self.learned += 1;
         if self.learned == 1 {
             self.mean = a;
             self.var = 1.0;
         } else {
             let d = a - self.mean;
-            self.mean += LONG_RATE * d;
-            self.var += LONG_RATE * (d * d - self.var);
+            self.mean += t.long_rate * d;
+            self.var += t.long_rate * (d * d - self.var);
         }
         self.recent.push_back(a as f32);
-        if self.recent.len() >= SHORT {
+        if self.recent.len() >= t.short.max(1) {
             self.recent.pop_front();
         }
     }
@@ -181,14 +228,14 @@ pub struct SeasonalBaseline {
     seen: u64,
     /// The last buckets' values, oldest first (the recent level, the last hour's total).
     recent: VecDeque<f32>,
-    /// Mean per bucket of each clock hour of the last week, by hour number modulo [`SLOTS`];
-    /// `slot_hour` says which hour a slot holds.
+    /// Mean per bucket of each 15-minute slot of the last week, by slot number (since the
+    /// epoch) modulo [`SLOTS`]; `slot_number` says which slot an entry holds.
     slots: Vec<f32>,
-    slot_hour: Vec<i32>,
-    /// The clock hour being summed, its sum and bucket count.
-    hour: Option<i64>,
-    hour_sum: f64,
-    hour_buckets: u32,
+    slot_number: Vec<i32>,
+    /// The slot being summed, its sum and bucket count.
+    slot_open: Option<i64>,
+    slot_sum: f64,
+    slot_buckets: u32,
     /// First bucket learned.
     first_ms: Option<i64>,
     last_ms: Option<i64>,
@@ -199,6 +246,12 @@ pub struct SeasonalBaseline {
     range: Option<(f64, f64)>,
     rise: Surprise,
     drop: Surprise,
+    /// Lowest and highest value learned.
+    #[serde(default)]
+    extremes: Option<(f64, f64)>,
+    /// Not kept in checkpoints: a restored rule runs with the defaults.
+    #[serde(skip)]
+    tuning: Tuning,
 }
 
 /// Deserialises a baseline for `#[serde(deserialize_with)]`, starting afresh from one written
@@ -209,11 +262,11 @@ pub fn relearn_older<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SeasonalB
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Stored {
-        Current(SeasonalBaseline),
+        Current(Box<SeasonalBaseline>),
         Older { bucket_ms: i64 },
     }
     Ok(match Stored::deserialize(d)? {
-        Stored::Current(b) => b,
+        Stored::Current(b) => *b,
         Stored::Older { bucket_ms } => SeasonalBaseline::new(bucket_ms),
     })
 }
@@ -246,10 +299,10 @@ impl SeasonalBaseline {
             seen: 0,
             recent: VecDeque::new(),
             slots: vec![0.0; SLOTS],
-            slot_hour: vec![i32::MIN; SLOTS],
-            hour: None,
-            hour_sum: 0.0,
-            hour_buckets: 0,
+            slot_number: vec![i32::MIN; SLOTS],
+            slot_open: None,
+            slot_sum: 0.0,
+            slot_buckets: 0,
             first_ms: None,
             last_ms: None,
             level_errors: Errors::default(),
@@ -257,12 +310,19 @@ impl SeasonalBaseline {
             range: None,
             rise: Surprise::default(),
             drop: Surprise::default(),
+            extremes: None,
+            tuning: Tuning::default(),
         }
     }
 
     /// Buckets per hour (at least 1).
     fn per_hour(&self) -> usize {
         (HOUR_MS / self.bucket_ms).clamp(1, 60) as usize
+    }
+
+    /// The same baseline with other numbers (for `vigie eval --volume`).
+    pub fn tuned(self, tuning: Tuning) -> Self {
+        Self { tuning, ..self }
     }
 
     /// Buckets learned so far.
@@ -273,7 +333,14 @@ impl SeasonalBaseline {
     /// Whether rules may fire: probation is over once [`PROBATION`] buckets and two days were
     /// learned (before two days, a daily cycle's first morning would look like a spike).
     pub fn ready(&self) -> bool {
-        self.seen >= PROBATION && self.span_ms() >= 2 * DAY_MS
+        self.seen >= PROBATION && self.seasoned()
+    }
+
+    /// Whether two days were learned: the seasonal forecast can be judged, so an expectation
+    /// reflects this time of day and not only the last hours (a rule that fires on
+    /// [`Self::expect`] alone, as `flatline` does, waits for it).
+    pub fn seasoned(&self) -> bool {
+        self.span_ms() >= 2 * DAY_MS
     }
 
     fn span_ms(&self) -> i64 {
@@ -285,24 +352,25 @@ impl SeasonalBaseline {
         median(&mut v)
     }
 
-    fn slot(&self, hour: i64) -> Option<f64> {
-        let i = hour.rem_euclid(SLOTS as i64) as usize;
-        (i64::from(self.slot_hour[i]) == hour).then_some(self.slots[i] as f64)
+    fn slot(&self, slot: i64) -> Option<f64> {
+        let i = slot.rem_euclid(SLOTS as i64) as usize;
+        (i64::from(self.slot_number[i]) == slot).then_some(self.slots[i] as f64)
     }
 
-    /// The median over the previous days of the hour means around `at_ms`: each day's value is
-    /// interpolated between the hour's mean (taken at its middle) and its neighbour's, so a
-    /// smooth cycle is not forecast as a staircase.
+    /// The median over the previous days of the slot means around `at_ms`: each day's value is
+    /// interpolated between its slot's mean (taken at the slot's middle) and the neighbour's, so
+    /// a smooth cycle is not forecast as a staircase.
     fn seasonal(&self, at_ms: i64) -> Option<f64> {
-        let hour = at_ms.div_euclid(HOUR_MS);
-        // Position of the bucket's middle in the hour, 0..1.
-        let f = (at_ms.rem_euclid(HOUR_MS) as f64 + 0.5 * self.bucket_ms.min(HOUR_MS) as f64) / HOUR_MS as f64;
+        let slot = at_ms.div_euclid(SLOT_MS);
+        // Position of the bucket's middle in the slot, 0..1.
+        let f =
+            (at_ms.rem_euclid(SLOT_MS) as f64 + 0.5 * self.bucket_ms.min(SLOT_MS) as f64) / SLOT_MS as f64;
         let (other, w) = if f < 0.5 { (-1, 0.5 - f) } else { (1, f - 0.5) };
         let mut v: Vec<f64> = (1..=DAYS as i64)
             .filter_map(|d| {
-                let h = hour - 24 * d;
-                let here = self.slot(h)?;
-                Some(match self.slot(h + other) {
+                let s = slot - SLOTS_PER_DAY * d;
+                let here = self.slot(s)?;
+                Some(match self.slot(s + other) {
                     Some(next) => (1.0 - w) * here + w * next,
                     None => here,
                 })
@@ -371,15 +439,29 @@ impl SeasonalBaseline {
         let (expected, scale) = self.forecast(at_ms)?;
         let (up, down) = Self::surprise(value, expected, scale);
         let (z_rise, z_drop) = if self.ready() {
-            (self.rise.z(up), self.drop.z(down))
+            (self.rise.z(up, &self.tuning), self.drop.z(down, &self.tuning))
         } else {
             (f64::NAN, f64::NAN)
+        };
+        let beyond = match (self.extremes.filter(|_| self.ready()), self.tuning.beyond) {
+            (Some((low, high)), Some(share)) if high > low => {
+                let margin = share * (high - low);
+                if value > high + margin {
+                    Some(Side::Rise)
+                } else if value < low - margin {
+                    Some(Side::Drop)
+                } else {
+                    None
+                }
+            }
+            _ => None,
         };
         Some(Score {
             value,
             expected,
             z_rise,
             z_drop,
+            beyond,
         })
     }
 
@@ -399,17 +481,21 @@ impl SeasonalBaseline {
         }
         if let (Some((expected, scale)), Some(_)) = (self.forecast(start_ms), score) {
             let (up, down) = Self::surprise(value, expected, scale);
-            self.rise.learn(up);
-            self.drop.learn(down);
+            let t = self.tuning;
+            self.rise.learn(up, &t);
+            self.drop.learn(down, &t);
         }
         if self.seen < PROBATION {
             let (low, high) = self.range.get_or_insert((value, value));
             *low = low.min(value);
             *high = high.max(value);
         }
-        self.close_hour_until(start_ms);
-        self.hour_sum += value;
-        self.hour_buckets += 1;
+        let (low, high) = self.extremes.get_or_insert((value, value));
+        *low = low.min(value);
+        *high = high.max(value);
+        self.close_slot_until(start_ms);
+        self.slot_sum += value;
+        self.slot_buckets += 1;
         self.recent.push_back(value as f32);
         while self.recent.len() > RECENT.max(self.per_hour()) {
             self.recent.pop_front();
@@ -420,22 +506,22 @@ impl SeasonalBaseline {
         score
     }
 
-    /// Stores the mean of the clock hour being summed once `start_ms` is in a later hour.
-    fn close_hour_until(&mut self, start_ms: i64) {
-        let hour = start_ms.div_euclid(HOUR_MS);
-        match self.hour {
-            Some(h) if h != hour => {
-                if self.hour_buckets > 0 {
-                    let i = h.rem_euclid(SLOTS as i64) as usize;
-                    self.slots[i] = (self.hour_sum / f64::from(self.hour_buckets)) as f32;
-                    self.slot_hour[i] = i32::try_from(h).unwrap_or(i32::MIN);
+    /// Stores the mean of the slot being summed once `start_ms` is in a later one.
+    fn close_slot_until(&mut self, start_ms: i64) {
+        let slot = start_ms.div_euclid(SLOT_MS);
+        match self.slot_open {
+            Some(open) if open != slot => {
+                if self.slot_buckets > 0 {
+                    let i = open.rem_euclid(SLOTS as i64) as usize;
+                    self.slots[i] = (self.slot_sum / f64::from(self.slot_buckets)) as f32;
+                    self.slot_number[i] = i32::try_from(open).unwrap_or(i32::MIN);
                 }
-                self.hour = Some(hour);
-                self.hour_sum = 0.0;
-                self.hour_buckets = 0;
+                self.slot_open = Some(slot);
+                self.slot_sum = 0.0;
+                self.slot_buckets = 0;
             }
             Some(_) => {}
-            None => self.hour = Some(hour),
+            None => self.slot_open = Some(slot),
         }
     }
 }
@@ -445,6 +531,8 @@ mod tests {
     use super::*;
 
     const FIVE_MIN: i64 = 300_000;
+    /// The rules' default sensitivity: what "fires" means below.
+    const FIRES: f64 = vigie_core::rules::DEFAULT_SPIKE_SENSITIVITY;
 
     /// A daily cycle: quiet nights, busy days, with small deterministic wiggles.
     fn usual(t: i64) -> f64 {
@@ -473,6 +561,15 @@ mod tests {
             }
         }
         max
+    }
+
+    /// Whether any of `buckets` from `from` is an unusual rise at the default sensitivity.
+    fn fires(b: &mut SeasonalBaseline, from: i64, buckets: i64, f: impl Fn(i64) -> f64) -> bool {
+        // Every bucket is learned (no short-circuit).
+        (0..buckets).fold(false, |fired, i| {
+            let t = from + i * FIVE_MIN;
+            b.learn(t, f(t)).is_some_and(|s| s.unusual(Side::Rise, FIRES)) || fired
+        })
     }
 
     #[test]
@@ -508,13 +605,11 @@ mod tests {
         let mut b = SeasonalBaseline::new(FIVE_MIN);
         let noise = |t: i64| ((t / FIVE_MIN * 7919) % 11) as f64;
         max_z(&mut b, 0, 3 * 288, |t| 100.0 + noise(t));
-        // Up to 160 and staying there.
-        let shift = max_z(&mut b, 3 * DAY_MS, 12, |t| 160.0 + noise(t));
-        assert!(shift > 3.0, "{shift}");
+        // Up to 130 and staying there: within the hour it is a rise (and a level never seen).
+        assert!(fires(&mut b, 3 * DAY_MS, 12, |t| 130.0 + noise(t)));
         // A day later the level is the forecast again: no alarm.
-        max_z(&mut b, 3 * DAY_MS + 12 * FIVE_MIN, 288, |t| 160.0 + noise(t));
-        let settled = max_z(&mut b, 4 * DAY_MS + 12 * FIVE_MIN, 288, |t| 160.0 + noise(t));
-        assert!(settled < 3.0, "{settled}");
+        fires(&mut b, 3 * DAY_MS + 12 * FIVE_MIN, 288, |t| 130.0 + noise(t));
+        assert!(!fires(&mut b, 4 * DAY_MS + 12 * FIVE_MIN, 288, |t| 130.0 + noise(t)));
     }
 
     #[test]
@@ -523,10 +618,10 @@ mod tests {
         let mut b = SeasonalBaseline::new(FIVE_MIN);
         let sparse = |t: i64| if (t / FIVE_MIN) % 20 == 7 { 1.0 } else { 0.0 };
         let z = max_z(&mut b, 0, 10 * 288, sparse);
-        assert!(z < 3.0, "{z}");
+        assert!(z < FIRES, "{z}");
         // Thirty in half an hour is.
         let burst = max_z(&mut b, 10 * DAY_MS, 6, |_| 5.0);
-        assert!(burst > 3.0, "{burst}");
+        assert!(burst > FIRES, "{burst}");
     }
 
     #[test]
@@ -539,7 +634,7 @@ mod tests {
                 drop = drop.max(s.z_drop);
             }
         }
-        assert!(drop > 3.0, "{drop}");
+        assert!(drop > FIRES, "{drop}");
     }
 
     #[test]
@@ -555,7 +650,10 @@ mod tests {
         };
         max_z(&mut b, 0, 10 * 288, local);
         let switch = max_z(&mut b, 10 * DAY_MS, 3 * 288, local);
-        assert!(switch < 3.0, "an hour's shift of the cycle is not a crisis: {switch}");
+        assert!(
+            switch < FIRES,
+            "an hour's shift of the cycle is not a crisis: {switch}"
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub const DEFAULT_SENSITIVITY: f64 = 4.0;
 /// Default sensitivity of `volume_spike`: the sustained rise evidence (the last six buckets'
 /// surprise against the series' own usual surprises, in its spreads) needed to fire; chosen
 /// across the 53 development series (see README, "Crisis detection").
-pub const DEFAULT_SPIKE_SENSITIVITY: f64 = 3.0;
+pub const DEFAULT_SPIKE_SENSITIVITY: f64 = 2.5;
 
 /// The rule type name of a rule kind.
 pub fn type_name(kind: &Kind) -> &'static str {

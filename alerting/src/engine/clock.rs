@@ -134,15 +134,17 @@ mod tests {
         let watches = registry.read();
         let mut engine = Engine::default();
         let mut alerts = Vec::new();
-        // Eight hours of live traffic (event time = wall time), one mention every two minutes.
+        // Two days and an hour of live traffic (event time = wall time), one mention every two
+        // minutes: `flatline` judges silences once two days were learned.
         let start = 1_800_000_000_000i64;
-        for i in 0..240 {
+        let n = 49 * 30;
+        for i in 0..n {
             let at = start + i * 2 * MIN;
             engine
                 .observe(&m(&format!("m{i}"), at).build(), None, &watches, at, &mut alerts)
                 .unwrap();
         }
-        let last = start + 239 * 2 * MIN;
+        let last = start + (n - 1) * 2 * MIN;
         assert!(alerts.is_empty());
         // Replays of old history are not "live": never moved by the wall clock.
         assert!(engine

@@ -1,6 +1,7 @@
 //! The `flatline` rule: a watch (or one of its sources) that normally has traffic goes silent —
 //! usually a broken collector or expired credentials, not a crisis, but it blinds every other
-//! rule. Fires when a window closes empty while the baseline expected at least `min_expected`;
+//! rule. Fires when a window closes empty while the baseline expected at least `min_expected`
+//! (once two days were learned: before, the forecast knows the last hours, not the night);
 //! clears at the next mention.
 
 use crate::detector::{DetectorState, EvidenceData, Firing, Observed, Signal};
@@ -54,7 +55,9 @@ impl DetectorState for FlatlineState {
         let (baseline, silent) = (&mut self.baseline, &mut self.silent);
         let size = self.buckets.size_ms();
         self.buckets.close_until(watermark, |start, n| {
-            if let Some(e) = baseline.expect(start).map(|e| e.counts()) {
+            // Not before two days: a night is only quiet once nights were seen.
+            let expected = baseline.expect(start).filter(|_| baseline.seasoned());
+            if let Some(e) = expected.map(|e| e.counts()) {
                 if n == 0 && e.expected >= rule.min_expected {
                     *silent = true;
                     let what = if rule.source.is_empty() {
@@ -105,22 +108,37 @@ mod tests {
         let rule = hourly();
         let mut s = FlatlineState::new(&rule);
         let mut out = Vec::new();
-        // Ten hours of 12 mentions an hour.
-        for i in 0..120 {
+        // Three days of 12 mentions an hour.
+        let hours = 72;
+        for i in 0..hours * 12 {
             let e = m(&format!("a{i}"), i * 5 * MIN).build();
             out.extend(with_observed(&e, |o, out| s.observe(&rule, o, out)));
             s.advance(&rule, i * 5 * MIN, &mut out);
         }
         assert!(out.is_empty(), "{out:?}");
         // Then nothing for three hours: the watermark moves on through other watches' traffic.
-        s.advance(&rule, 13 * 60 * MIN, &mut out);
+        s.advance(&rule, (hours + 3) * 60 * MIN, &mut out);
         let f = firings(&out);
         assert_eq!(f.len(), 2, "two empty hours closed: {out:?}");
-        assert_eq!(f[0].window_start_ms, 10 * 60 * MIN);
+        assert_eq!(f[0].window_start_ms, hours * 60 * MIN);
         out.clear();
-        let e = m("back", 13 * 60 * MIN).build();
+        let e = m("back", (hours + 3) * 60 * MIN).build();
         out.extend(with_observed(&e, |o, out| s.observe(&rule, o, out)));
         assert!(cleared(&out));
+    }
+
+    #[test]
+    fn a_new_watch_does_not_flatline_in_its_first_two_days() {
+        let rule = hourly();
+        let mut s = FlatlineState::new(&rule);
+        let mut out = Vec::new();
+        // Twelve busy hours, then an empty one: the forecast knows only the busy hours.
+        for i in 0..12 * 12 {
+            let e = m(&format!("a{i}"), i * 5 * MIN).build();
+            out.extend(with_observed(&e, |o, out| s.observe(&rule, o, out)));
+        }
+        s.advance(&rule, 15 * 60 * MIN, &mut out);
+        assert!(firings(&out).is_empty(), "{out:?}");
     }
 
     #[test]

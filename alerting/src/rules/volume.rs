@@ -6,7 +6,7 @@
 use crate::detector::{
     stable_hash, top_n, DetectorState, EvidenceData, Firing, Observed, Sentiments, Signal,
 };
-use crate::seasonal::{Expectation, Score, SeasonalBaseline};
+use crate::seasonal::{Expectation, Score, SeasonalBaseline, Side, Tuning};
 use crate::series::Buckets;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashSet, VecDeque};
@@ -149,15 +149,16 @@ impl VolumeSpikeState {
     /// Fresh state for a plain series (`vigie backtest --counts`): `counts` says whether its
     /// values are counts (whole, non-negative: Poisson noise is the least spread) or any
     /// measure (CPU, latency, prices: the forecast's own errors only).
-    pub fn for_series(rule: &VolumeSpikeRule, counts: bool) -> Self {
+    pub fn for_series(rule: &VolumeSpikeRule, counts: bool, tuning: Tuning) -> Self {
         let size = rule.bucket_seconds as i64 * 1000;
+        let baseline = if counts {
+            SeasonalBaseline::new(size)
+        } else {
+            SeasonalBaseline::measures(size)
+        };
         Self {
             buckets: Buckets::new(size),
-            baseline: if counts {
-                SeasonalBaseline::new(size)
-            } else {
-                SeasonalBaseline::measures(size)
-            },
+            baseline: baseline.tuned(tuning),
         }
     }
 
@@ -170,7 +171,7 @@ impl VolumeSpikeState {
     }
 
     fn anomalous(rule: &VolumeSpikeRule, s: &Score, hour: f64) -> bool {
-        hour >= rule.min_count as f64 && s.z_rise >= rule.sensitivity
+        hour >= rule.min_count as f64 && s.unusual(Side::Rise, rule.sensitivity)
     }
 
     fn firing(rule: &VolumeSpikeRule, at: i64, s: &Score, hour: f64, mut evidence: EvidenceData) -> Firing {
@@ -191,12 +192,13 @@ impl VolumeSpikeState {
             window_start_ms: bucket_start,
             window_end_ms: bucket_start + bucket_ms,
             summary: format!(
-                "{:.0} {unit} in {} against {:.0} expected at this time ({:.0} in the last hour; rise evidence {:.1})",
+                "{:.0} {unit} in {} against {:.0} expected at this time ({:.0} in the last hour; rise evidence {:.1}{})",
                 s.value,
                 crate::detector::human_duration(rule.bucket_seconds as i64),
                 s.expected,
                 hour,
-                s.z_rise
+                s.z_rise,
+                if s.beyond == Some(Side::Rise) { "; the highest level yet" } else { "" }
             ),
             evidence,
         }
@@ -235,7 +237,7 @@ impl VolumeSpikeState {
         } else {
             clear_unless_anomalous(rule, start, &s, hour, rise);
         }
-        if s.z_drop >= rule.sensitivity {
+        if s.unusual(Side::Drop, rule.sensitivity) {
             drop.push(Signal::Fire(Firing {
                 episode: start.to_string(),
                 at_ms: start,
@@ -252,7 +254,7 @@ impl VolumeSpikeState {
                     ..Default::default()
                 },
             }));
-        } else if s.z_drop < 0.5 * rule.sensitivity {
+        } else if s.z_drop.is_finite() && s.calm(Side::Drop, rule.sensitivity) {
             drop.push(Signal::Clear {
                 episode: None,
                 at_ms: start + rule.bucket_seconds as i64 * 1000,
@@ -266,7 +268,7 @@ impl VolumeSpikeState {
 /// sensitivity, or the last hour below half the minimum volume (hysteresis, so an alert does not
 /// flap at the threshold).
 fn clear_unless_anomalous(rule: &VolumeSpikeRule, start: i64, s: &Score, hour: f64, out: &mut Vec<Signal>) {
-    let calm = s.z_rise < 0.5 * rule.sensitivity || hour < 0.5 * rule.min_count as f64;
+    let calm = s.calm(Side::Rise, rule.sensitivity) || hour < 0.5 * rule.min_count as f64;
     if s.z_rise.is_finite() && calm {
         out.push(Signal::Clear {
             episode: None,
@@ -324,8 +326,15 @@ mod tests {
             fired.extend(firings(&out).into_iter().map(|f| (k, f.evidence.count)));
         }
         let (first, count) = fired[0];
-        assert!(first < 30, "fired after {first} burst mentions, within the burst's first bucket");
-        assert_eq!(count, first as u64 + 1, "the evidence counts the open bucket's mentions");
+        assert!(
+            first < 30,
+            "fired after {first} burst mentions, within the burst's first bucket"
+        );
+        assert_eq!(
+            count,
+            first as u64 + 1,
+            "the evidence counts the open bucket's mentions"
+        );
         // Back to routine: within two hours the hour is calm again and the alert clears.
         let mut calm = false;
         for bucket in 0..24 {
