@@ -516,15 +516,17 @@ pub fn replay_counts(
     rule: &VolumeSpikeRule,
     cooldown_seconds: u32,
 ) -> anyhow::Result<Vec<Alert>> {
-    replay_counts_tuned(series, rule, cooldown_seconds, Tuning::default())
+    replay_counts_tuned(series, rule, cooldown_seconds, Tuning::default(), true)
 }
 
-/// [`replay_counts`] with other detector numbers (for `vigie eval --volume`).
+/// [`replay_counts`] with other detector numbers, and the drop rule on or off (for `vigie eval
+/// --volume`).
 pub fn replay_counts_tuned(
     series: &CountSeries,
     rule: &VolumeSpikeRule,
     cooldown_seconds: u32,
     tuning: Tuning,
+    drops_too: bool,
 ) -> anyhow::Result<Vec<Alert>> {
     let mut checked = *rule;
     checked.min_count = checked.min_count.max(1);
@@ -560,6 +562,9 @@ pub fn replay_counts_tuned(
     let mut last_fired: [Option<i64>; 2] = [None, None];
     for (start, value) in buckets(series, rule.bucket_seconds) {
         state.observe_count_sides(rule, start, value, &mut up, &mut down);
+        if !drops_too {
+            down.clear();
+        }
         for (side, signals, book, ctx) in [
             (0, &mut up, &mut rises, &rise_ctx),
             (1, &mut down, &mut drops, &drop_ctx),

@@ -61,6 +61,9 @@ pub struct Candidate {
     pub cooldown_seconds: u32,
     /// The detector's numbers.
     pub tuning: Tuning,
+    /// Drops fire too (as `vigie backtest --counts` runs), not only rises (as a watch's
+    /// `volume_spike` does).
+    pub drops: bool,
 }
 
 impl fmt::Display for Candidate {
@@ -88,6 +91,21 @@ fn candidate(sensitivity: f64, cooldown_hours: u32, tuning: Tuning) -> Candidate
         },
         cooldown_seconds: cooldown_hours * 3600,
         tuning,
+        drops: true,
+    }
+}
+
+/// `volume_spike` as a watch runs it at its defaults: rises only, at least 40 mentions in the
+/// last hour, the rules' 30-minute cooldown.
+pub fn as_watch_rule() -> Candidate {
+    Candidate {
+        rule: VolumeSpikeRule {
+            min_count: 40,
+            ..shipped().rule
+        },
+        cooldown_seconds: 1800,
+        drops: false,
+        ..shipped()
     }
 }
 
@@ -139,11 +157,13 @@ pub fn detections(series: &CountSeries, c: &Candidate) -> anyhow::Result<Vec<i64
         bucket_seconds: series.spacing.bucket_seconds,
         ..c.rule
     };
-    Ok(replay_counts_tuned(series, &rule, c.cooldown_seconds, c.tuning)?
-        .iter()
-        .filter(|a| a.state() == AlertState::Firing)
-        .map(|a| a.fired_at_ms)
-        .collect())
+    Ok(
+        replay_counts_tuned(series, &rule, c.cooldown_seconds, c.tuning, c.drops)?
+            .iter()
+            .filter(|a| a.state() == AlertState::Firing)
+            .map(|a| a.fired_at_ms)
+            .collect(),
+    )
 }
 
 /// One labelled series.
@@ -712,6 +732,53 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
         "Best single grid candidate in-sample over everything (an upper bound, not a result): {} → {:.1}.",
         grid[best.0], best.1
     );
+    watch_noise(&corpus)
+}
+
+/// The noise an agency lives with: `volume_spike` as a watch runs it, on the tweet series, at
+/// its default sensitivity and stricter ones (what an operator trades by raising it).
+fn watch_noise(corpus: &[Labelled]) -> anyhow::Result<()> {
+    let tweets: Vec<&Labelled> = corpus.iter().filter(|l| l.group == TWEETS).collect();
+    let weeks: f64 = tweets
+        .iter()
+        .map(|l| l.series.span_ms() as f64 / (7.0 * 86_400_000.0))
+        .sum();
+    let default = as_watch_rule();
+    println!(
+        "\n### As a watch's rule\n\n`volume_spike` as a watch runs it (rises only, min_count 40 an hour, \
+         cooldown 30 min) on the {} tweet series, {weeks:.1} watch-weeks; the default sensitivity \
+         is {}:\n",
+        tweets.len(),
+        default.rule.sensitivity
+    );
+    println!("| sensitivity | windows caught | alerts outside windows | false alarms per watch-week | for 100 watches, a week |");
+    println!("|---|---|---|---|---|");
+    for sensitivity in [default.rule.sensitivity, 3.0, 4.0, 5.0] {
+        let rule = Candidate {
+            rule: VolumeSpikeRule {
+                sensitivity,
+                ..default.rule
+            },
+            ..default
+        };
+        let (mut caught, mut windows, mut outside) = (0, 0, 0);
+        for l in &tweets {
+            let o = outcome(l, &detections(&l.series, &rule)?);
+            caught += o
+                .score
+                .windows
+                .iter()
+                .filter(|w| w.first_detection.is_some())
+                .count();
+            windows += o.score.windows.len();
+            outside += o.outside;
+        }
+        let per_week = outside as f64 / weeks.max(f64::MIN_POSITIVE);
+        println!(
+            "| {sensitivity} | {caught}/{windows} | {outside} | {per_week:.2} | {:.0} |",
+            100.0 * per_week
+        );
+    }
     Ok(())
 }
 

@@ -348,8 +348,14 @@ impl SeasonalBaseline {
     }
 
     fn level(&self) -> Option<f64> {
-        let mut v: Vec<f64> = self.recent.iter().rev().take(RECENT).map(|&x| x as f64).collect();
-        median(&mut v)
+        // On the stack: this runs for every mention a volume rule counts.
+        let mut v = [0.0; RECENT];
+        let mut n = 0;
+        for (slot, &x) in v.iter_mut().zip(self.recent.iter().rev()) {
+            *slot = x as f64;
+            n += 1;
+        }
+        median(&mut v[..n])
     }
 
     fn slot(&self, slot: i64) -> Option<f64> {
@@ -366,17 +372,19 @@ impl SeasonalBaseline {
         let f =
             (at_ms.rem_euclid(SLOT_MS) as f64 + 0.5 * self.bucket_ms.min(SLOT_MS) as f64) / SLOT_MS as f64;
         let (other, w) = if f < 0.5 { (-1, 0.5 - f) } else { (1, f - 0.5) };
-        let mut v: Vec<f64> = (1..=DAYS as i64)
-            .filter_map(|d| {
-                let s = slot - SLOTS_PER_DAY * d;
-                let here = self.slot(s)?;
-                Some(match self.slot(s + other) {
+        let mut v = [0.0; DAYS];
+        let mut n = 0;
+        for d in 1..=DAYS as i64 {
+            let s = slot - SLOTS_PER_DAY * d;
+            if let Some(here) = self.slot(s) {
+                v[n] = match self.slot(s + other) {
                     Some(next) => (1.0 - w) * here + w * next,
                     None => here,
-                })
-            })
-            .collect();
-        median(&mut v)
+                };
+                n += 1;
+            }
+        }
+        median(&mut v[..n])
     }
 
     /// Both forecasts for the bucket at `at_ms`: (level, seasonal).
@@ -386,12 +394,8 @@ impl SeasonalBaseline {
 
     /// Whether the seasonal forecast is the one used.
     fn use_seasonal(&self) -> bool {
-        let two_days = self
-            .first_ms
-            .zip(self.last_ms)
-            .is_some_and(|(f, l)| l - f >= 2 * DAY_MS);
         match (self.seasonal_errors.select, self.level_errors.select) {
-            (Some(s), Some(l)) => two_days && s < l,
+            (Some(s), Some(l)) => self.seasoned() && s < l,
             _ => false,
         }
     }
