@@ -3,8 +3,8 @@
 //!
 //! - [`detector`]: what detectors share, including the interface each rule type implements;
 //!   [`rules`]: one detector per rule type, and the dispatcher the engine calls;
-//!   [`spike`], [`baseline`] and [`series`]: the volume-spike score, the seasonal count baseline
-//!   and event-time buckets.
+//!   [`seasonal`] and [`series`]: the learned baseline every volume rule shares (forecasts,
+//!   scale, sustained evidence, probation) and event-time buckets.
 //! - [`book`]: the alert lifecycle (ids, cooldowns, silences, acknowledgement, resolution);
 //!   [`silence`]: what a silence mutes and for how long.
 //! - [`engine`]: routes mentions to rules, moves each tenant's clock, applies operators'

@@ -133,6 +133,8 @@ pub struct Score {
     /// The value lies beyond everything learned (above the highest or below the lowest by 5 %
     /// of their range), after probation: a never-seen level is unusual however it came.
     pub beyond: Option<Side>,
+    /// The bucket's own departure from the forecast, in scales (negative below it).
+    pub excess: f64,
 }
 
 impl Score {
@@ -144,10 +146,15 @@ impl Score {
         }
     }
 
-    /// Whether the bucket is unusual on `side` at `sensitivity`: sustained evidence, or a level
-    /// never seen.
+    /// Whether the bucket is unusual on `side` at `sensitivity`: sustained evidence with the
+    /// bucket itself at least one scale beyond the forecast on that side (an alert never says
+    /// "0.07 against 0.07 expected"), or a level never seen.
     pub fn unusual(&self, side: Side, sensitivity: f64) -> bool {
-        self.z(side) >= sensitivity || self.beyond == Some(side)
+        let own = match side {
+            Side::Rise => self.excess,
+            Side::Drop => -self.excess,
+        };
+        (self.z(side) >= sensitivity && own >= 1.0) || self.beyond == Some(side)
     }
 
     /// Whether the bucket is clearly back to normal on `side`: evidence below half the
@@ -249,6 +256,7 @@ pub struct SeasonalBaseline {
     /// Lowest and highest value learned.
     #[serde(default)]
     extremes: Option<(f64, f64)>,
+
     /// Not kept in checkpoints: a restored rule runs with the defaults.
     #[serde(skip)]
     tuning: Tuning,
@@ -412,6 +420,7 @@ impl SeasonalBaseline {
         if self.counts {
             floor = floor.max(value.max(1.0).sqrt());
         }
+
         Some((value, errors.scale.unwrap_or(0.0).max(floor)))
     }
 
@@ -466,6 +475,7 @@ impl SeasonalBaseline {
             z_rise,
             z_drop,
             beyond,
+            excess: (value - expected) / scale,
         })
     }
 

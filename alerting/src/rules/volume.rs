@@ -204,6 +204,25 @@ impl VolumeSpikeState {
         }
     }
 
+    /// The summary of a plain series' alert: values to three significant digits, the side's
+    /// evidence, and whether the level was never seen.
+    fn series_summary(s: &Score, side: Side) -> String {
+        let (word, z) = match side {
+            Side::Rise => ("rise", s.z_rise),
+            Side::Drop => ("drop", s.z_drop),
+        };
+        format!(
+            "{} against {} expected at this time ({word} evidence {z:.1}{})",
+            significant(s.value),
+            significant(s.expected),
+            if s.beyond == Some(side) {
+                "; a level never seen"
+            } else {
+                ""
+            }
+        )
+    }
+
     /// Feeds one whole bucket of a plain series: the rule's signals for a rise, at the bucket's
     /// own time (see [`Self::observe_count_sides`]).
     pub fn observe_count(&mut self, rule: &VolumeSpikeRule, start: i64, value: f64, out: &mut Vec<Signal>) {
@@ -227,13 +246,10 @@ impl VolumeSpikeState {
             return;
         };
         if Self::anomalous(rule, &s, hour) {
-            rise.push(Signal::Fire(Self::firing(
-                rule,
-                start,
-                &s,
-                hour,
-                EvidenceData::default(),
-            )));
+            let mut f = Self::firing(rule, start, &s, hour, EvidenceData::default());
+            // A plain series: any measure, not mentions.
+            f.summary = Self::series_summary(&s, Side::Rise);
+            rise.push(Signal::Fire(f));
         } else {
             clear_unless_anomalous(rule, start, &s, hour, rise);
         }
@@ -243,10 +259,7 @@ impl VolumeSpikeState {
                 at_ms: start,
                 window_start_ms: start,
                 window_end_ms: start + rule.bucket_seconds as i64 * 1000,
-                summary: format!(
-                    "{:.2} against {:.2} expected at this time (drop evidence {:.1})",
-                    s.value, s.expected, s.z_drop
-                ),
+                summary: Self::series_summary(&s, Side::Drop),
                 evidence: EvidenceData {
                     count: s.value.max(0.0) as u64,
                     baseline: s.expected,
@@ -262,6 +275,15 @@ impl VolumeSpikeState {
             });
         }
     }
+}
+
+/// `x` to three significant digits (whole above 100): 0.0664, 2.35, 41.2, 13479.
+fn significant(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() || x.abs() >= 100.0 {
+        return format!("{x:.0}");
+    }
+    let decimals = (2 - x.abs().log10().floor() as i32).max(0) as usize;
+    format!("{x:.decimals$}")
 }
 
 /// Clears the open alert once a bucket is clearly back to normal: rise evidence below half the
@@ -300,6 +322,15 @@ mod tests {
         let mut out = with_observed(&e, |o, out| s.observe(&rule(), o, out));
         s.advance(&rule(), at, &mut out);
         out
+    }
+
+    #[test]
+    fn plain_series_values_read_to_three_significant_digits() {
+        assert_eq!(significant(0.066417), "0.0664");
+        assert_eq!(significant(2.3456), "2.35");
+        assert_eq!(significant(41.24), "41.2");
+        assert_eq!(significant(13479.2), "13479");
+        assert_eq!(significant(0.0), "0");
     }
 
     #[test]
