@@ -576,11 +576,12 @@ pub fn replay_counts_tuned(
                         continue;
                     }
                 }
-                let before = alerts.len();
-                book.apply(ctx, s, &mut alerts);
-                if alerts[before..].iter().any(|a| a.state() == AlertState::Firing) {
-                    last_fired[side] = alerts.last().map(|a| a.fired_at_ms);
+                // Every firing signal, not only the one that opened an alert: an incident that
+                // lasts keeps the other side quiet until a cooldown after its end.
+                if let Signal::Fire(f) = &s {
+                    last_fired[side] = Some(f.at_ms);
                 }
+                book.apply(ctx, s, &mut alerts);
             }
         }
     }

@@ -19,7 +19,8 @@
 //!   a false alarm.
 //!
 //! Nothing is tuned here: the rules run at their defaults, the generator's parameters are the
-//! ones fixed before the first run, and the seeds are 1–6 and 11–16.
+//! ones fixed before the first run, and the seeds are 1–6 and 11–16 (and 21–26, first run after
+//! `flatline` was changed to wait two days).
 
 use crate::backtest::replay_mentions;
 use anyhow::{bail, Context};

@@ -16,15 +16,17 @@
 //!    percentages, byte counts and tweets per five minutes.
 //! 3. **Sustained evidence, judged against the series' own surprises.** The mean of `a` over the
 //!    last 12 buckets is compared with the long-run mean and spread of `a` (exponentially over
-//!    ~4,000 buckets): `z = (short − mean) / spread`. One odd bucket moves the short mean a
+//!    ~2,000 buckets): `z = (short − mean) / spread`. One odd bucket moves the short mean a
 //!    twelfth; a rise that lasts moves it fully. A rule fires at `z ≥ sensitivity` (default
 //!    2.5). Beside it, a value beyond everything learned (above the highest or below the lowest
 //!    by 5 % of that range) is unusual on its own: a level the series never reached.
 //! 4. **Probation.** Nothing fires before 300 buckets and two days were learned (two days at
 //!    5-minute buckets, 12.5 days at hourly ones): the scale and the long-run spread need that
 //!    many buckets to mean anything, and the seasonal forecast needs a day behind it to be
-//!    judged (a new watch's first morning would otherwise be a spike). Until then only the
-//!    recent level forecasts.
+//!    judged (a new watch's first morning would otherwise be a spike). The seasonal forecast
+//!    competes from two days on. `negative_surge` expects after six hours of data (its
+//!    `min_negative` is its floor) and `flatline` after two days, neither waiting for the 300
+//!    buckets.
 //!
 //! The numbers of 3 ([`Tuning`]) and the sensitivity were chosen by `vigie eval --volume`.
 //! Values are given per bucket in time order; a bucket that is not given is unknown, not zero
@@ -45,8 +47,8 @@ const DAYS: usize = 7;
 const SLOT_MS: i64 = 15 * 60_000;
 /// Slots in a day.
 const SLOTS_PER_DAY: i64 = DAY_MS / SLOT_MS;
-/// Slots kept (one week).
-const SLOTS: usize = DAYS * SLOTS_PER_DAY as usize;
+/// Slots kept: one week and one slot (the oldest day's neighbour slot is still there).
+const SLOTS: usize = DAYS * SLOTS_PER_DAY as usize + 1;
 /// Rate of the errors that choose the forecast.
 const SELECT_RATE: f64 = 0.01;
 /// Rate of the scale.
@@ -57,7 +59,8 @@ const SCALE_CLIP: f64 = 5.0;
 const A_CAP: f64 = 100.0;
 /// Buckets learned before anything may fire.
 pub const PROBATION: u64 = 300;
-/// Buckets learned before the baseline expects anything (for `expect`).
+/// Hours of data before the baseline expects anything (for `expect`), and at least this many
+/// buckets.
 const WARM_UP: u64 = 6;
 
 /// The detector's numbers that `vigie eval --volume` chooses leave-one-category-out; rules run
@@ -79,7 +82,7 @@ impl Default for Tuning {
         // detection"): the grid's best over all of them, interior to the grid.
         Self {
             short: 12,
-            long_rate: 1.0 / 4000.0,
+            long_rate: 1.0 / 2000.0,
             beyond: Some(0.05),
         }
     }
@@ -146,15 +149,15 @@ impl Score {
         }
     }
 
-    /// Whether the bucket is unusual on `side` at `sensitivity`: sustained evidence with the
-    /// bucket itself at least one scale beyond the forecast on that side (an alert never says
-    /// "0.07 against 0.07 expected"), or a level never seen.
+    /// Whether the bucket is unusual on `side` at `sensitivity`: the bucket itself at least one
+    /// scale beyond the forecast on that side (an alert never says "0.07 against 0.07
+    /// expected"), and sustained evidence or a level never seen.
     pub fn unusual(&self, side: Side, sensitivity: f64) -> bool {
         let own = match side {
             Side::Rise => self.excess,
             Side::Drop => -self.excess,
         };
-        (self.z(side) >= sensitivity && own >= 1.0) || self.beyond == Some(side)
+        own >= 1.0 && (self.z(side) >= sensitivity || self.beyond == Some(side))
     }
 
     /// Whether the bucket is clearly back to normal on `side`: evidence below half the
@@ -175,30 +178,33 @@ struct Surprise {
 }
 
 impl Surprise {
-    fn z(&self, a: f64, t: &Tuning) -> f64 {
+    /// Evidence of `a` after `pending` (surprises of buckets not learned yet, oldest first): the
+    /// mean of the last `short` surprises against the long-run mean, in long-run spreads.
+    fn z(&self, pending: &[f64], a: f64, t: &Tuning) -> f64 {
         let short = t.short.max(1);
+        let pending = &pending[pending.len().saturating_sub(short - 1)..];
+        let learned = short - 1 - pending.len();
         let sum: f64 = self
             .recent
             .iter()
             .rev()
-            .take(short - 1)
+            .take(learned)
             .map(|&x| x as f64)
             .sum::<f64>()
+            + pending.iter().sum::<f64>()
             + a;
-        let n = self.recent.len().min(short - 1) + 1;
+        let n = self.recent.len().min(learned) + pending.len() + 1;
         (sum / n as f64 - self.mean) / self.var.max(1e-6).sqrt()
     }
 
     fn learn(&mut self, a: f64, t: &Tuning) {
         self.learned += 1;
-        if self.learned == 1 {
-            self.mean = a;
-            self.var = 1.0;
-        } else {
-            let d = a - self.mean;
-            self.mean += t.long_rate * d;
-            self.var += t.long_rate * (d * d - self.var);
-        }
+        // A running mean and variance until there are 1/rate values, exponential after: the
+        // first values weigh no more than the others.
+        let rate = t.long_rate.max(1.0 / self.learned as f64);
+        let d = a - self.mean;
+        self.mean += rate * d;
+        self.var += rate * ((1.0 - rate) * d * d - self.var);
         self.recent.push_back(a as f32);
         if self.recent.len() >= t.short.max(1) {
             self.recent.pop_front();
@@ -213,14 +219,29 @@ struct Errors {
     select: Option<f64>,
     /// Clipped mean absolute error: the scale.
     scale: Option<f64>,
+    /// Errors learned.
+    #[serde(default)]
+    learned: u64,
 }
+
+/// Errors learned unclipped before the scale clips them (a first error of 0 would otherwise
+/// hold the scale near 0 for days).
+const SCALE_UNCLIPPED: u64 = 20;
 
 impl Errors {
     fn learn(&mut self, e: f64) {
+        self.learned += 1;
+        // Running means until there are 1/rate errors, exponential after.
+        let n = self.learned as f64;
         let select = self.select.get_or_insert(e);
-        *select += SELECT_RATE * (e - *select);
+        *select += SELECT_RATE.max(1.0 / n) * (e - *select);
         let scale = self.scale.get_or_insert(e);
-        *scale += SCALE_RATE * (e.min(SCALE_CLIP * *scale + 1e-9) - *scale);
+        let clipped = if self.learned <= SCALE_UNCLIPPED {
+            e
+        } else {
+            e.min(SCALE_CLIP * *scale + 1e-9)
+        };
+        *scale += SCALE_RATE.max(1.0 / n) * (clipped - *scale);
     }
 }
 
@@ -274,9 +295,19 @@ pub fn relearn_older<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SeasonalB
         Older { bucket_ms: i64 },
     }
     Ok(match Stored::deserialize(d)? {
+        // A ring of another length (a later change of the slots) cannot be read: relearn.
+        Stored::Current(b) if b.slots.len() != SLOTS || b.slot_number.len() != SLOTS => {
+            SeasonalBaseline::new(b.bucket_ms)
+        }
         Stored::Current(b) => *b,
         Stored::Older { bucket_ms } => SeasonalBaseline::new(bucket_ms),
     })
+}
+
+/// `x` as an `f32`, saturating (a huge byte count must not become infinite and poison the
+/// errors, nor be written to a checkpoint as `null`).
+fn narrow(x: f64) -> f32 {
+    x.clamp(f64::from(f32::MIN), f64::from(f32::MAX)) as f32
 }
 
 fn median(v: &mut [f64]) -> Option<f64> {
@@ -426,7 +457,8 @@ impl SeasonalBaseline {
 
     /// What the bucket at `at_ms` should hold, once a few buckets were learned.
     pub fn expect(&self, at_ms: i64) -> Option<Expectation> {
-        if self.seen < WARM_UP {
+        let hours = (WARM_UP as i64 * HOUR_MS / self.bucket_ms).max(0) as u64;
+        if self.seen < WARM_UP.max(hours) {
             return None;
         }
         let (expected, spread) = self.forecast(at_ms)?;
@@ -446,13 +478,32 @@ impl SeasonalBaseline {
         (a(value - expected), a(expected - value))
     }
 
-    /// How `value` in the bucket at `at_ms` compares with the forecast, without learning it
-    /// (an open bucket can be scored as its mentions arrive); `None` before any forecast.
+    /// How `value` in the bucket at `at_ms` compares with the forecast, without learning it;
+    /// `None` before any forecast.
     pub fn score(&self, at_ms: i64, value: f64) -> Option<Score> {
+        self.score_open(&[], at_ms, value)
+    }
+
+    /// [`Self::score`] for an open bucket while `earlier` buckets (start, value; oldest first)
+    /// are open too, not learned yet: their surprises count in the sustained evidence, so a rise
+    /// spread over the open buckets is seen as it comes (mentions wait for the lateness
+    /// allowance before their buckets are learned).
+    pub fn score_open(&self, earlier: &[(i64, f64)], at_ms: i64, value: f64) -> Option<Score> {
         let (expected, scale) = self.forecast(at_ms)?;
         let (up, down) = Self::surprise(value, expected, scale);
         let (z_rise, z_drop) = if self.ready() {
-            (self.rise.z(up, &self.tuning), self.drop.z(down, &self.tuning))
+            let (mut ups, mut downs) = (Vec::new(), Vec::new());
+            for &(t, v) in earlier {
+                if let Some((e, sc)) = self.forecast(t) {
+                    let (u, d) = Self::surprise(v, e, sc);
+                    ups.push(u);
+                    downs.push(d);
+                }
+            }
+            (
+                self.rise.z(&ups, up, &self.tuning),
+                self.drop.z(&downs, down, &self.tuning),
+            )
         } else {
             (f64::NAN, f64::NAN)
         };
@@ -510,7 +561,7 @@ impl SeasonalBaseline {
         self.close_slot_until(start_ms);
         self.slot_sum += value;
         self.slot_buckets += 1;
-        self.recent.push_back(value as f32);
+        self.recent.push_back(narrow(value));
         while self.recent.len() > RECENT.max(self.per_hour()) {
             self.recent.pop_front();
         }
@@ -527,7 +578,7 @@ impl SeasonalBaseline {
             Some(open) if open != slot => {
                 if self.slot_buckets > 0 {
                     let i = open.rem_euclid(SLOTS as i64) as usize;
-                    self.slots[i] = (self.slot_sum / f64::from(self.slot_buckets)) as f32;
+                    self.slots[i] = narrow(self.slot_sum / f64::from(self.slot_buckets));
                     self.slot_number[i] = i32::try_from(open).unwrap_or(i32::MIN);
                 }
                 self.slot_open = Some(slot);
@@ -660,13 +711,16 @@ mod tests {
             let offset = if t >= 10 * DAY_MS { 2 * HOUR_MS } else { HOUR_MS };
             let phase = (t + offset).rem_euclid(DAY_MS) as f64 / DAY_MS as f64;
             let cycle = 37.5 - 22.5 * (2.0 * std::f64::consts::PI * phase).cos();
-            cycle + ((t / FIVE_MIN * 7919) % 7) as f64
+            // Counts are Poisson-noisy: about √cycle either way (a deterministic hash).
+            let u = |k: i64| ((t / FIVE_MIN * 7919 + k * 104_729) % 1000) as f64 / 1000.0;
+            (cycle + cycle.sqrt() * 2.0 * (u(1) + u(2) + u(3) - 1.5))
+                .round()
+                .max(0.0)
         };
         max_z(&mut b, 0, 10 * 288, local);
-        let switch = max_z(&mut b, 10 * DAY_MS, 3 * 288, local);
         assert!(
-            switch < FIRES,
-            "an hour's shift of the cycle is not a crisis: {switch}"
+            !fires(&mut b, 10 * DAY_MS, 3 * 288, local),
+            "an hour's shift of the cycle is not a crisis"
         );
     }
 
@@ -685,6 +739,12 @@ mod tests {
         let json = format!("{{\"baseline\":{}}}", serde_json::to_string(&b).unwrap());
         let h: Holder = serde_json::from_str(&json).unwrap();
         assert_eq!(h.baseline.seen(), 1, "the current form restores as it was");
+        // A ring of another length (slots changed since it was written) relearns, never panics.
+        let mut short = b.clone();
+        short.slots.truncate(10);
+        let json = format!("{{\"baseline\":{}}}", serde_json::to_string(&short).unwrap());
+        let h: Holder = serde_json::from_str(&json).unwrap();
+        assert_eq!((h.baseline.seen(), h.baseline.slots.len()), (0, SLOTS));
     }
 
     #[test]

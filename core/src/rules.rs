@@ -22,7 +22,7 @@ pub const TYPES: [&str; 8] = [
 
 /// Default sensitivity of `negative_surge`, in robust deviations above the expected count.
 pub const DEFAULT_SENSITIVITY: f64 = 4.0;
-/// Default sensitivity of `volume_spike`: the sustained rise evidence (the last six buckets'
+/// Default sensitivity of `volume_spike`: the sustained rise evidence (the last twelve buckets'
 /// surprise against the series' own usual surprises, in its spreads) needed to fire; chosen
 /// across the 53 development series (see README, "Crisis detection").
 pub const DEFAULT_SPIKE_SENSITIVITY: f64 = 2.5;

@@ -1,7 +1,9 @@
 //! The `volume_spike` rule: mentions (or distinct stories) per bucket against the learned
-//! baseline of [`crate::seasonal`]. It fires as soon as the open bucket gives sustained rise
-//! evidence `z ≥ sensitivity` (with at least `min_count` mentions in the last hour), and resolves
-//! when a bucket closes with the evidence below half the sensitivity.
+//! baseline of [`crate::seasonal`]. It fires as soon as the open bucket is at least one scale
+//! above the forecast with sustained rise evidence `z ≥ sensitivity` (the other open buckets
+//! counted in) or at a level never reached, with at least `min_count` mentions in the last hour;
+//! it resolves when a bucket closes with the evidence below half the sensitivity, or the last
+//! hour below half `min_count`.
 
 use crate::detector::{
     stable_hash, top_n, DetectorState, EvidenceData, Firing, Observed, Sentiments, Signal,
@@ -104,15 +106,18 @@ impl DetectorState for VolumeSpikeState {
             return;
         }
         let value = Self::value(rule, b);
-        // The open buckets up to this mention's: the rest of the hour is learned history.
-        let open: Vec<f64> = self
+        // The open buckets up to this mention's (not learned yet: the lateness allowance keeps
+        // them open); the rest of the hour is learned history.
+        let open: Vec<(i64, f64)> = self
             .buckets
             .open()
             .take_while(|(s, _)| *s <= start)
-            .map(|(_, b)| Self::value(rule, b))
+            .map(|(s, b)| (*s, Self::value(rule, b)))
             .collect();
-        let hour = self.baseline.last_hour(&open);
-        let Some(score) = self.baseline.score(start, value) else {
+        let counts: Vec<f64> = open.iter().map(|(_, v)| *v).collect();
+        let hour = self.baseline.last_hour(&counts);
+        let earlier = &open[..open.len().saturating_sub(1)];
+        let Some(score) = self.baseline.score_open(earlier, start, value) else {
             return;
         };
         if !Self::anomalous(rule, &score, hour) {
@@ -171,7 +176,8 @@ impl VolumeSpikeState {
     }
 
     fn anomalous(rule: &VolumeSpikeRule, s: &Score, hour: f64) -> bool {
-        hour >= rule.min_count as f64 && s.unusual(Side::Rise, rule.sensitivity)
+        // `min_count` 0 (plain series only): no floor, whatever the sign of the values.
+        (rule.min_count == 0 || hour >= rule.min_count as f64) && s.unusual(Side::Rise, rule.sensitivity)
     }
 
     fn firing(rule: &VolumeSpikeRule, at: i64, s: &Score, hour: f64, mut evidence: EvidenceData) -> Firing {
@@ -290,7 +296,8 @@ fn significant(x: f64) -> String {
 /// sensitivity, or the last hour below half the minimum volume (hysteresis, so an alert does not
 /// flap at the threshold).
 fn clear_unless_anomalous(rule: &VolumeSpikeRule, start: i64, s: &Score, hour: f64, out: &mut Vec<Signal>) {
-    let calm = s.calm(Side::Rise, rule.sensitivity) || hour < 0.5 * rule.min_count as f64;
+    let calm =
+        s.calm(Side::Rise, rule.sensitivity) || (rule.min_count > 0 && hour < 0.5 * rule.min_count as f64);
     if s.z_rise.is_finite() && calm {
         out.push(Signal::Clear {
             episode: None,
