@@ -55,6 +55,9 @@ const SELECT_RATE: f64 = 0.01;
 const SCALE_RATE: f64 = 0.003;
 /// Errors are learned clipped at this many scales.
 const SCALE_CLIP: f64 = 5.0;
+/// Most open buckets counted in an open bucket's evidence (more than the lateness allowance
+/// ever keeps open at the smallest bucket).
+const MAX_PENDING: usize = 16;
 /// Largest `a` of one bucket.
 const A_CAP: f64 = 100.0;
 /// Buckets learned before anything may fire.
@@ -485,24 +488,24 @@ impl SeasonalBaseline {
     }
 
     /// [`Self::score`] for an open bucket while `earlier` buckets (start, value; oldest first)
-    /// are open too, not learned yet: their surprises count in the sustained evidence, so a rise
-    /// spread over the open buckets is seen as it comes (mentions wait for the lateness
-    /// allowance before their buckets are learned).
+    /// are open too, not learned yet: their surprises (against this bucket's forecast) count in
+    /// the sustained evidence, so a rise spread over the open buckets is seen as it comes
+    /// (mentions wait for the lateness allowance before their buckets are learned).
     pub fn score_open(&self, earlier: &[(i64, f64)], at_ms: i64, value: f64) -> Option<Score> {
         let (expected, scale) = self.forecast(at_ms)?;
         let (up, down) = Self::surprise(value, expected, scale);
         let (z_rise, z_drop) = if self.ready() {
-            let (mut ups, mut downs) = (Vec::new(), Vec::new());
-            for &(t, v) in earlier {
-                if let Some((e, sc)) = self.forecast(t) {
-                    let (u, d) = Self::surprise(v, e, sc);
-                    ups.push(u);
-                    downs.push(d);
-                }
+            // Against the same forecast (the level is the same, not learned since; the season
+            // moves little in a few buckets), on the stack: this runs for every mention.
+            let (mut ups, mut downs) = ([0.0; MAX_PENDING], [0.0; MAX_PENDING]);
+            let earlier = &earlier[earlier.len().saturating_sub(MAX_PENDING)..];
+            for (i, &(_, v)) in earlier.iter().enumerate() {
+                (ups[i], downs[i]) = Self::surprise(v, expected, scale);
             }
+            let n = earlier.len();
             (
-                self.rise.z(&ups, up, &self.tuning),
-                self.drop.z(&downs, down, &self.tuning),
+                self.rise.z(&ups[..n], up, &self.tuning),
+                self.drop.z(&downs[..n], down, &self.tuning),
             )
         } else {
             (f64::NAN, f64::NAN)
