@@ -240,14 +240,7 @@ fn load_labels(labels: &Path, group_of: impl Fn(&str) -> String) -> anyhow::Resu
             };
             rows.push((bound(0)?, bound(1)?));
         }
-        let reach = series
-            .points
-            .iter()
-            .scan(i64::MIN, |m, p| {
-                *m = (*m).max(p.at_ms);
-                Some(*m)
-            })
-            .collect();
+        let reach = reach_of(&series);
         let file = key.rsplit('/').next().unwrap_or(key);
         out.push(Labelled {
             group: group_of(key),
@@ -283,6 +276,18 @@ pub struct Outcome {
     pub outside: usize,
     /// Of those, alerts in the probation period (not scored by NAB).
     pub outside_in_probation: usize,
+}
+
+/// The running maximum of a series' timestamps (a few NAB files step back or repeat).
+fn reach_of(series: &CountSeries) -> Vec<i64> {
+    series
+        .points
+        .iter()
+        .scan(i64::MIN, |m, p| {
+            *m = (*m).max(p.at_ms);
+            Some(*m)
+        })
+        .collect()
 }
 
 /// Scores alert times on a labelled series.
@@ -904,14 +909,7 @@ mod tests {
         let text = "timestamp,value\n2015-01-01 00:00:00,1\n2015-01-01 00:05:00,1\n\
                     2015-01-01 00:05:00,1\n2015-01-01 00:02:00,1\n2015-01-01 00:10:00,1\n";
         let series = CountSeries::parse(text).unwrap();
-        let reach = series
-            .points
-            .iter()
-            .scan(i64::MIN, |m, p| {
-                *m = (*m).max(p.at_ms);
-                Some(*m)
-            })
-            .collect();
+        let reach = reach_of(&series);
         let l = Labelled {
             group: "g".into(),
             name: "n".into(),
