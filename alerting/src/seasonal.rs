@@ -105,8 +105,8 @@ pub enum Side {
 pub struct Expectation {
     /// Forecast value.
     pub expected: f64,
-    /// Typical absolute error of the forecast (at least 1 and √expected for counts: see
-    /// [`Expectation::counts`]).
+    /// Typical absolute error of the forecast (for counts, at least 1 and √expected: Poisson
+    /// noise).
     pub spread: f64,
 }
 
@@ -114,14 +114,6 @@ impl Expectation {
     /// Count above which a bucket is anomalous at `sensitivity` spreads.
     pub fn upper(&self, sensitivity: f64) -> f64 {
         self.expected + sensitivity * self.spread
-    }
-
-    /// The expectation read as counts: a spread never below Poisson noise (√expected) nor 1.
-    pub fn counts(self) -> Self {
-        Self {
-            expected: self.expected,
-            spread: self.spread.max(self.expected.sqrt()).max(1.0),
-        }
     }
 }
 
@@ -615,15 +607,6 @@ mod tests {
             let t = from + i * FIVE_MIN;
             if let Some(s) = b.learn(t, f(t)) {
                 if s.z_rise.is_finite() {
-                    if s.z_rise > max && std::env::var("DEBUG_Z").is_ok() {
-                        eprintln!(
-                            "{} {:?} seasonal={} {:?}",
-                            t / FIVE_MIN,
-                            s,
-                            b.use_seasonal(),
-                            b.forecast(t)
-                        );
-                    }
                     max = max.max(s.z_rise);
                 }
             }

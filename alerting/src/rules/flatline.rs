@@ -57,7 +57,7 @@ impl DetectorState for FlatlineState {
         self.buckets.close_until(watermark, |start, n| {
             // Not before two days: a night is only quiet once nights were seen.
             let expected = baseline.expect(start).filter(|_| baseline.seasoned());
-            if let Some(e) = expected.map(|e| e.counts()) {
+            if let Some(e) = expected {
                 if n == 0 && e.expected >= rule.min_expected {
                     *silent = true;
                     let what = if rule.source.is_empty() {

@@ -71,7 +71,7 @@ impl DetectorState for NegativeSurgeState {
         self.buckets
             .close_until(watermark, |start, b| closed.push((start, b)));
         for (start, b) in closed {
-            if self.baseline.expect(start).map(|e| e.counts()).is_some()
+            if self.baseline.expect(start).is_some()
                 && Self::surging(&self.baseline, self.usual_share, rule, start, &b).is_none()
             {
                 out.push(Signal::Clear {
@@ -111,7 +111,7 @@ impl NegativeSurgeState {
         start: i64,
         b: &BucketStats,
     ) -> Option<(f64, crate::seasonal::Expectation)> {
-        let e = baseline.expect(start).map(|e| e.counts())?;
+        let e = baseline.expect(start)?;
         let negative = b.sentiments.negative as f64;
         let share = Self::share(b);
         let usual = usual_share.unwrap_or(0.0);

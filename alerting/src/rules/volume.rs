@@ -229,13 +229,6 @@ impl VolumeSpikeState {
         )
     }
 
-    /// Feeds one whole bucket of a plain series: the rule's signals for a rise, at the bucket's
-    /// own time (see [`Self::observe_count_sides`]).
-    pub fn observe_count(&mut self, rule: &VolumeSpikeRule, start: i64, value: f64, out: &mut Vec<Signal>) {
-        let mut drop = Vec::new();
-        self.observe_count_sides(rule, start, value, out, &mut drop);
-    }
-
     /// Feeds one whole bucket of a plain series (`vigie backtest --counts`): `rise` gets the
     /// rule's signals for a rise, `drop` those of the same test on the other side (a drop as
     /// unusual as a spike would be), both at the bucket's own time.
