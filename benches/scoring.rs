@@ -146,6 +146,14 @@ fn components(c: &mut Criterion) {
     each_text("sentiment", &|t| {
         black_box(sentiment::score(t, "fr"));
     });
+    // The model of scorer 0.2.0 on the same feature code: the speed before issue 16.
+    let previous = vigie_enrich::model::linear::LinearModel::from_bytes(include_bytes!(
+        "../enrich/models/previous/sentiment-0.2.0.bin"
+    ))
+    .expect("the previous sentiment model reads");
+    each_text("sentiment_previous_model", &|t| {
+        black_box(sentiment::score_with(&previous, t, "fr"));
+    });
     each_text("toxicity", &|t| {
         black_box(toxicity::toxicity(t, "fr"));
     });

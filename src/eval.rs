@@ -6,6 +6,7 @@ use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use vigie_enrich::model::data::{read_tsv, Example};
+use vigie_enrich::model::splits::{self, Split};
 use vigie_enrich::model::train::{self, scores, Scores, TWEET_LANGUAGES};
 use vigie_enrich::{language, sentiment};
 
@@ -18,6 +19,11 @@ pub struct TrainArgs {
     /// Where to write the model files (embedded at the next build).
     #[arg(long, default_value = "enrich/models")]
     out: PathBuf,
+    /// Write nothing: train one sentiment model per candidate setting, and one toxicity model
+    /// per candidate source mix at each cut, and print each one's macro-F1 on the validation
+    /// rows (how the embedded settings were chosen).
+    #[arg(long)]
+    search: bool,
 }
 
 /// Options of `vigie eval`.
@@ -36,6 +42,9 @@ pub struct EvalArgs {
 
 /// Trains every model and writes it under `args.out`.
 pub fn run_train(args: TrainArgs) -> anyhow::Result<()> {
+    if args.search {
+        return search(&args.data);
+    }
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let started = Instant::now();
     let model = train::train_langid(&args.data).context("training the language model")?;
@@ -44,25 +53,11 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let model = train::train_sentiment(&args.data).context("training the sentiment model")?;
     write(&args.out.join("sentiment.bin"), &model.to_bytes())?;
-    for lang in TWEET_LANGUAGES {
-        let val = read_tsv(
-            &args.data.join("sentiment").join(format!("umsab_{lang}_val.tsv")),
-            "label",
-        )?;
-        let predicted: Vec<&str> = val
-            .iter()
-            .map(|e| {
-                label_name(sentiment::score_with(&model, &e.text, language::identify(&e.text).code).label)
-            })
-            .collect();
-        let s = scores(
-            val.iter()
-                .map(|e| e.label.as_str())
-                .zip(predicted.iter().copied()),
-        );
+    let rows = splits::sentiment_rows(&args.data)?;
+    for (set, s) in train::sentiment_scores(&model, &rows, Split::Validation) {
         eprintln!(
-            "  sentiment {lang} val: accuracy {:.3}, macro-F1 {:.3}",
-            s.accuracy, s.macro_f1
+            "  sentiment {set} validation: n {}, macro-F1 {:.3}, macro-recall {:.3}",
+            s.n, s.macro_f1, s.macro_recall
         );
     }
     eprintln!(
@@ -74,6 +69,54 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     write(&args.out.join("toxicity.bin"), &model.to_bytes())?;
     eprintln!("toxicity.bin trained in {:.1} s", started.elapsed().as_secs_f64());
     eprintln!("rebuild Vigie to embed the new models");
+    Ok(())
+}
+
+/// `vigie train --search`: the sentiment grid on the validation rows, as a Markdown table.
+fn search(data: &Path) -> anyhow::Result<()> {
+    println!("| epochs | learning rate | review weight | mean macro-F1 | per validation set |");
+    println!("|---|---|---|---|---|");
+    train::search_sentiment(data, |s, mean, per_set| {
+        let sets: Vec<String> = per_set
+            .iter()
+            .map(|(set, sc)| format!("{set} {:.3}", sc.macro_f1))
+            .collect();
+        println!(
+            "| {} | {} | {} | {mean:.4} | {} |",
+            s.epochs,
+            s.learning_rate,
+            s.review_weight,
+            sets.join(", ")
+        );
+    })
+    .context("reading the sentiment data")?;
+    println!();
+    println!("| toxicity sources | cut | mean macro-F1 | ordinary tweets flagged | per validation set |");
+    println!("|---|---|---|---|---|");
+    let mut chosen = Vec::new();
+    train::search_toxicity(data, |sources, cut, mean, flagged, per_set| {
+        if sources == train::TOXICITY_SOURCES {
+            chosen.push((cut, flagged));
+        }
+        let sets: Vec<String> = per_set
+            .iter()
+            .map(|(set, sc)| format!("{set} {:.3}", sc.macro_f1))
+            .collect();
+        println!(
+            "| {} | {cut:.2} | {mean:.4} | {:.1} % | {} |",
+            sources.join(" + "),
+            100.0 * flagged,
+            sets.join(", ")
+        );
+    })
+    .context("reading the toxicity data")?;
+    println!(
+        "\nEmbedded: {} calibrated at cut {:.2}; `toxic` flag at calibrated P ≥ {} (at most {:.0} % of ordinary validation tweets).",
+        train::TOXICITY_SOURCES.join(" + "),
+        train::TOXICITY_CUT,
+        train::flag_threshold(&chosen).map_or("none".to_string(), |t| format!("{t:.2}")),
+        100.0 * train::ORDINARY_FLAG_LIMIT
+    );
     Ok(())
 }
 
@@ -94,58 +137,170 @@ fn keyword_toxic(text: &str) -> &'static str {
     }
 }
 
+/// The toxicity model before issue 16, for the comparison column.
+const PREVIOUS_TOXICITY: &[u8] = include_bytes!("../enrich/models/previous/toxicity-0.2.0.bin");
+
 fn toxicity_table(data: &Path) -> anyhow::Result<()> {
-    println!("\n## Toxicity (toxic vs clean), never trained on\n");
-    println!("| data set | n | Vigie acc. | macro-F1 | texts/s | keyword list acc. | macro-F1 | texts/s |");
-    println!("|---|---|---|---|---|---|---|---|");
-    let relabel = |rows: Vec<Example>, toxic: &str| -> Vec<Example> {
-        rows.into_iter()
-            .map(|mut e| {
-                e.label = if e.label == toxic { "toxic" } else { "clean" }.into();
-                e
+    println!("\n## Toxicity (toxic vs clean): development-test rows, flagged at P(toxic) ≥ 0.5\n");
+    println!("The previous model was trained on four fifths of MLMA by line number and on all of Davidson:");
+    println!("its columns count only the rows it never saw (n prev.).\n");
+    println!(
+        "| data set | n | Vigie macro-F1 | texts/s | n prev. | previous macro-F1 | keyword list macro-F1 |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let previous = vigie_enrich::model::linear::LinearModel::from_bytes(PREVIOUS_TOXICITY)
+        .context("reading the previous toxicity model")?;
+    let rows = splits::toxicity_rows(data)?;
+    // What the previous model saw: OLID and Davidson training rows, MLMA but every fifth line.
+    let mut previously_seen = std::collections::HashSet::new();
+    for lang in ["fr", "en"] {
+        let file = data.join("toxicity").join(format!("mlma_{lang}_dataset.csv"));
+        let all = vigie_enrich::model::data::read_csv(&file, |get| {
+            Some(Example {
+                label: String::new(),
+                lang: String::new(),
+                text: get("tweet")?,
             })
-            .collect()
-    };
-    let sets = vec![
-        (
-            "OLID offensive val (en)".to_string(),
-            relabel(
-                read_tsv(&data.join("toxicity/tweeteval_offensive_val.tsv"), "label")?,
-                "offensive",
-            ),
-        ),
-        (
-            "HatEval hate val (en)".to_string(),
-            relabel(
-                read_tsv(&data.join("toxicity/tweeteval_hate_val.tsv"), "label")?,
-                "hate",
-            ),
-        ),
-        (
-            "MLMA fr (held-out fifth)".to_string(),
-            train::mlma_split(data, "fr")?.1,
-        ),
-        (
-            "MLMA en (held-out fifth)".to_string(),
-            train::mlma_split(data, "en")?.1,
-        ),
-    ];
-    for (name, examples) in &sets {
-        let gold: Vec<&str> = examples.iter().map(|e| e.label.as_str()).collect();
-        let (ours, rate) = timed(examples, |t| {
-            if vigie_enrich::toxicity::toxicity(t, language::identify(t).code) >= 0.5 {
-                "toxic"
+        })?;
+        previously_seen.extend(
+            all.iter()
+                .enumerate()
+                .filter(|(i, _)| !train::is_held_out(*i))
+                .map(|(_, e)| splits::key(&e.text)),
+        );
+    }
+    previously_seen.extend(
+        read_tsv(&data.join("toxicity/tweeteval_offensive_train.tsv"), "label")?
+            .iter()
+            .map(|e| splits::key(&e.text)),
+    );
+    let flag = |p: f32| if p >= 0.5 { "toxic" } else { "clean" };
+    let mut sets: Vec<&str> = Vec::new();
+    for r in rows.iter().filter(|r| r.split == Split::DevTest) {
+        if !sets.contains(&r.set) {
+            sets.push(r.set);
+        }
+    }
+    for set in sets {
+        let group: Vec<&splits::Row> = rows
+            .iter()
+            .filter(|r| r.split == Split::DevTest && r.set == set)
+            .collect();
+        let started = Instant::now();
+        let ours: Vec<&str> = group
+            .iter()
+            .map(|r| {
+                let t = &r.example.text;
+                flag(vigie_enrich::toxicity::toxicity(t, language::identify(t).code))
+            })
+            .collect();
+        let rate = group.len() as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        let s = scores(group.iter().map(|r| r.example.label.as_str()).zip(ours));
+        let seen = |r: &&&splits::Row| {
+            set == "davidson en" || previously_seen.contains(&splits::key(&r.example.text))
+        };
+        let p = scores(group.iter().filter(|r| !seen(r)).map(|r| {
+            let t = &r.example.text;
+            let p = vigie_enrich::toxicity::toxicity_with(&previous, t, language::identify(t).code);
+            (r.example.label.as_str(), flag(p))
+        }));
+        let k = scores(
+            group
+                .iter()
+                .map(|r| (r.example.label.as_str(), keyword_toxic(&r.example.text))),
+        );
+        println!(
+            "| {set:<14} | {:>5} | {:.3} | {} | {:>5} | {} | {:.3} |",
+            s.n,
+            s.macro_f1,
+            rate_text(rate),
+            p.n,
+            if p.n == 0 {
+                "—".to_string()
             } else {
-                "clean"
-            }
-        });
-        let (base, base_rate) = timed(examples, keyword_toxic);
-        let s = scores(gold.iter().copied().zip(ours.iter().copied()));
-        let b = scores(gold.iter().copied().zip(base.iter().copied()));
-        line(name, s, rate, Some((b, base_rate)));
+                format!("{:.3}", p.macro_f1)
+            },
+            k.macro_f1
+        );
+    }
+    // False flags on ordinary text: the sentiment development-test tweets, and short posts with
+    // names the models never saw.
+    let ordinary: Vec<String> = splits::sentiment_rows(data)?
+        .into_iter()
+        .filter(|r| r.split == Split::DevTest && r.kind == splits::Kind::Tweet)
+        .map(|r| r.example.text)
+        .collect();
+    let short: Vec<String> = SHORT_POSTS
+        .iter()
+        .flat_map(|p| NAMES.iter().map(move |n| p.replace("{n}", n)))
+        .collect();
+    println!(
+        "\nThe `toxic` flag: Vigie at P ≥ {} (see `vigie train --search`), the previous model at 0.5.\n",
+        vigie_enrich::risk::TOXIC_THRESHOLD
+    );
+    println!("| ordinary text | n | flagged toxic, Vigie | previous |");
+    println!("|---|---|---|---|");
+    for (name, texts) in [
+        ("sentiment development-test tweets", &ordinary),
+        ("short posts with unseen names", &short),
+    ] {
+        let share = |model: Option<&vigie_enrich::model::linear::LinearModel>| {
+            let flagged = texts
+                .iter()
+                .filter(|t| {
+                    let lang = language::identify(t).code;
+                    match model {
+                        Some(m) => vigie_enrich::toxicity::toxicity_with(m, t, lang) >= 0.5,
+                        None => {
+                            vigie_enrich::toxicity::toxicity(t, lang) >= vigie_enrich::risk::TOXIC_THRESHOLD
+                        }
+                    }
+                })
+                .count();
+            100.0 * flagged as f64 / texts.len().max(1) as f64
+        };
+        println!(
+            "| {name} | {} | {:.1} % | {:.1} % |",
+            texts.len(),
+            share(None),
+            share(Some(&previous))
+        );
     }
     Ok(())
 }
+
+/// Short, harmless posts around a name (`{n}`), French and English.
+const SHORT_POSTS: &[&str] = &[
+    "Merci {n} !",
+    "Bravo {n}",
+    "{n} au top",
+    "Bonjour {n}, une question sur ma commande",
+    "Thanks {n}!",
+    "Go {n}",
+    "{n} is here",
+    "Happy birthday {n}",
+    "@{n} ok",
+    "Vu {n} ce matin",
+];
+
+/// Names of people, places and brands that are in no training set (invented or rare).
+const NAMES: &[&str] = &[
+    "Kevinou",
+    "Marzena",
+    "Trokvil",
+    "Yannick",
+    "Bertrande",
+    "Zolani",
+    "Duchmol",
+    "Ophélie",
+    "Vasquez",
+    "Grünwald",
+    "Kowalczyk",
+    "Nadège",
+    "Brixton",
+    "Tatouin",
+    "Ferrandou",
+];
 
 fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
@@ -230,30 +385,118 @@ fn language_table(title: &str, sets: &[(String, Vec<Example>)]) {
     line("all", s, 0.0, Some((b, 0.0)));
 }
 
-fn vader_label(analyzer: &vader_sentiment::SentimentIntensityAnalyzer, text: &str) -> &'static str {
-    let compound = analyzer
+/// The sentiment model before issue 16 (scorer 0.2.0: UMSAB training tweets only), run with
+/// the same feature code for the comparison columns.
+const PREVIOUS_SENTIMENT: &[u8] = include_bytes!("../enrich/models/previous/sentiment-0.2.0.bin");
+
+/// Sentiment on the development-test rows of [`splits::sentiment_rows`]: the embedded model
+/// (what `vigie score` prints and the service stores), the previous model and VADER.
+fn sentiment_table(data: &Path) -> anyhow::Result<()> {
+    println!("\n## Sentiment: development-test rows (never trained on, never used to choose a setting)\n");
+    println!("Tweets: 3 classes. Reviews (Allociné): negative / positive by the sign of the score (VADER: of its compound).");
+    println!("The previous model was trained on every UMSAB training row, some of which are development-test rows here:");
+    println!("its columns count only the rows it never saw (n prev.).\n");
+    println!("| data set | n | Vigie macro-F1 | macro-recall | texts/s | n prev. | previous macro-F1 | macro-recall | VADER macro-F1 | macro-recall |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let previous = vigie_enrich::model::linear::LinearModel::from_bytes(PREVIOUS_SENTIMENT)
+        .context("reading the previous sentiment model")?;
+    let rows = splits::sentiment_rows(data)?;
+    // What the previous model was trained on: every UMSAB training row.
+    let mut previously_seen = std::collections::HashSet::new();
+    for lang in TWEET_LANGUAGES {
+        let file = data.join("sentiment").join(format!("umsab_{lang}_train.tsv"));
+        previously_seen.extend(read_tsv(&file, "label")?.iter().map(|e| splits::key(&e.text)));
+    }
+    let analyzer = vader_sentiment::SentimentIntensityAnalyzer::new();
+    let test: Vec<&splits::Row> = rows.iter().filter(|r| r.split == Split::DevTest).collect();
+    let mut sets: Vec<&str> = Vec::new();
+    for r in &test {
+        if !sets.contains(&r.set) {
+            sets.push(r.set);
+        }
+    }
+    let mut groups: Vec<(String, Vec<&splits::Row>)> = sets
+        .iter()
+        .map(|set| {
+            (
+                set.to_string(),
+                test.iter().copied().filter(|r| r.set == *set).collect(),
+            )
+        })
+        .collect();
+    for lang in ["en", "fr"] {
+        groups.push((
+            format!("all {lang} tweets"),
+            test.iter()
+                .copied()
+                .filter(|r| r.example.lang == lang && r.kind == splits::Kind::Tweet)
+                .collect(),
+        ));
+    }
+    for (name, group) in groups {
+        fn gold<'a>(r: &&'a splits::Row) -> &'a str {
+            r.example.label.as_str()
+        }
+        let started = Instant::now();
+        let ours: Vec<&str> = group
+            .iter()
+            .map(|r| {
+                let text = &r.example.text;
+                train::label_for(sentiment::score(text, language::identify(text).code), r.kind)
+            })
+            .collect();
+        let rate = group.len() as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        let s = scores(group.iter().map(gold).zip(ours.iter().copied()));
+        let unseen: Vec<&&splits::Row> = group
+            .iter()
+            .filter(|r| !previously_seen.contains(&splits::key(&r.example.text)))
+            .collect();
+        let p = scores(
+            unseen
+                .iter()
+                .map(|r| (gold(r), train::predicted_label(&previous, r))),
+        );
+        let v = scores(group.iter().map(|r| {
+            let label = match r.kind {
+                splits::Kind::Tweet => vader_label(&analyzer, &r.example.text),
+                splits::Kind::Review if vader_compound(&analyzer, &r.example.text) >= 0.0 => "positive",
+                splits::Kind::Review => "negative",
+            };
+            (gold(r), label)
+        }));
+        let rate = if name.starts_with("all ") { 0.0 } else { rate };
+        println!(
+            "| {name:<22} | {:>5} | {:.3} | {:.3} | {} | {:>5} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            s.n,
+            s.macro_f1,
+            s.macro_recall,
+            rate_text(rate),
+            p.n,
+            p.macro_f1,
+            p.macro_recall,
+            v.macro_f1,
+            v.macro_recall
+        );
+    }
+    Ok(())
+}
+
+fn vader_compound(analyzer: &vader_sentiment::SentimentIntensityAnalyzer, text: &str) -> f64 {
+    analyzer
         .polarity_scores(text)
         .get("compound")
         .copied()
-        .unwrap_or(0.0);
+        .unwrap_or(0.0)
+}
+
+fn vader_label(analyzer: &vader_sentiment::SentimentIntensityAnalyzer, text: &str) -> &'static str {
+    let compound = vader_compound(analyzer, text);
     if compound >= 0.05 {
         "positive"
     } else if compound <= -0.05 {
         "negative"
     } else {
         "neutral"
-    }
-}
-
-fn sentiment_label(text: &str) -> &'static str {
-    label_name(sentiment::score(text, language::identify(text).code).label)
-}
-
-fn label_name(label: vigie_core::proto::SentimentLabel) -> &'static str {
-    match label {
-        vigie_core::proto::SentimentLabel::Negative => "negative",
-        vigie_core::proto::SentimentLabel::Positive => "positive",
-        _ => "neutral",
     }
 }
 
@@ -294,39 +537,7 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         &leipzig,
     );
 
-    // Sentiment.
-    println!("\n## Sentiment (3 classes), validation splits never trained on\n");
-    println!("| data set | n | Vigie acc. | macro-F1 | texts/s | VADER acc. | macro-F1 | texts/s |");
-    println!("|---|---|---|---|---|---|---|---|");
-    let analyzer = vader_sentiment::SentimentIntensityAnalyzer::new();
-    let mut sets: Vec<(String, Vec<Example>)> = Vec::new();
-    for lang in TWEET_LANGUAGES {
-        sets.push((
-            format!("umsab {lang} val"),
-            read_tsv(
-                &data.join("sentiment").join(format!("umsab_{lang}_val.tsv")),
-                "label",
-            )?,
-        ));
-    }
-    // TweetEval's validation tweets overlap UMSAB's English training split: keep only unseen ones.
-    let trained: std::collections::HashSet<String> = train::sentiment_examples(data)?
-        .into_iter()
-        .map(|e| e.text)
-        .collect();
-    let tweeteval: Vec<Example> = read_tsv(&data.join("sentiment/tweeteval_en_val.tsv"), "label")?
-        .into_iter()
-        .filter(|e| !trained.contains(&e.text))
-        .collect();
-    sets.push(("tweeteval en val, unseen part".into(), tweeteval));
-    for (name, examples) in &sets {
-        let gold: Vec<&str> = examples.iter().map(|e| e.label.as_str()).collect();
-        let (ours, rate) = timed(examples, sentiment_label);
-        let (base, base_rate) = timed(examples, |t| vader_label(&analyzer, t));
-        let s = scores(gold.iter().copied().zip(ours.iter().copied()));
-        let b = scores(gold.iter().copied().zip(base.iter().copied()));
-        line(name, s, rate, Some((b, base_rate)));
-    }
+    sentiment_table(data)?;
     toxicity_table(data)?;
     Ok(())
 }

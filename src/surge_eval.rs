@@ -5,8 +5,9 @@
 //!   hour a Poisson number of mentions with a daily cycle ([`USUAL_PER_HALF_HOUR`]: 2 at night,
 //!   12 in the afternoon), at uniform times. Texts are real English tweets
 //!   (`sentiment/tweeteval_en_val.tsv`) drawn with their natural label mix, restricted to the
-//!   tweets the sentiment model was *not* trained on (TweetEval's validation tweets overlap
-//!   UMSAB's English training split), each with a marker hashtag the watch matches.
+//!   tweets the sentiment model was *not* trained on (the splits keep every TweetEval
+//!   validation tweet out of training; the check stays), each with a marker hashtag the watch
+//!   matches.
 //! - **Events.** Two or three per stream, after day 3, at least a day apart. `negative_surge`
 //!   streams get bursts: for 30–90 minutes, extra mentions drawn only from tweets labelled
 //!   negative, at 2–4× the usual rate of that hour. `flatline` streams get outages: no mention
@@ -527,8 +528,8 @@ pub fn run(data_dir: &Path) -> anyhow::Result<()> {
     let _ = writeln!(out, "## `negative_surge` and `flatline` on labelled streams\n");
     let _ = writeln!(
         out,
-        "Texts: `{}`, {} tweets, of which {} are in the sentiment model's training data (UMSAB \
-         train) and left out; the {} others are drawn: {} labelled negative, {} neutral, {} \
+        "Texts: `{}`, {} tweets, of which {} are in the sentiment model's training rows \
+         (`enrich/src/model/splits.rs`) and left out; the {} others are drawn: {} labelled negative, {} neutral, {} \
          positive. The model (with the marker `{MARKER}` appended, as posted) calls {:.0} % of \
          them negative, and {:.0} % of those labelled negative.",
         file.display(),

@@ -6,7 +6,7 @@ use vigie_core::proto::{EnrichedMention, Mention};
 use vigie_core::watches::WatchSet;
 
 /// Version of the scoring stage, stored with every enriched mention.
-pub const SCORER_VERSION: &str = "0.2.0";
+pub const SCORER_VERSION: &str = "0.3.0";
 
 /// Scores mentions; holds no per-mention state and is shared freely.
 #[derive(Debug, Default, Clone)]
@@ -35,7 +35,7 @@ impl Scorer {
         let model_lang = if lang == "und" { "" } else { lang.as_str() };
         let mut features = Vec::with_capacity(160);
         sentiment::features(&text, model_lang, sentiment::buckets(), |b| features.push(b));
-        let sentiment = sentiment::score_buckets(&features);
+        let sentiment = sentiment::with_rating(sentiment::score_buckets(&features), mention.rating);
         let toxicity = if toxicity::buckets() == sentiment::buckets() {
             toxicity::toxicity_buckets(&features)
         } else {

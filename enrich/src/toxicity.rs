@@ -15,9 +15,12 @@ static MODEL: LazyLock<LinearModel> = LazyLock::new(|| {
         .expect("embedded toxicity model is valid")
 });
 
-/// P(toxic) of `text` written in `lang`, with the embedded model.
+/// P(toxic) of `text` written in `lang`, with the embedded model (and [`INSULT_FLOOR`]).
 pub fn toxicity(text: &str, lang: &str) -> f32 {
-    toxicity_with(&MODEL, text, lang)
+    let lang = if lang == "und" { "" } else { lang };
+    let mut buckets = Vec::with_capacity(160);
+    sentiment::features(text, lang, MODEL.buckets, |b| buckets.push(b));
+    toxicity_buckets(&buckets)
 }
 
 /// Feature buckets of the embedded model.
@@ -25,21 +28,36 @@ pub fn buckets() -> u32 {
     MODEL.buckets
 }
 
-/// P(toxic) of precomputed [`sentiment::features`] buckets (computed with [`buckets`]).
+/// P(toxic) of precomputed [`sentiment::features`] buckets (computed with [`buckets`]), with
+/// the embedded model and [`INSULT_FLOOR`].
 pub fn toxicity_buckets(features: &[u32]) -> f32 {
+    let p = raw(&MODEL, features);
+    if features.contains(&sentiment::insult_bucket(MODEL.buckets)) {
+        p.max(INSULT_FLOOR)
+    } else {
+        p
+    }
+}
+
+/// The least toxicity of a text holding a word of the insult list. French insults are rare in
+/// the training data (MLMA is hate speech about groups, not insults thrown at a brand), so the
+/// model alone scores "bande de connards" below the flag; the list says what it cannot learn.
+/// Above the flag threshold ([`crate::risk::TOXIC_THRESHOLD`]): such a text is always flagged.
+pub const INSULT_FLOOR: f32 = 0.6;
+
+fn raw(model: &LinearModel, features: &[u32]) -> f32 {
     let mut p = [0f32; 2];
-    MODEL.probabilities(features, &mut p);
+    model.probabilities(features, &mut p);
     p[1]
 }
 
-/// P(toxic) with `model` (training and evaluation of candidate models).
+/// P(toxic) with `model` alone, without the insult floor (training and evaluation of
+/// candidate models; `vigie train --search` flags insult-list texts itself).
 pub fn toxicity_with(model: &LinearModel, text: &str, lang: &str) -> f32 {
     let lang = if lang == "und" { "" } else { lang };
     let mut buckets = Vec::with_capacity(160);
     sentiment::features(text, lang, model.buckets, |b| buckets.push(b));
-    let mut p = [0f32; 2];
-    model.probabilities(&buckets, &mut p);
-    p[1]
+    raw(model, &buckets)
 }
 
 #[cfg(test)]

@@ -35,6 +35,14 @@ impl LinearModel {
         }
     }
 
+    /// Adds `delta` to the bias of `class` (calibration after training: moves the point where
+    /// two classes are equally probable).
+    pub fn shift_bias(&mut self, class: usize, delta: f32) {
+        if let Some(b) = self.bias.get_mut(class) {
+            *b += delta;
+        }
+    }
+
     /// Adds the weights of `bucket` to `scores` (integer accumulation; see [`Self::finish`]).
     #[inline]
     pub fn add(&self, bucket: u32, scores: &mut [i32]) {

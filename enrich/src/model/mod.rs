@@ -5,4 +5,5 @@
 pub mod data;
 pub mod features;
 pub mod linear;
+pub mod splits;
 pub mod train;

@@ -2,8 +2,9 @@
 //! the metrics `vigie eval` reports. Same features as inference: the training code calls the
 //! very functions the scoring stage uses.
 
-use super::data::{read_csv, read_tsv, Example};
+use super::data::{read_tsv, Example};
 use super::linear::{train, LinearModel};
+use super::splits::{self, Kind, Row, Split};
 use crate::{language, sentiment, toxicity};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -83,41 +84,144 @@ pub fn train_langid(data: &Path) -> std::io::Result<LinearModel> {
     Ok(train(classes, LANGID_BUCKETS, &encoded, 6, 0.5, 1e-7, None))
 }
 
-/// Training examples for sentiment: the training tweets of all seven languages.
+/// Training examples for sentiment: the training rows of [`splits::sentiment_rows`] (English,
+/// French and five more languages of tweets, French film reviews), once each.
 pub fn sentiment_examples(data: &Path) -> std::io::Result<Vec<Example>> {
-    let mut out = Vec::new();
-    for lang in TWEET_LANGUAGES {
-        out.extend(read_tsv(
-            &data.join("sentiment").join(format!("umsab_{lang}_train.tsv")),
-            "label",
-        )?);
-    }
-    Ok(out)
+    Ok(training_rows(&splits::sentiment_rows(data)?, 1))
 }
 
-/// Trains the sentiment model.
+/// The training rows' examples, reviews repeated `review_weight` times: 1,600 reviews among
+/// 60,000 tweets would otherwise barely move the weights of review vocabulary.
+fn training_rows(rows: &[Row], review_weight: usize) -> Vec<Example> {
+    rows.iter()
+        .filter(|r| r.split == Split::Train)
+        .flat_map(|r| {
+            let times = if r.kind == Kind::Review { review_weight } else { 1 };
+            std::iter::repeat_n(&r.example, times).cloned()
+        })
+        .collect()
+}
+
+/// The settings of the embedded sentiment model, chosen with `vigie train --search` on the
+/// validation rows (see the README: the grid and what was looked at).
+pub const SENTIMENT: Settings = Settings {
+    buckets: SENTIMENT_BUCKETS,
+    epochs: 16,
+    learning_rate: 0.45,
+    l2: 2e-5,
+    review_weight: 4,
+};
+
+/// Trains the sentiment model on the training rows.
 pub fn train_sentiment(data: &Path) -> std::io::Result<LinearModel> {
-    // Epochs, learning rate and L2 picked on the umsab validation splits (see README).
-    let settings = Settings {
-        buckets: SENTIMENT_BUCKETS,
-        epochs: 16,
-        learning_rate: 0.3,
-        l2: 2e-5,
-    };
+    let rows = splits::sentiment_rows(data)?;
     Ok(fit_balanced(
         &sentiment::CLASSES,
-        &sentiment_examples(data)?,
-        settings,
+        &training_rows(&rows, SENTIMENT.review_weight),
+        SENTIMENT,
     ))
+}
+
+/// The label a model gives a row: the most probable class for tweets, the sign of the score for
+/// binary reviews (how review sets are scored). The language is the detected one, as in the
+/// scoring stage, not the file's.
+pub fn predicted_label(model: &LinearModel, row: &Row) -> &'static str {
+    let text = &row.example.text;
+    label_for(
+        sentiment::score_with(model, text, language::identify(text).code),
+        row.kind,
+    )
+}
+
+/// The label of a sentiment for a text of `kind`: the label for tweets, the score's sign for
+/// binary reviews.
+pub fn label_for(s: sentiment::Sentiment, kind: Kind) -> &'static str {
+    match kind {
+        Kind::Review if s.score >= 0.0 => "positive",
+        Kind::Review => "negative",
+        Kind::Tweet => label_name(s.label),
+    }
+}
+
+/// The class name of a label.
+pub fn label_name(label: vigie_core::proto::SentimentLabel) -> &'static str {
+    match label {
+        vigie_core::proto::SentimentLabel::Negative => "negative",
+        vigie_core::proto::SentimentLabel::Positive => "positive",
+        _ => "neutral",
+    }
+}
+
+/// Macro-F1 and macro-recall of `model` per data set over the rows of `split`, in the order the
+/// sets first appear.
+pub fn sentiment_scores(model: &LinearModel, rows: &[Row], split: Split) -> Vec<(&'static str, Scores)> {
+    let mut sets: Vec<&'static str> = Vec::new();
+    for r in rows.iter().filter(|r| r.split == split) {
+        if !sets.contains(&r.set) {
+            sets.push(r.set);
+        }
+    }
+    sets.into_iter()
+        .map(|set| {
+            let pairs: Vec<(&str, &str)> = rows
+                .iter()
+                .filter(|r| r.split == split && r.set == set)
+                .map(|r| (r.example.label.as_str(), predicted_label(model, r)))
+                .collect();
+            (set, scores(pairs))
+        })
+        .collect()
+}
+
+/// The candidates of `vigie train --search`: epochs × learning rate × review weight (L2 made
+/// no difference between 5e-6 and 8e-5 in a first grid, see the README).
+pub fn sentiment_grid() -> Vec<Settings> {
+    let mut out = Vec::new();
+    for epochs in [16, 24, 32] {
+        for learning_rate in [0.2, 0.3, 0.45] {
+            for review_weight in [1, 2, 4] {
+                out.push(Settings {
+                    epochs,
+                    learning_rate,
+                    review_weight,
+                    ..SENTIMENT
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Trains one model per [`sentiment_grid`] candidate on the training rows and scores it on the
+/// validation rows: the mean macro-F1 over the validation sets, and the per-set figures.
+pub fn search_sentiment(
+    data: &Path,
+    mut report: impl FnMut(Settings, f64, &[(&'static str, Scores)]),
+) -> std::io::Result<()> {
+    let rows = splits::sentiment_rows(data)?;
+    for settings in sentiment_grid() {
+        let train = training_rows(&rows, settings.review_weight);
+        let model = fit_balanced(&sentiment::CLASSES, &train, settings);
+        let per_set = sentiment_scores(&model, &rows, Split::Validation);
+        let mean = per_set.iter().map(|(_, s)| s.macro_f1).sum::<f64>() / per_set.len().max(1) as f64;
+        report(settings, mean, &per_set);
+    }
+    Ok(())
 }
 
 /// Training settings of one model.
 #[derive(Debug, Clone, Copy)]
-struct Settings {
-    buckets: u32,
-    epochs: usize,
-    learning_rate: f32,
-    l2: f32,
+pub struct Settings {
+    /// Feature buckets (a power of two).
+    pub buckets: u32,
+    /// Passes over the training rows.
+    pub epochs: usize,
+    /// Initial SGD step (decays per epoch).
+    pub learning_rate: f32,
+    /// L2 penalty per step.
+    pub l2: f32,
+    /// How many times each review row is seen per epoch (sentiment only; 1 elsewhere).
+    pub review_weight: usize,
 }
 
 /// Trains a model over the sentiment features with classes weighted inversely to their
@@ -156,82 +260,193 @@ fn fit_balanced(class_names: &[&str], examples: &[Example], s: Settings) -> Line
 /// Feature buckets of the toxicity model.
 pub const TOXICITY_BUCKETS: u32 = 1 << 18;
 
-/// MLMA hostility labels: toxic when offensive, abusive, hateful or disrespectful; clean when
-/// only normal or fearful; mixed labels with "normal" are skipped as ambiguous.
-fn mlma_label(label: &str) -> Option<&'static str> {
-    let toxic = ["offensive", "abusive", "hateful", "disrespectful"]
-        .iter()
-        .any(|t| label.contains(t));
-    match (toxic, label.contains("normal")) {
-        (true, false) => Some("toxic"),
-        (false, _) if label == "normal" || label == "fearful" => Some("clean"),
-        _ => None,
-    }
-}
+/// The training sources of the toxicity model, chosen with `vigie train --search` (see
+/// [`toxicity_candidates`]).
+pub const TOXICITY_SOURCES: &[&str] = &[
+    "olid en",
+    "hateval en",
+    "mlma fr",
+    "mlma en",
+    "ordinary fr",
+    "ordinary en",
+];
 
-/// MLMA examples of `lang` ("fr" or "en"), split into (training, held-out fifth).
-pub fn mlma_split(data: &Path, lang: &str) -> std::io::Result<(Vec<Example>, Vec<Example>)> {
-    let all = read_csv(
-        &data.join("toxicity").join(format!("mlma_{lang}_dataset.csv")),
-        |get| {
-            Some(Example {
-                label: mlma_label(&get("sentiment")?)?.to_string(),
-                lang: lang.to_string(),
-                text: get("tweet")?,
-            })
-        },
-    )?;
-    let (mut train, mut held) = (Vec::new(), Vec::new());
-    for (i, e) in all.into_iter().enumerate() {
-        if is_held_out(i) {
-            held.push(e);
-        } else {
-            train.push(e);
-        }
-    }
-    Ok((train, held))
-}
+/// The validation sets whose mean macro-F1 chooses the toxicity sources and threshold.
+pub const TOXICITY_VALIDATION: [&str; 4] = ["olid en", "hateval en", "mlma fr", "mlma en"];
 
-/// Training examples for toxicity: OLID offensive tweets, Davidson, and MLMA French and English
-/// (minus the held-out fifth).
-pub fn toxicity_examples(data: &Path) -> std::io::Result<Vec<Example>> {
-    let mut out: Vec<Example> = read_tsv(&data.join("toxicity/tweeteval_offensive_train.tsv"), "label")?
-        .into_iter()
-        .map(|mut e| {
-            e.label = if e.label == "offensive" { "toxic" } else { "clean" }.into();
-            e.lang = "en".into();
-            e
-        })
-        .collect();
-    out.extend(read_csv(
-        &data.join("toxicity/davidson_labeled_data.csv"),
-        |get| {
-            Some(Example {
-                label: if get("class")? == "2" { "clean" } else { "toxic" }.into(),
-                lang: "en".into(),
-                text: get("tweet")?,
-            })
-        },
-    )?);
-    for lang in ["fr", "en"] {
-        out.extend(mlma_split(data, lang)?.0);
-    }
-    Ok(out)
-}
+/// P(toxic) of the raw model at which a mention is flagged, chosen on the validation rows;
+/// the embedded model's bias is shifted so that this point is P = 0.5, the
+/// [`crate::risk::TOXIC_THRESHOLD`] of the service.
+pub const TOXICITY_CUT: f32 = 0.75;
 
-/// Trains the toxicity model.
-pub fn train_toxicity(data: &Path) -> std::io::Result<LinearModel> {
-    let settings = Settings {
+fn toxicity_settings() -> Settings {
+    Settings {
         buckets: TOXICITY_BUCKETS,
         epochs: 8,
         learning_rate: 0.3,
         l2: 2e-5,
-    };
-    Ok(fit_balanced(
+        review_weight: 1,
+    }
+}
+
+/// The training rows of `sources`.
+fn rows_of(rows: &[Row], sources: &[&str]) -> Vec<Example> {
+    rows.iter()
+        .filter(|r| r.split == Split::Train && sources.contains(&r.set))
+        .map(|r| r.example.clone())
+        .collect()
+}
+
+/// Trains the toxicity model on [`TOXICITY_SOURCES`], calibrated so that [`TOXICITY_CUT`]
+/// becomes P = 0.5.
+pub fn train_toxicity(data: &Path) -> std::io::Result<LinearModel> {
+    let rows = splits::toxicity_rows(data)?;
+    let mut model = fit_balanced(
         &toxicity::CLASSES,
-        &toxicity_examples(data)?,
-        settings,
-    ))
+        &rows_of(&rows, TOXICITY_SOURCES),
+        toxicity_settings(),
+    );
+    model.shift_bias(1, -logit(TOXICITY_CUT));
+    Ok(model)
+}
+
+fn logit(p: f32) -> f32 {
+    (p / (1.0 - p)).ln()
+}
+
+/// A cut on the raw model's P(toxic) as a probability of the calibrated (embedded) model.
+pub fn calibrated(cut: f32) -> f32 {
+    1.0 / (1.0 + (-(logit(cut) - logit(TOXICITY_CUT))).exp())
+}
+
+/// The `toxic` flag threshold from the search's (cut, share of ordinary tweets flagged) pairs
+/// of the chosen model: the smallest cut within [`ORDINARY_FLAG_LIMIT`], calibrated, and never
+/// below the balanced point 0.5.
+pub fn flag_threshold(cuts: &[(f32, f64)]) -> Option<f32> {
+    cuts.iter()
+        .filter(|(_, flagged)| *flagged <= ORDINARY_FLAG_LIMIT)
+        .map(|(cut, _)| *cut)
+        .reduce(f32::min)
+        .map(|cut| calibrated(cut).max(0.5))
+}
+
+/// Macro-F1 per set of a toxicity model over the rows of `split`, flagging at P(toxic) ≥ `cut`.
+pub fn toxicity_scores(
+    model: &LinearModel,
+    rows: &[Row],
+    split: Split,
+    cut: f32,
+) -> Vec<(&'static str, Scores)> {
+    let mut sets: Vec<&'static str> = Vec::new();
+    for r in rows.iter().filter(|r| r.split == split) {
+        if !sets.contains(&r.set) {
+            sets.push(r.set);
+        }
+    }
+    let p: Vec<f32> = rows
+        .iter()
+        .map(|r| {
+            if r.split == split {
+                // An insult-list text is flagged whatever the cut (`toxicity::INSULT_FLOOR`).
+                let text = &r.example.text;
+                if sentiment::has_insult(text) {
+                    1.0
+                } else {
+                    toxicity::toxicity_with(model, text, language::identify(text).code)
+                }
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    sets.into_iter()
+        .map(|set| {
+            let pairs = rows
+                .iter()
+                .zip(&p)
+                .filter(|(r, _)| r.split == split && r.set == set)
+                .map(|(r, &p)| (r.example.label.as_str(), if p >= cut { "toxic" } else { "clean" }));
+            (set, scores(pairs))
+        })
+        .collect()
+}
+
+/// The source mixes tried by `vigie train --search` for toxicity.
+pub fn toxicity_candidates() -> Vec<Vec<&'static str>> {
+    vec![
+        vec!["olid en", "mlma fr", "mlma en"],
+        vec!["olid en", "davidson en", "mlma fr", "mlma en"],
+        vec!["olid en", "hateval en", "mlma fr", "mlma en"],
+        vec!["olid en", "davidson en", "hateval en", "mlma fr", "mlma en"],
+        vec!["olid en", "hateval en", "mlma fr", "mlma en", "ordinary fr"],
+        vec![
+            "olid en",
+            "davidson en",
+            "hateval en",
+            "mlma fr",
+            "mlma en",
+            "ordinary fr",
+        ],
+        vec!["olid en", "mlma fr", "mlma en", "ordinary fr", "ordinary en"],
+        vec![
+            "olid en",
+            "hateval en",
+            "mlma fr",
+            "mlma en",
+            "ordinary fr",
+            "ordinary en",
+        ],
+    ]
+}
+
+/// The share of ordinary tweets the `toxic` flag may raise: measured on the validation tweets
+/// of the sentiment data (product tweets, jokes, news; few abusive). The previous model flagged
+/// 3.4 % of the development-test ones; the flag must not flag more.
+pub const ORDINARY_FLAG_LIMIT: f64 = 0.03;
+
+/// Trains one toxicity model per source mix and scores each cut from 0.20 to 0.80 on the
+/// validation rows: `report(sources, cut, mean macro-F1 over TOXICITY_VALIDATION, share of
+/// ordinary validation tweets flagged, per set)`. The embedded choice is the best mean
+/// ([`TOXICITY_SOURCES`], [`TOXICITY_CUT`]); the flag threshold, the first cut of that model
+/// within [`ORDINARY_FLAG_LIMIT`] (see [`flag_threshold`]).
+pub fn search_toxicity(
+    data: &Path,
+    mut report: impl FnMut(&[&str], f32, f64, f64, &[(&'static str, Scores)]),
+) -> std::io::Result<()> {
+    let rows = splits::toxicity_rows(data)?;
+    let ordinary: Vec<(String, &'static str)> = splits::sentiment_rows(data)?
+        .into_iter()
+        .filter(|r| r.split == Split::Validation && r.kind == Kind::Tweet)
+        .map(|r| {
+            let lang = language::identify(&r.example.text).code;
+            (r.example.text, lang)
+        })
+        .collect();
+    for sources in toxicity_candidates() {
+        let model = fit_balanced(&toxicity::CLASSES, &rows_of(&rows, &sources), toxicity_settings());
+        let ordinary_p: Vec<f32> = ordinary
+            .iter()
+            .map(|(t, lang)| {
+                if sentiment::has_insult(t) {
+                    1.0
+                } else {
+                    toxicity::toxicity_with(&model, t, lang)
+                }
+            })
+            .collect();
+        for step in 0..=12 {
+            let cut = 0.2 + 0.05 * step as f32;
+            let flagged =
+                ordinary_p.iter().filter(|&&p| p >= cut).count() as f64 / ordinary_p.len().max(1) as f64;
+            let per_set: Vec<_> = toxicity_scores(&model, &rows, Split::Validation, cut)
+                .into_iter()
+                .filter(|(set, _)| TOXICITY_VALIDATION.contains(set))
+                .collect();
+            let mean = per_set.iter().map(|(_, s)| s.macro_f1).sum::<f64>() / per_set.len().max(1) as f64;
+            report(&sources, cut, mean, flagged, &per_set);
+        }
+    }
+    Ok(())
 }
 
 /// Accuracy and macro-F1 of predictions against gold labels.
@@ -243,6 +458,8 @@ pub struct Scores {
     pub accuracy: f64,
     /// Mean over gold classes of the per-class F1.
     pub macro_f1: f64,
+    /// Mean over gold classes of the per-class recall (TweetEval's sentiment metric).
+    pub macro_recall: f64,
 }
 
 /// Computes [`Scores`] over (gold, predicted) pairs; macro-F1 averages over the gold classes.
@@ -273,8 +490,17 @@ pub fn scores<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Scores
             }
         })
         .collect();
+    let recalls: Vec<f64> = gold
+        .iter()
+        .map(|(c, &g)| *tp.get(c).unwrap_or(&0) as f64 / g as f64)
+        .collect();
     Scores {
         n,
+        macro_recall: if recalls.is_empty() {
+            0.0
+        } else {
+            recalls.iter().sum::<f64>() / recalls.len() as f64
+        },
         accuracy: if n == 0 { 0.0 } else { correct as f64 / n as f64 },
         macro_f1: if f1s.is_empty() {
             0.0
@@ -295,5 +521,7 @@ mod tests {
         assert!((s.accuracy - 0.75).abs() < 1e-9);
         // F1(a) = 2·1/(2+1) = 0.667, F1(b) = 2·2/(2+3) = 0.8
         assert!((s.macro_f1 - (2.0 / 3.0 + 0.8) / 2.0).abs() < 1e-9);
+        // recall(a) = 1/2, recall(b) = 2/2
+        assert!((s.macro_recall - 0.75).abs() < 1e-9);
     }
 }
