@@ -72,8 +72,28 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `vigie train --search`: the sentiment grid on the validation rows, as a Markdown table.
+/// `vigie train --search`: the language, sentiment and toxicity grids on the validation rows,
+/// as Markdown tables.
 fn search(data: &Path) -> anyhow::Result<()> {
+    println!("| language buckets | epochs | extra en/fr texts | least confidence | mean accuracy | per validation set |");
+    println!("|---|---|---|---|---|---|");
+    train::search_langid(data, |s, mean, per_set| {
+        let sets: Vec<String> = per_set
+            .iter()
+            .map(|(name, acc)| format!("{name} {:.1} %", 100.0 * acc))
+            .collect();
+        println!(
+            "| 2^{} | {} | {} | {:.2} | {:.2} % | {} |",
+            s.buckets.trailing_zeros(),
+            s.epochs,
+            s.extra_per_language,
+            s.min_confidence,
+            100.0 * mean,
+            sets.join(", ")
+        );
+    })
+    .context("reading the language data")?;
+    println!();
     println!("| epochs | learning rate | review weight | mean macro-F1 | per validation set |");
     println!("|---|---|---|---|---|");
     train::search_sentiment(data, |s, mean, per_set| {

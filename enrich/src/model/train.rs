@@ -31,8 +31,16 @@ pub fn is_held_out(index: usize) -> bool {
 
 /// Leipzig examples of the eight languages from `file`, split into (training, held out).
 pub fn lingua_split(data: &Path, file: &str) -> std::io::Result<(Vec<Example>, Vec<Example>)> {
+    let (train, validation, held) = lingua_split3(data, file)?;
+    Ok((train.into_iter().chain(validation).collect(), held))
+}
+
+/// Leipzig examples of `file` as (training, validation, held out): the held-out fifth is
+/// `vigie eval`'s; `vigie train --search` also keeps the fourth fifth (`index % 5 == 3`) out
+/// of training to choose on; the embedded model trains on both first parts.
+fn lingua_split3(data: &Path, file: &str) -> std::io::Result<(Vec<Example>, Vec<Example>, Vec<Example>)> {
     let mut per_lang: BTreeMap<String, usize> = BTreeMap::new();
-    let (mut train, mut held) = (Vec::new(), Vec::new());
+    let (mut train, mut validation, mut held) = (Vec::new(), Vec::new(), Vec::new());
     for e in read_tsv(&data.join("langid").join(file), "lang")? {
         if !language::LANGUAGES.contains(&e.label.as_str()) {
             continue;
@@ -40,20 +48,49 @@ pub fn lingua_split(data: &Path, file: &str) -> std::io::Result<(Vec<Example>, V
         let i = per_lang.entry(e.label.clone()).or_default();
         if is_held_out(*i) {
             held.push(e);
+        } else if *i % 5 == 3 {
+            validation.push(e);
         } else {
             train.push(e);
         }
         *i += 1;
     }
-    Ok((train, held))
+    Ok((train, validation, held))
 }
 
+/// Settings of the language model.
+#[derive(Debug, Clone, Copy)]
+pub struct LangidSettings {
+    /// Feature buckets (a power of two).
+    pub buckets: u32,
+    /// Passes over the training rows.
+    pub epochs: usize,
+    /// Also learn from the English and French texts of the sentiment training rows (TweetEval,
+    /// DEFT, Allociné), at most this many per language (0: none).
+    pub extra_per_language: usize,
+    /// The least probability of an answer (below it, `und`; [`language::MIN_CONFIDENCE`]).
+    pub min_confidence: f32,
+}
+
+/// The embedded language model's settings, chosen by `vigie train --search`.
+pub const LANGID: LangidSettings = LangidSettings {
+    buckets: LANGID_BUCKETS,
+    epochs: 96,
+    extra_per_language: 3000,
+    min_confidence: language::MIN_CONFIDENCE,
+};
+
 /// Training examples for the language model: Leipzig sentences, word pairs and single words of
-/// the eight languages (minus the held-out fifth), and the training tweets of seven.
-pub fn langid_examples(data: &Path) -> std::io::Result<Vec<Example>> {
+/// the eight languages (minus the held-out fifth, and minus the validation fifth when
+/// `searching`), the training tweets of seven, and the extra texts of `s`.
+pub fn langid_examples(data: &Path, s: LangidSettings, searching: bool) -> std::io::Result<Vec<Example>> {
     let mut out = Vec::new();
     for file in LINGUA_FILES {
-        out.extend(lingua_split(data, file)?.0);
+        let (train, validation, _) = lingua_split3(data, file)?;
+        out.extend(train);
+        if !searching {
+            out.extend(validation);
+        }
     }
     for lang in TWEET_LANGUAGES {
         let tweets = read_tsv(
@@ -65,23 +102,109 @@ pub fn langid_examples(data: &Path) -> std::io::Result<Vec<Example>> {
             e
         }));
     }
+    if s.extra_per_language > 0 {
+        let mut taken: BTreeMap<String, usize> = BTreeMap::new();
+        for r in splits::sentiment_rows(data)? {
+            let lang = r.example.lang.clone();
+            let n = taken.entry(lang.clone()).or_default();
+            if r.split != Split::Train
+                || !r.set.starts_with("tweeteval") && r.set != "deft fr" && r.set != "allocine fr"
+            {
+                continue;
+            }
+            if *n < s.extra_per_language {
+                *n += 1;
+                out.push(Example {
+                    label: lang,
+                    lang: String::new(),
+                    text: r.example.text,
+                });
+            }
+        }
+    }
     Ok(out)
 }
 
 /// Trains the language model.
 pub fn train_langid(data: &Path) -> std::io::Result<LinearModel> {
-    let examples = langid_examples(data)?;
+    Ok(fit_langid(&langid_examples(data, LANGID, false)?, LANGID))
+}
+
+fn fit_langid(examples: &[Example], s: LangidSettings) -> LinearModel {
     let classes: Vec<String> = language::LANGUAGES.iter().map(|s| s.to_string()).collect();
     let encoded: Vec<(Vec<u32>, usize)> = examples
         .iter()
         .filter_map(|e| {
             let label = classes.iter().position(|c| *c == e.label)?;
             let mut f = Vec::new();
-            language::features(&e.text, LANGID_BUCKETS, |b| f.push(b));
+            language::features(&e.text, s.buckets, |b| f.push(b));
             Some((f, label))
         })
         .collect();
-    Ok(train(classes, LANGID_BUCKETS, &encoded, 6, 0.5, 1e-7, None))
+    train(classes, s.buckets, &encoded, s.epochs, 0.5, 1e-7, None)
+}
+
+/// The candidates of the language search: (buckets, extra texts) × epochs × least confidence.
+pub fn langid_grid() -> Vec<LangidSettings> {
+    let mut out = Vec::new();
+    for (buckets, extra_per_language) in [(LANGID_BUCKETS, 0), (1 << 17, 0), (LANGID_BUCKETS, 3000)] {
+        for epochs in [6, 12, 24, 48, 96] {
+            for min_confidence in [0.40, 0.25] {
+                out.push(LangidSettings {
+                    buckets,
+                    epochs,
+                    extra_per_language,
+                    min_confidence,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Trains one language model per [`langid_grid`] candidate without the validation fifth and
+/// reports its accuracy on the validation fifth of each Leipzig file and on the validation
+/// tweets: `report(settings, mean accuracy, per set (name, accuracy))`. The embedded choice
+/// ([`LANGID`]) is the best mean.
+pub fn search_langid(
+    data: &Path,
+    mut report: impl FnMut(LangidSettings, f64, &[(String, f64)]),
+) -> std::io::Result<()> {
+    let mut sets: Vec<(String, Vec<Example>)> = Vec::new();
+    for file in LINGUA_FILES {
+        sets.push((
+            file.trim_end_matches("_75langs.tsv").to_string(),
+            lingua_split3(data, file)?.1,
+        ));
+    }
+    let tweets: Vec<Example> = splits::sentiment_rows(data)?
+        .into_iter()
+        .filter(|r| r.split == Split::Validation && r.set.starts_with("umsab"))
+        .map(|r| Example {
+            label: r.example.lang.clone(),
+            lang: String::new(),
+            text: r.example.text,
+        })
+        .collect();
+    sets.push(("umsab validation tweets".into(), tweets));
+    for settings in langid_grid() {
+        let model = fit_langid(&langid_examples(data, settings, true)?, settings);
+        let per_set: Vec<(String, f64)> = sets
+            .iter()
+            .map(|(name, rows)| {
+                let right = rows
+                    .iter()
+                    .filter(|e| {
+                        language::identify_with(&model, &e.text, settings.min_confidence).code == e.label
+                    })
+                    .count();
+                (name.clone(), right as f64 / rows.len().max(1) as f64)
+            })
+            .collect();
+        let mean = per_set.iter().map(|(_, a)| a).sum::<f64>() / per_set.len().max(1) as f64;
+        report(settings, mean, &per_set);
+    }
+    Ok(())
 }
 
 /// Training examples for sentiment: the training rows of [`splits::sentiment_rows`] (English,
