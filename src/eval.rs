@@ -195,12 +195,7 @@ fn toxicity_table(data: &Path) -> anyhow::Result<()> {
             .map(|e| splits::key(&e.text)),
     );
     let flag = |p: f32| if p >= 0.5 { "toxic" } else { "clean" };
-    let mut sets: Vec<&str> = Vec::new();
-    for r in rows.iter().filter(|r| r.split == Split::DevTest) {
-        if !sets.contains(&r.set) {
-            sets.push(r.set);
-        }
-    }
+    let sets = splits::sets_in(&rows, Split::DevTest);
     for set in sets {
         let group: Vec<&splits::Row> = rows
             .iter()
@@ -429,12 +424,7 @@ fn sentiment_table(data: &Path) -> anyhow::Result<()> {
     }
     let analyzer = vader_sentiment::SentimentIntensityAnalyzer::new();
     let test: Vec<&splits::Row> = rows.iter().filter(|r| r.split == Split::DevTest).collect();
-    let mut sets: Vec<&str> = Vec::new();
-    for r in &test {
-        if !sets.contains(&r.set) {
-            sets.push(r.set);
-        }
-    }
+    let sets = splits::sets_in(&rows, Split::DevTest);
     let mut groups: Vec<(String, Vec<&splits::Row>)> = sets
         .iter()
         .map(|set| {

@@ -303,6 +303,17 @@ fn mlma_label(label: &str) -> Option<&'static str> {
     }
 }
 
+/// The data sets of the rows of `split`, in the order they first appear.
+pub fn sets_in(rows: &[Row], split: Split) -> Vec<&'static str> {
+    let mut sets: Vec<&'static str> = Vec::new();
+    for r in rows.iter().filter(|r| r.split == split) {
+        if !sets.contains(&r.set) {
+            sets.push(r.set);
+        }
+    }
+    sets
+}
+
 /// Removes from validation and training every key of a development-test row, and from training
 /// every key of a validation row.
 fn dedup(rows: &mut Vec<Row>) {

@@ -278,12 +278,7 @@ pub fn label_name(label: vigie_core::proto::SentimentLabel) -> &'static str {
 /// Macro-F1 and macro-recall of `model` per data set over the rows of `split`, in the order the
 /// sets first appear.
 pub fn sentiment_scores(model: &LinearModel, rows: &[Row], split: Split) -> Vec<(&'static str, Scores)> {
-    let mut sets: Vec<&'static str> = Vec::new();
-    for r in rows.iter().filter(|r| r.split == split) {
-        if !sets.contains(&r.set) {
-            sets.push(r.set);
-        }
-    }
+    let sets = splits::sets_in(rows, split);
     sets.into_iter()
         .map(|set| {
             let pairs: Vec<(&str, &str)> = rows
@@ -461,12 +456,7 @@ pub fn toxicity_scores(
     split: Split,
     cut: f32,
 ) -> Vec<(&'static str, Scores)> {
-    let mut sets: Vec<&'static str> = Vec::new();
-    for r in rows.iter().filter(|r| r.split == split) {
-        if !sets.contains(&r.set) {
-            sets.push(r.set);
-        }
-    }
+    let sets = splits::sets_in(rows, split);
     let p: Vec<f32> = rows
         .iter()
         .map(|r| {
@@ -512,14 +502,7 @@ pub fn toxicity_candidates() -> Vec<Vec<&'static str>> {
             "ordinary fr",
         ],
         vec!["olid en", "mlma fr", "mlma en", "ordinary fr", "ordinary en"],
-        vec![
-            "olid en",
-            "hateval en",
-            "mlma fr",
-            "mlma en",
-            "ordinary fr",
-            "ordinary en",
-        ],
+        TOXICITY_SOURCES.to_vec(),
     ]
 }
 
