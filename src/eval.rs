@@ -175,9 +175,10 @@ fn toxicity_table(data: &Path) -> anyhow::Result<()> {
     let mut previously_seen = std::collections::HashSet::new();
     for lang in ["fr", "en"] {
         let file = data.join("toxicity").join(format!("mlma_{lang}_dataset.csv"));
+        // Numbered as `mlma_split` did: after skipping the ambiguous labels.
         let all = vigie_enrich::model::data::read_csv(&file, |get| {
             Some(Example {
-                label: String::new(),
+                label: splits::mlma_label(&get("sentiment")?)?.to_string(),
                 lang: String::new(),
                 text: get("tweet")?,
             })
@@ -216,7 +217,7 @@ fn toxicity_table(data: &Path) -> anyhow::Result<()> {
         };
         let p = scores(group.iter().filter(|r| !seen(r)).map(|r| {
             let t = &r.example.text;
-            let p = vigie_enrich::toxicity::toxicity_with(&previous, t, language::identify(t).code);
+            let p = vigie_enrich::toxicity::toxicity_with(&previous, t, language::identify(t).code).0;
             (r.example.label.as_str(), flag(p))
         }));
         let k = scores(
@@ -265,7 +266,7 @@ fn toxicity_table(data: &Path) -> anyhow::Result<()> {
                 .filter(|t| {
                     let lang = language::identify(t).code;
                     match model {
-                        Some(m) => vigie_enrich::toxicity::toxicity_with(m, t, lang) >= 0.5,
+                        Some(m) => vigie_enrich::toxicity::toxicity_with(m, t, lang).0 >= 0.5,
                         None => {
                             vigie_enrich::toxicity::toxicity(t, lang) >= vigie_enrich::risk::TOXIC_THRESHOLD
                         }

@@ -130,11 +130,10 @@ enum Family {
     Crisis,
 }
 
-/// Toxicity at or above which a mention is flagged `toxic`. The toxicity score is calibrated so
-/// that 0.5 is its best balanced point on the validation data (macro-F1 of toxic vs clean); the
-/// flag asks for more, so that it is raised on at most 3 % of ordinary tweets (chosen on the
-/// validation rows by `vigie train --search`, see
-/// [`crate::model::train::flag_threshold`]).
+/// Toxicity at or above which a mention is flagged `toxic`: the toxicity score's balanced
+/// point. The model is calibrated so that its best macro-F1 cut on the validation data is 0.5
+/// (`vigie train --search`, see [`crate::model::train::flag_threshold`], which would raise the
+/// flag above 0.5 if that point flagged more than 3 % of ordinary validation tweets).
 pub const TOXIC_THRESHOLD: f32 = 0.5;
 
 /// Computes risk scores and flags for a text written in `lang`.

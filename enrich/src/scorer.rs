@@ -34,10 +34,10 @@ impl Scorer {
         }
         let model_lang = if lang == "und" { "" } else { lang.as_str() };
         let mut features = Vec::with_capacity(160);
-        sentiment::features(&text, model_lang, sentiment::buckets(), |b| features.push(b));
+        let insult = sentiment::features(&text, model_lang, sentiment::buckets(), |b| features.push(b));
         let sentiment = sentiment::with_rating(sentiment::score_buckets(&features), mention.rating);
         let toxicity = if toxicity::buckets() == sentiment::buckets() {
-            toxicity::toxicity_buckets(&features)
+            toxicity::toxicity_buckets(&features, insult)
         } else {
             toxicity::toxicity(&text, &lang)
         };

@@ -222,12 +222,9 @@ const INSULTS: &[&str] = &[
     "retarded",
     "scum",
     "cunt",
-    "dick",
     "loser",
     "losers",
     "jerk",
-    "con",
-    "cons",
     "conne",
     "connard",
     "connards",
@@ -260,8 +257,6 @@ const INSULTS: &[&str] = &[
     "tocards",
     "bouffon",
     "bouffons",
-    "clown",
-    "clowns",
     "imbecile",
     "imbeciles",
     "chier",
@@ -366,6 +361,8 @@ struct Scan<'a, F: FnMut(u32)> {
     negated: u32,
     intensified: bool,
     valence: f32,
+    /// Whether a word of the insult list was seen (French and English texts only).
+    insult: bool,
 }
 
 impl<F: FnMut(u32)> Scan<'_, F> {
@@ -427,8 +424,9 @@ impl<F: FnMut(u32)> Scan<'_, F> {
             }
             self.valence += v;
         }
-        if info.insult {
+        if info.insult && matches!(self.lang, "fr" | "en" | "") {
             self.tag("INSULT");
+            self.insult = true;
         }
         self.intensified = info.intensifier;
         if info.negator {
@@ -502,8 +500,10 @@ impl<F: FnMut(u32)> Scan<'_, F> {
 }
 
 /// Calls `f` with every feature bucket of `text`. `lang` (ISO 639-1 or empty) adds
-/// language-specific copies of the word features.
-pub fn features(text: &str, lang: &str, buckets: u32, f: impl FnMut(u32)) {
+/// language-specific copies of the word features. Returns whether the text holds a word of the
+/// insult list (counted in French, English and undetermined texts only: "con" or "merde" mean
+/// other things elsewhere), the condition of [`crate::toxicity::INSULT_FLOOR`].
+pub fn features(text: &str, lang: &str, buckets: u32, f: impl FnMut(u32)) -> bool {
     let mut scan = Scan {
         lang,
         buckets,
@@ -518,6 +518,7 @@ pub fn features(text: &str, lang: &str, buckets: u32, f: impl FnMut(u32)) {
         negated: 0,
         intensified: false,
         valence: 0.0,
+        insult: false,
     };
     for chunk in text.split_whitespace() {
         scan.chunk(chunk);
@@ -531,21 +532,7 @@ pub fn features(text: &str, lang: &str, buckets: u32, f: impl FnMut(u32)) {
     };
     scan.tag(bin);
     scan.tag("BIAS");
-}
-
-/// The bucket of the `INSULT` feature for a model of `buckets` buckets.
-pub fn insult_bucket(buckets: u32) -> u32 {
-    tag("INSULT", buckets)
-}
-
-/// Whether `text` holds a word of the insult list (the `INSULT` feature).
-pub fn has_insult(text: &str) -> bool {
-    let mut word = String::new();
-    text.split(|c: char| !c.is_alphanumeric()).any(|w| {
-        word.clear();
-        normalize_into(w, &mut word);
-        WORDS.get(word.as_str()).is_some_and(|i| i.insult)
-    })
+    scan.insult
 }
 
 /// Scores the sentiment of `text`, written in `lang` (ISO 639-1, `und` or empty when unknown),
@@ -582,8 +569,9 @@ fn from_buckets(model: &LinearModel, features: &[u32]) -> Sentiment {
 /// Combines the text's sentiment with a star rating given with the mention (1–5; 0 when none):
 /// the author's own verdict outweighs a reading of their words. A rating of 1–2 makes the
 /// label negative and 4–5 positive; 3 leaves the label to the text. The score is
-/// 0.6 × the rating's position ((rating − 3) / 2) + 0.4 × the text's score, so "5 stars, but the
-/// wait was long" stays positive and keeps a trace of the complaint.
+/// 0.75 × the rating's position ((rating − 3) / 2) + 0.25 × the text's score, so "5 stars, but
+/// the wait was long" stays positive and keeps a trace of the complaint, and the score's sign
+/// always agrees with a label the rating set.
 pub fn with_rating(text: Sentiment, rating: f32) -> Sentiment {
     if !(1.0..=5.0).contains(&rating) {
         return text;
@@ -597,7 +585,7 @@ pub fn with_rating(text: Sentiment, rating: f32) -> Sentiment {
         text.label
     };
     Sentiment {
-        score: (0.6 * r + 0.4 * text.score).clamp(-1.0, 1.0),
+        score: (0.75 * r + 0.25 * text.score).clamp(-1.0, 1.0),
         label,
     }
 }
@@ -645,16 +633,29 @@ mod tests {
         let high = with_rating(score("attente interminable, service lent", "fr"), 5.0);
         assert_eq!(high.label, SentimentLabel::Positive);
         assert!(high.score > 0.1);
+        let four = with_rating(
+            Sentiment {
+                score: -1.0,
+                label: SentimentLabel::Negative,
+            },
+            4.0,
+        );
+        assert_eq!(four.label, SentimentLabel::Positive);
+        assert!(four.score > 0.0, "{four:?}");
         let middle = with_rating(text, 3.0);
         assert_eq!(middle.label, text.label);
         assert_eq!(with_rating(text, 0.0), text);
     }
 
     #[test]
-    fn insults_are_found_whatever_the_case_and_accents() {
-        assert!(has_insult("Bande de CONNARDS !"));
-        assert!(has_insult("espèce de débile"));
-        assert!(!has_insult("Merci pour la livraison"));
+    fn insults_are_found_whatever_the_case_and_accents_in_french_and_english_only() {
+        let insult = |text: &str, lang: &str| features(text, lang, 1 << 10, |_| {});
+        assert!(insult("Bande de CONNARDS !", "fr"));
+        assert!(insult("espèce de DÉBILE", "fr"));
+        assert!(insult("what an idiot", ""));
+        assert!(!insult("Merci pour la livraison", "fr"));
+        assert!(!insult("@connard http://x.co/merde", "fr"));
+        assert!(!insult("idiot", "de"));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Toxicity (insults, offensive language, hate) for French and English: a linear model over the
 //! same hashed word, n-gram and lexicon features as sentiment, trained by `vigie train` on
-//! offensive-language tweets (OLID via TweetEval), the Davidson hate/offensive tweets and the
-//! French and English MLMA hostility data. Returns P(toxic) in [0, 1].
+//! offensive-language tweets (OLID via TweetEval), hate speech (HatEval), the French and English
+//! MLMA hostility data and ordinary tweets as clean text, calibrated so that 0.5 is its balanced
+//! point; a text holding a word of the insult list scores at least [`INSULT_FLOOR`]. Returns
+//! P(toxic) in [0, 1].
 
 use crate::model::linear::LinearModel;
 use crate::sentiment;
@@ -19,8 +21,8 @@ static MODEL: LazyLock<LinearModel> = LazyLock::new(|| {
 pub fn toxicity(text: &str, lang: &str) -> f32 {
     let lang = if lang == "und" { "" } else { lang };
     let mut buckets = Vec::with_capacity(160);
-    sentiment::features(text, lang, MODEL.buckets, |b| buckets.push(b));
-    toxicity_buckets(&buckets)
+    let insult = sentiment::features(text, lang, MODEL.buckets, |b| buckets.push(b));
+    toxicity_buckets(&buckets, insult)
 }
 
 /// Feature buckets of the embedded model.
@@ -29,10 +31,11 @@ pub fn buckets() -> u32 {
 }
 
 /// P(toxic) of precomputed [`sentiment::features`] buckets (computed with [`buckets`]), with
-/// the embedded model and [`INSULT_FLOOR`].
-pub fn toxicity_buckets(features: &[u32]) -> f32 {
+/// the embedded model and, when `insult` (what [`sentiment::features`] returned), the
+/// [`INSULT_FLOOR`].
+pub fn toxicity_buckets(features: &[u32], insult: bool) -> f32 {
     let p = raw(&MODEL, features);
-    if features.contains(&sentiment::insult_bucket(MODEL.buckets)) {
+    if insult {
         p.max(INSULT_FLOOR)
     } else {
         p
@@ -51,13 +54,14 @@ fn raw(model: &LinearModel, features: &[u32]) -> f32 {
     p[1]
 }
 
-/// P(toxic) with `model` alone, without the insult floor (training and evaluation of
-/// candidate models; `vigie train --search` flags insult-list texts itself).
-pub fn toxicity_with(model: &LinearModel, text: &str, lang: &str) -> f32 {
+/// P(toxic) with `model` alone, without the insult floor, and whether the text holds an
+/// insult-list word (training and evaluation of candidate models: `vigie train --search` flags
+/// such texts at every cut, as the floor does in the service).
+pub fn toxicity_with(model: &LinearModel, text: &str, lang: &str) -> (f32, bool) {
     let lang = if lang == "und" { "" } else { lang };
     let mut buckets = Vec::with_capacity(160);
-    sentiment::features(text, lang, model.buckets, |b| buckets.push(b));
-    raw(model, &buckets)
+    let insult = sentiment::features(text, lang, model.buckets, |b| buckets.push(b));
+    (raw(model, &buckets), insult)
 }
 
 #[cfg(test)]

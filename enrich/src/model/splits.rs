@@ -259,32 +259,31 @@ pub fn toxicity_rows(data: &Path) -> std::io::Result<Vec<Row>> {
             push(e, set, &Rule::TrainingFileWithTest);
         }
     }
-    // French has no ordinary (non-hostile) training text in the toxicity data: MLMA was
-    // collected by hostile keywords, so words like "malade" read as insults. The French
-    // sentiment training tweets stand in as (noisy) clean examples, except those holding a
-    // word of the insult list, whose toxicity nobody labelled.
-    for file in ["umsab_fr_train.tsv", "deft2017_fr_train.tsv"] {
-        for mut e in read_tsv(&data.join("sentiment").join(file), "label")? {
-            if crate::sentiment::has_insult(&e.text) {
-                continue;
-            }
-            e.label = "clean".into();
-            e.lang = "fr".into();
-            e.text = umsab_style(&e.text);
-            push(e, "ordinary fr", &Rule::TrainingFile);
+    // Ordinary text as (noisy) clean examples: French has none in the toxicity data (MLMA was
+    // collected by hostile keywords, so "malade" read as an insult), and HatEval and MLMA teach
+    // that "black", "islam" or "women" are hostile. The French sentiment training tweets and a
+    // quarter (by key) of TweetEval's English ones stand in, except those holding an
+    // insult-list word, whose toxicity nobody labelled. Only the sentiment *training* rows:
+    // the sentiment validation and development-test tweets measure false flags.
+    for r in sentiment_rows(data)? {
+        let french = r.set == "umsab fr" || r.set == "deft fr";
+        let english =
+            r.set == "tweeteval en" && hash_bytes(0x0e0e, key(&r.example.text).as_bytes()).is_multiple_of(4);
+        if r.split != Split::Train || !(french || english) {
+            continue;
         }
-    }
-    // English likewise: HatEval and MLMA teach that "black", "islam" or "women" are hostile,
-    // and ordinary tweets that name them pay for it. A quarter of TweetEval's sentiment
-    // training tweets (by key), without insult-list words, stand in as clean.
-    for mut e in read_tsv(&data.join("sentiment/tweeteval_en_train.tsv"), "label")? {
-        let k = key(&e.text);
-        if !hash_bytes(0x0e0e, k.as_bytes()).is_multiple_of(4) || crate::sentiment::has_insult(&e.text) {
+        let mut e = r.example;
+        if crate::sentiment::features(&e.text, &e.lang, 1 << 10, |_| {}) {
             continue;
         }
         e.label = "clean".into();
-        e.lang = "en".into();
-        push(e, "ordinary en", &Rule::TrainingFile);
+        let set = if french { "ordinary fr" } else { "ordinary en" };
+        rows.push(Row {
+            example: e,
+            set,
+            kind: Kind::Tweet,
+            split: Split::Train,
+        });
     }
     dedup(&mut rows);
     Ok(rows)
@@ -292,7 +291,7 @@ pub fn toxicity_rows(data: &Path) -> std::io::Result<Vec<Row>> {
 
 /// MLMA hostility labels: toxic when offensive, abusive, hateful or disrespectful; clean when
 /// only normal or fearful; mixed labels with "normal" are skipped as ambiguous.
-fn mlma_label(label: &str) -> Option<&'static str> {
+pub fn mlma_label(label: &str) -> Option<&'static str> {
     let toxic = ["offensive", "abusive", "hateful", "disrespectful"]
         .iter()
         .any(|t| label.contains(t));

@@ -92,15 +92,31 @@ pub fn langid_examples(data: &Path, s: LangidSettings, searching: bool) -> std::
             out.extend(validation);
         }
     }
+    // The searched candidates leave out the UMSAB tweets the search scores on (the validation
+    // rows of the sentiment splits).
+    let held: std::collections::HashSet<String> = if searching {
+        splits::sentiment_rows(data)?
+            .into_iter()
+            .filter(|r| r.split != Split::Train)
+            .map(|r| splits::key(&r.example.text))
+            .collect()
+    } else {
+        Default::default()
+    };
     for lang in TWEET_LANGUAGES {
         let tweets = read_tsv(
             &data.join("sentiment").join(format!("umsab_{lang}_train.tsv")),
             "lang",
         )?;
-        out.extend(tweets.into_iter().map(|mut e| {
-            e.label = lang.to_string();
-            e
-        }));
+        out.extend(
+            tweets
+                .into_iter()
+                .filter(|e| !held.contains(&splits::key(&e.text)))
+                .map(|mut e| {
+                    e.label = lang.to_string();
+                    e
+                }),
+        );
     }
     if s.extra_per_language > 0 {
         let mut taken: BTreeMap<String, usize> = BTreeMap::new();
@@ -396,7 +412,7 @@ pub const TOXICITY_VALIDATION: [&str; 4] = ["olid en", "hateval en", "mlma fr", 
 /// P(toxic) of the raw model at which a mention is flagged, chosen on the validation rows;
 /// the embedded model's bias is shifted so that this point is P = 0.5, the
 /// [`crate::risk::TOXIC_THRESHOLD`] of the service.
-pub const TOXICITY_CUT: f32 = 0.75;
+pub const TOXICITY_CUT: f32 = 0.65;
 
 fn toxicity_settings() -> Settings {
     Settings {
@@ -463,10 +479,9 @@ pub fn toxicity_scores(
             if r.split == split {
                 // An insult-list text is flagged whatever the cut (`toxicity::INSULT_FLOOR`).
                 let text = &r.example.text;
-                if sentiment::has_insult(text) {
-                    1.0
-                } else {
-                    toxicity::toxicity_with(model, text, language::identify(text).code)
+                match toxicity::toxicity_with(model, text, language::identify(text).code) {
+                    (_, true) => 1.0,
+                    (p, false) => p,
                 }
             } else {
                 0.0
@@ -533,12 +548,9 @@ pub fn search_toxicity(
         let model = fit_balanced(&toxicity::CLASSES, &rows_of(&rows, &sources), toxicity_settings());
         let ordinary_p: Vec<f32> = ordinary
             .iter()
-            .map(|(t, lang)| {
-                if sentiment::has_insult(t) {
-                    1.0
-                } else {
-                    toxicity::toxicity_with(&model, t, lang)
-                }
+            .map(|(t, lang)| match toxicity::toxicity_with(&model, t, lang) {
+                (_, true) => 1.0,
+                (p, false) => p,
             })
             .collect();
         for step in 0..=12 {
