@@ -194,8 +194,9 @@ pub fn sentiment_rows(data: &Path) -> std::io::Result<Vec<Row>> {
 /// Every toxicity row of `data/toxicity` (labels `toxic` / `clean`) with its split, by the same
 /// rules: OLID and HatEval validation files halved, their training files and Davidson giving a
 /// tenth to validation, MLMA (one file per language) a tenth to validation and a tenth to
-/// development test. HatEval's training file is a candidate source only (see
-/// `crate::model::train::TOXICITY_SOURCES`).
+/// development test; ordinary sentiment training tweets are added as clean text (below). Which
+/// of these sources train the embedded model is the search's choice
+/// (`crate::model::train::TOXICITY_SOURCES`; Davidson is not among them).
 pub fn toxicity_rows(data: &Path) -> std::io::Result<Vec<Row>> {
     use super::data::read_csv;
     let dir = data.join("toxicity");
