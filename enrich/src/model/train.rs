@@ -465,35 +465,24 @@ pub fn flag_threshold(cuts: &[(f32, f64)]) -> Option<f32> {
         .map(|cut| calibrated(cut).max(0.5))
 }
 
-/// Macro-F1 per set of a toxicity model over the rows of `split`, flagging at P(toxic) ≥ `cut`.
-pub fn toxicity_scores(
-    model: &LinearModel,
-    rows: &[Row],
-    split: Split,
-    cut: f32,
-) -> Vec<(&'static str, Scores)> {
-    let sets = splits::sets_in(rows, split);
-    let p: Vec<f32> = rows
-        .iter()
-        .map(|r| {
-            if r.split == split {
-                // An insult-list text is flagged whatever the cut (`toxicity::INSULT_FLOOR`).
-                let text = &r.example.text;
-                match toxicity::toxicity_with(model, text, language::identify(text).code) {
-                    (_, true) => 1.0,
-                    (p, false) => p,
-                }
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    sets.into_iter()
+/// A candidate toxicity model's flag probability for `text`: its P(toxic), or 1 for a text
+/// holding an insult-list word, flagged whatever the cut (`toxicity::INSULT_FLOOR`).
+fn flag_probability(model: &LinearModel, text: &str) -> f32 {
+    match toxicity::toxicity_with(model, text, language::identify(text).code) {
+        (_, true) => 1.0,
+        (p, false) => p,
+    }
+}
+
+/// Macro-F1 per set of the rows of `split`, flagged at `p ≥ cut`, where `p` holds one
+/// [`flag_probability`] per row of `split` in order.
+fn toxicity_scores(rows: &[Row], split: Split, p: &[f32], cut: f32) -> Vec<(&'static str, Scores)> {
+    let in_split = || rows.iter().filter(|r| r.split == split).zip(p);
+    splits::sets_in(rows, split)
+        .into_iter()
         .map(|set| {
-            let pairs = rows
-                .iter()
-                .zip(&p)
-                .filter(|(r, _)| r.split == split && r.set == set)
+            let pairs = in_split()
+                .filter(|(r, _)| r.set == set)
                 .map(|(r, &p)| (r.example.label.as_str(), if p >= cut { "toxic" } else { "clean" }));
             (set, scores(pairs))
         })
@@ -536,28 +525,25 @@ pub fn search_toxicity(
     mut report: impl FnMut(&[&str], f32, f64, f64, &[(&'static str, Scores)]),
 ) -> std::io::Result<()> {
     let rows = splits::toxicity_rows(data)?;
-    let ordinary: Vec<(String, &'static str)> = splits::sentiment_rows(data)?
+    let ordinary: Vec<String> = splits::sentiment_rows(data)?
         .into_iter()
         .filter(|r| r.split == Split::Validation && r.kind == Kind::Tweet)
-        .map(|r| {
-            let lang = language::identify(&r.example.text).code;
-            (r.example.text, lang)
-        })
+        .map(|r| r.example.text)
         .collect();
     for sources in toxicity_candidates() {
         let model = fit_balanced(&toxicity::CLASSES, &rows_of(&rows, &sources), toxicity_settings());
-        let ordinary_p: Vec<f32> = ordinary
+        // Once per model; each cut only compares.
+        let ordinary_p: Vec<f32> = ordinary.iter().map(|t| flag_probability(&model, t)).collect();
+        let validation_p: Vec<f32> = rows
             .iter()
-            .map(|(t, lang)| match toxicity::toxicity_with(&model, t, lang) {
-                (_, true) => 1.0,
-                (p, false) => p,
-            })
+            .filter(|r| r.split == Split::Validation)
+            .map(|r| flag_probability(&model, &r.example.text))
             .collect();
         for step in 0..=12 {
             let cut = 0.2 + 0.05 * step as f32;
             let flagged =
                 ordinary_p.iter().filter(|&&p| p >= cut).count() as f64 / ordinary_p.len().max(1) as f64;
-            let per_set: Vec<_> = toxicity_scores(&model, &rows, Split::Validation, cut)
+            let per_set: Vec<_> = toxicity_scores(&rows, Split::Validation, &validation_p, cut)
                 .into_iter()
                 .filter(|(set, _)| TOXICITY_VALIDATION.contains(set))
                 .collect();
