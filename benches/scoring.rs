@@ -102,11 +102,32 @@ fn mentions(n: usize) -> Vec<Mention> {
                 tenant: format!("t{}", w % TENANTS),
                 source: Source::X as i32,
                 text,
+                // Two authors in three write a location on their profile (not all of them a
+                // place): the inference the stage runs on real mentions.
+                author: (i % 3 != 2).then(|| vigie_core::proto::Author {
+                    location: LOCATIONS[i % LOCATIONS.len()].to_string(),
+                    ..Default::default()
+                }),
                 ..Default::default()
             }
         })
         .collect()
 }
+
+/// Profile locations as authors write them.
+const LOCATIONS: &[&str] = &[
+    "Lyon, France",
+    "Paris 🇫🇷",
+    "London, UK",
+    "Austin, TX",
+    "Bruxelles / Brussel",
+    "somewhere over the rainbow",
+    "Montréal, QC",
+    "she/her",
+    "Île-de-France",
+    "Madrid, España",
+    "Living my best life",
+];
 
 /// Scores every mention once through the whole stage.
 fn score_all(mentions: &[Mention], set: &WatchSet) {
@@ -156,6 +177,14 @@ fn components(c: &mut Criterion) {
     });
     each_text("toxicity", &|t| {
         black_box(toxicity::toxicity(t, "fr"));
+    });
+    each_text("places_profile", &|t| {
+        black_box(vigie_core::places::from_profile(
+            LOCATIONS[t.len() % LOCATIONS.len()],
+        ));
+    });
+    each_text("places_text", &|t| {
+        black_box(vigie_core::places::from_text(t));
     });
     each_text("cluster", &|t| {
         black_box(cluster::cluster_id("t", t));

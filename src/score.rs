@@ -100,7 +100,8 @@ fn score_line(
 
 fn output(id: &str, e: &EnrichedMention) -> Value {
     let risk = e.risk.clone().unwrap_or_default();
-    json!({
+    let place = e.place.clone().unwrap_or_default();
+    let mut out = json!({
         "id": id,
         "lang": e.language,
         "lang_confidence": round(e.language_confidence),
@@ -116,7 +117,17 @@ fn output(id: &str, e: &EnrichedMention) -> Value {
         "mentions": e.mentioned_handles,
         "urls": e.urls,
         "matches": e.matched_watches,
-    })
+    });
+    // Only when a place is known: the country, the city, how sure, and where it was read.
+    if !place.country.is_empty() {
+        out["place"] = json!({
+            "country": place.country,
+            "city": place.city,
+            "confidence": round(place.confidence),
+            "source": place.source,
+        });
+    }
+    out
 }
 
 fn round(x: f32) -> f64 {

@@ -22,6 +22,12 @@ pub struct MentionApi {
 
 impl From<HitRow> for MentionHit {
     fn from(h: HitRow) -> Self {
+        let place = h.place();
+        let (country, city) = if place.filterable() {
+            (place.country, place.city)
+        } else {
+            Default::default()
+        };
         MentionHit {
             id: h.id,
             created_at_ms: h.created_at_ms,
@@ -35,6 +41,8 @@ impl From<HitRow> for MentionHit {
             toxicity: h.toxicity,
             matched_watches: h.matched_watches,
             url: h.url,
+            country,
+            city,
         }
     }
 }

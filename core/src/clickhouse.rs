@@ -42,6 +42,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0004_watch_syntax",
         include_str!("../../deploy/clickhouse/0004_watch_syntax.sql"),
     ),
+    (
+        5,
+        "0005_places",
+        include_str!("../../deploy/clickhouse/0005_places.sql"),
+    ),
 ];
 
 /// Longest wait for sending one chunk of an insert.
@@ -248,6 +253,12 @@ pub struct MentionRow {
     pub cluster: u64,
     pub scorer_version: String,
     pub version: u64,
+    pub author_location: String,
+    pub city: String,
+    pub place_country: String,
+    pub place_city: String,
+    pub place_confidence: f32,
+    pub place_source: String,
 }
 
 fn secs(ms: i64) -> u32 {
@@ -261,6 +272,7 @@ impl MentionRow {
         let author = m.author.unwrap_or_default();
         let engagement = m.engagement.unwrap_or_default();
         let risk = e.risk.clone().unwrap_or_default();
+        let place = e.place.clone().unwrap_or_default();
         Self {
             tenant: m.tenant,
             id: m.id,
@@ -277,6 +289,12 @@ impl MentionRow {
             author_name: author.display_name,
             author_followers: author.followers,
             author_verified: author.verified as u8,
+            author_location: author.location,
+            city: m.city,
+            place_country: place.country,
+            place_city: place.city,
+            place_confidence: place.confidence,
+            place_source: place.source,
             text: m.text,
             title: m.title,
             url: m.url,

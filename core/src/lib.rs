@@ -11,6 +11,7 @@
 //!   the presearcher index that matches every stored query at once;
 //! - [`vocabulary`]: what queries and documents share (words to find, where, field filters);
 //! - [`text`]: text normalisation shared by queries and documents;
+//! - [`places`]: a mention's country and city, given or inferred (profile, address, text);
 //! - [`retry`]: retrying durable writes without losing input;
 //! - [`shutdown`]: turning SIGTERM/SIGINT into a cancellation every task observes.
 //! - [`stage`]: the consume → handle → commit loop shared by consuming stages.
@@ -25,6 +26,7 @@ pub mod matcher;
 pub mod metrics;
 pub mod model;
 pub mod names;
+pub mod places;
 pub mod query;
 pub mod retry;
 pub mod rules;

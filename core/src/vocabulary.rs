@@ -186,8 +186,11 @@ pub fn has_accent(word: &str) -> bool {
 pub enum Field {
     /// Detected language (ISO 639-1, or `und`).
     Lang,
-    /// Country (ISO 3166-1 alpha-2).
+    /// Country (ISO 3166-1 alpha-2): the platform's, else an inferred one sure enough (see
+    /// [`crate::places`]).
     Country,
+    /// City, compared by the gazetteer's name (`city:München` is `city:Munich`).
+    City,
     /// Source platform name.
     Source,
     /// `public` or `private`.
@@ -207,9 +210,10 @@ pub enum Field {
 }
 
 impl Field {
-    const ALL: [Field; 10] = [
+    const ALL: [Field; 11] = [
         Field::Lang,
         Field::Country,
+        Field::City,
         Field::Source,
         Field::Visibility,
         Field::Kind,
@@ -225,6 +229,7 @@ impl Field {
         match self {
             Field::Lang => "lang",
             Field::Country => "country",
+            Field::City => "city",
             Field::Source => "source",
             Field::Visibility => "visibility",
             Field::Kind => "kind",
@@ -250,6 +255,7 @@ impl Field {
         match self {
             Field::Lang => "an ISO 639-1 code such as fr, or und",
             Field::Country => "an ISO 3166-1 code such as FR or FRA",
+            Field::City => "a city name such as Lyon or \"New York\"",
             Field::Source => "a source such as x, facebook, news, review, whatsapp",
             Field::Visibility => "public or private",
             Field::Kind => "post, comment, reply, review, article or direct_message",

@@ -174,7 +174,8 @@ def insert_sample(server):
             f"('{TENANT}', '{TENANT}:x:{i}', {at}, {at * 1000}, {at}, {at}, 'x', 'public', 'post', '{i}', "
             f"'a{i % 3}', 'author{i % 3}', 'Author {i % 3}', {100 * i}, 0, 'panne {i} #outage', '', '', "
             f"'', 'FR', 0, 0, 0, 0, 0, '', '', 'fr', 0.9, -0.5, '{sentiment}', 0.1, 0.5, 0.2, [], "
-            f"['outage'], [], [], {watches}, 1.0, 7, 'check', 1)"
+            f"['outage'], [], [], {watches}, 1.0, 7, 'check', 1, 'Lyon, France', '', 'FR', 'Lyon', 0.95, "
+            f"'profile')"
         )
     for _ in range(2):
         run(server, "insert into mentions", "INSERT INTO mentions VALUES " + ", ".join(mentions))

@@ -2,11 +2,12 @@
 
 use crate::{extract, language, risk, sentiment, toxicity};
 use vigie_core::document::Document;
+use vigie_core::places;
 use vigie_core::proto::{EnrichedMention, Mention};
 use vigie_core::watches::WatchSet;
 
 /// Version of the scoring stage, stored with every enriched mention.
-pub const SCORER_VERSION: &str = "0.3.0";
+pub const SCORER_VERSION: &str = "0.4.0";
 
 /// Scores mentions; holds no per-mention state and is shared freely.
 #[derive(Debug, Default, Clone)]
@@ -28,7 +29,8 @@ impl Scorer {
         };
         // One tokenisation and one feature pass serve matching, risk, clustering, sentiment
         // and toxicity.
-        let doc = Document::from_mention(&mention, &lang);
+        let place = places::infer(&mention);
+        let doc = Document::from_mention_at(&mention, &lang, &place);
         if doc.is_capped() {
             vigie_core::metrics::matching_capped();
         }
@@ -59,6 +61,7 @@ impl Scorer {
             enriched_at_ms: now_ms,
             scorer_version: SCORER_VERSION.to_string(),
             cluster,
+            place: Some(place.to_proto()),
             mention: Some(mention),
         }
     }
@@ -104,5 +107,53 @@ languages = ["en"]
         assert_eq!(e.hashtags, ["#boycott"]);
         assert!(e.risk.unwrap().flags.contains(&"health".to_string()));
         assert_eq!(e.enriched_at_ms, 7);
+    }
+
+    #[test]
+    fn country_and_city_filters_read_the_inferred_place() {
+        let registry = WatchRegistry::default();
+        let file = r#"
+[[watch]]
+tenant = "acme"
+id = "lyon"
+query = "acme city:Lyon"
+[[watch]]
+tenant = "acme"
+id = "france"
+query = "acme"
+countries = ["FR"]
+[[watch]]
+tenant = "acme"
+id = "belgium"
+query = "acme country:BE"
+"#;
+        for w in parse_file(file, "test").unwrap() {
+            registry.upsert(w).unwrap();
+        }
+        let mention = |location: &str| Mention {
+            tenant: "acme".into(),
+            source: Source::X as i32,
+            text: "Encore une panne chez Acme".into(),
+            author: Some(vigie_core::proto::Author {
+                location: location.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let e = Scorer.score(mention("Lyon 🇫🇷"), &registry.read(), 7);
+        let mut matched = e.matched_watches.clone();
+        matched.sort();
+        assert_eq!(matched, ["acme/france", "acme/lyon"]);
+        let place = e.place.unwrap();
+        assert_eq!(
+            (place.country.as_str(), place.city.as_str(), place.source.as_str()),
+            ("FR", "Lyon", "profile")
+        );
+        let e = Scorer.score(mention("Bruxelles"), &registry.read(), 7);
+        assert_eq!(e.matched_watches, ["acme/belgium"]);
+        // A profile that names no place: no country filter holds.
+        let e = Scorer.score(mention("dans ma tête"), &registry.read(), 7);
+        assert!(e.matched_watches.is_empty(), "{:?}", e.matched_watches);
+        assert_eq!(e.place.unwrap().source, "");
     }
 }

@@ -337,6 +337,10 @@ mod tests {
             toxicity: 0.0,
             matched_watches: vec!["acme/w".into()],
             url: String::new(),
+            place_country: String::new(),
+            place_city: String::new(),
+            place_confidence: 0.0,
+            place_source: String::new(),
         }
     }
 

@@ -132,7 +132,8 @@ pub struct Page {
 
 /// The columns of `mentions` the API reads, in `HitRow`'s order.
 pub(crate) const HIT_COLUMNS: &str = "id, created_at_ms, source, visibility, kind, author_id, author_handle, author_followers, \
-     author_verified, text, title, country, language, sentiment_label, sentiment_score, toxicity, matched_watches, url";
+     author_verified, text, title, country, language, sentiment_label, sentiment_score, toxicity, matched_watches, url, \
+     place_country, place_city, place_confidence, place_source";
 
 /// A mention as the API reads it: the columns of `mentions` a search answers with.
 #[derive(Debug, Clone, PartialEq, ::clickhouse::Row, Deserialize)]
@@ -174,6 +175,14 @@ pub struct HitRow {
     pub matched_watches: Vec<String>,
     /// Its address at the source.
     pub url: String,
+    /// The place enrich settled on: country (empty when unknown), city, confidence, source.
+    pub place_country: String,
+    /// The place's city.
+    pub place_city: String,
+    /// How sure the place is.
+    pub place_confidence: f32,
+    /// Where the place was read (`platform`, `profile`, `url`, `text`).
+    pub place_source: String,
 }
 
 impl HitRow {
@@ -198,6 +207,20 @@ impl HitRow {
             toxicity: r.toxicity,
             matched_watches: r.matched_watches,
             url: r.url,
+            place_country: r.place_country,
+            place_city: r.place_city,
+            place_confidence: r.place_confidence,
+            place_source: r.place_source,
+        }
+    }
+
+    /// The place, as filters read it.
+    pub fn place(&self) -> vigie_core::places::Place {
+        vigie_core::places::Place {
+            country: self.place_country.clone(),
+            city: self.place_city.clone(),
+            confidence: self.place_confidence,
+            source: vigie_core::places::PlaceSource::from_name(&self.place_source),
         }
     }
 
@@ -222,6 +245,12 @@ impl HitRow {
             country: self.country.clone(),
             ..Default::default()
         };
-        vigie_core::document::Document::from_mention(&m, &self.language)
+        // Rows written before places were stored have none: the platform's country then.
+        let place = if self.place_source.is_empty() {
+            vigie_core::places::Place::given(&m)
+        } else {
+            self.place()
+        };
+        vigie_core::document::Document::from_mention_at(&m, &self.language, &place)
     }
 }

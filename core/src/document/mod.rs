@@ -1,5 +1,5 @@
 //! A mention prepared for query evaluation: its title and text tokenised once, and the fields
-//! that filters look at (language, country, source, visibility, kind, author, site and address,
+//! that filters look at (language, country and city, source, visibility, kind, author, site and address,
 //! links in the text, followers, verification). A [`Document`] answers the questions of the
 //! shared vocabulary ([`crate::vocabulary`]): where [`Words`](crate::vocabulary::Words) occur, whether a [`Field`] has a
 //! value.
@@ -15,6 +15,7 @@
 //! [`MAX_COST`](crate::query::MAX_COST)).
 
 use crate::names::{kind_name, source_name, visibility_name};
+use crate::places::{self, Place};
 use crate::proto::{Kind, Mention, Source, Visibility};
 use crate::text::{normalize, tokenize, Token};
 mod lookup;
@@ -69,13 +70,23 @@ impl Document {
     }
 
     /// A document for a mention whose language (as resolved by the scoring stage, `und` or
-    /// empty when unknown) is `language`.
+    /// empty when unknown) is `language`, at the place the platform gave (no inference).
     pub fn from_mention(m: &Mention, language: &str) -> Self {
+        Self::from_mention_at(m, language, &Place::given(m))
+    }
+
+    /// A document for a mention in `language` at `place` (given or inferred, see
+    /// [`crate::places`]): filters read its country and city when it is
+    /// [filterable](Place::filterable).
+    pub fn from_mention_at(m: &Mention, language: &str, place: &Place) -> Self {
         let mut fields = Vec::with_capacity(10);
         let lang = if language.is_empty() { "und" } else { language };
         fields.push((Field::Lang, Cow::Owned(lang.to_string())));
-        if !m.country.is_empty() {
-            fields.push((Field::Country, Cow::Owned(m.country.to_ascii_lowercase())));
+        if place.filterable() {
+            fields.push((Field::Country, Cow::Owned(place.country.to_ascii_lowercase())));
+            if !place.city.is_empty() {
+                fields.push((Field::City, Cow::Owned(places::key(&place.city))));
+            }
         }
         // Names of enumerations are static: no allocation for them.
         fields.push((

@@ -35,8 +35,10 @@ pub struct MentionJson {
     /// Language announced by the platform (ISO 639-1).
     #[serde(alias = "lang")]
     pub language_hint: Option<String>,
-    /// Country (ISO 3166-1 alpha-2).
+    /// Country (ISO 3166-1 alpha-2), when the platform gives it.
     pub country: Option<String>,
+    /// City, when the platform gives it (a geotag, a review's venue).
+    pub city: Option<String>,
     /// Publication time: RFC 3339 string or epoch milliseconds. Defaults to reception time.
     pub created_at: Option<serde_json::Value>,
     /// Engagement counters.
@@ -63,6 +65,8 @@ pub struct AuthorJson {
     pub followers: Option<u64>,
     /// Verified account.
     pub verified: Option<bool>,
+    /// The location written on the author's profile ("Lyon 🇫🇷", "Austin, TX").
+    pub location: Option<String>,
 }
 
 /// The JSON form of engagement counters.
@@ -158,6 +162,7 @@ pub fn mention_from_json(
         display_name: a.display_name.unwrap_or_default(),
         followers: a.followers.unwrap_or(0),
         verified: a.verified.unwrap_or(false),
+        location: a.location.unwrap_or_default(),
     });
     let engagement = json.engagement.map(|e| Engagement {
         likes: e.likes.unwrap_or(0),
@@ -185,6 +190,7 @@ pub fn mention_from_json(
         thread_id: json.thread_id.unwrap_or_default(),
         received_at_ms: 0,
         matched_rules: Vec::new(),
+        city: json.city.unwrap_or_default(),
     };
     validate_and_complete(&mut mention, limits, received_at_ms)?;
     Ok(mention)

@@ -59,11 +59,16 @@ pub fn validate_and_complete(
     if !mention.url.is_empty() && !web(&mention.url) {
         return Err(FieldError::new("url", "must start with http:// or https://"));
     }
-    if let Some(author) = &mention.author {
+    if let Some(author) = &mut mention.author {
         check_short("author.id", &author.id, false)?;
         check_short("author.handle", &author.handle, false)?;
         check_short("author.display_name", &author.display_name, false)?;
+        // Profiles hold line breaks and tabs ("Lyon\nParis"): spaces, not a refusal.
+        author.location = spaced(&author.location);
+        check_short("author.location", &author.location, false)?;
     }
+    mention.city = spaced(&mention.city);
+    check_short("city", &mention.city, false)?;
     check_short("parent_id", &mention.parent_id, false)?;
     check_short("thread_id", &mention.thread_id, false)?;
     let hint = &mention.language_hint;
@@ -122,6 +127,15 @@ pub fn validate_and_complete(
     mention.received_at_ms = received_at_ms;
     mention.id = mention_id(&mention.tenant, source, &mention.native_id);
     Ok(())
+}
+
+/// `value` with its control characters (line breaks, tabs) turned into spaces, trimmed.
+fn spaced(value: &str) -> String {
+    let spaced: String = value
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    spaced.trim().to_string()
 }
 
 fn check_short(field: &str, value: &str, required: bool) -> Result<(), FieldError> {

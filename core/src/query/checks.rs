@@ -81,6 +81,7 @@ pub(super) fn contradictions(items: &[Query], starts: &[usize]) -> Result<(), Qu
                 field,
                 Field::Lang
                     | Field::Country
+                    | Field::City
                     | Field::Source
                     | Field::Visibility
                     | Field::Kind

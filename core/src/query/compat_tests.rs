@@ -70,7 +70,7 @@ const CASES: &[Case] = &[
         ),
     ),
     case("brandwatch", "raw:Google+", Refused("unknown field \"raw\"")),
-    case("brandwatch", "city:bedo AND apple juice", Refused("unknown field \"city\"")),
+    case("brandwatch", "city:bedo AND apple juice", Refused("location codes")),
     case(
         "brandwatch",
         "site:twitter.com AND apple juice",
@@ -147,7 +147,7 @@ const CASES: &[Case] = &[
     ),
     case("brandwatch", "Continent:europe AND \"apple juice\"", Refused("unknown field \"Continent\"")),
     case("brandwatch", "region:usa.fl AND \"apple juice\"", Refused("unknown field \"region\"")),
-    case("brandwatch", "city:\"deu.berlin.berlin\" AND \"apple juice\"", Refused("unknown field \"city\"")),
+    case("brandwatch", "city:\"deu.berlin.berlin\" AND \"apple juice\"", Refused("location codes")),
     case(
         "brandwatch",
         "(( “Taylor Swift” OR TaylorSwift OR @taylorswift OR @taylorswift13 ) AND (country:”GBR” OR site:(facebook.com OR instagram.com)))",

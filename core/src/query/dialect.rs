@@ -50,10 +50,12 @@ pub fn syntax_named(name: &str) -> Result<Syntax, UnknownSyntax> {
 ///
 /// Implemented ([`Syntax::accents_exact`]): a word, phrase word or wildcard written with an
 /// accent matches only that spelling, in any case (`café` matches "Café", not "cafe"); one
-/// written without accents matches every spelling.
+/// written without accents matches every spelling. Its `city:` takes location codes
+/// (`city:bedo`, `city:"deu.berlin.berlin"`): refused ([`Syntax::city_codes`]).
 fn brandwatch() -> Syntax {
     let mut s = Syntax::vigie();
     s.accents_exact = true;
+    s.city_codes = true;
     s
 }
 
@@ -175,8 +177,11 @@ mod tests {
             s.caps_exact = true;
             s.space_near = Some(s.default_near);
         });
-        only("brandwatch", |s| s.accents_exact = true);
-        assert!(!vigie.newline_is_or && !vigie.caps_exact && !vigie.accents_exact);
+        only("brandwatch", |s| {
+            s.accents_exact = true;
+            s.city_codes = true;
+        });
+        assert!(!vigie.newline_is_or && !vigie.caps_exact && !vigie.accents_exact && !vigie.city_codes);
         assert_eq!(vigie.space_near, None);
     }
 

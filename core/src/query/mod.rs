@@ -161,6 +161,9 @@ pub struct Syntax {
     /// while an unaccented keyword still matches every spelling (Brandwatch). When `false`,
     /// accents are folded on both sides.
     pub accents_exact: bool,
+    /// `city:` takes the tool's location codes (Brandwatch's `bedo`, `deu.berlin.berlin`), not
+    /// city names: refused with what to write, rather than read as a name that matches nothing.
+    pub city_codes: bool,
     /// Terms written side by side, with only white space between them (`social media`), must
     /// be near each other: at most this many words between two neighbours, in either order
     /// (Talkwalker). `None`: side by side is an `AND` (both anywhere in the mention). Only
@@ -181,6 +184,7 @@ impl Syntax {
             newline_is_or: false,
             caps_exact: false,
             accents_exact: false,
+            city_codes: false,
             space_near: None,
         }
     }

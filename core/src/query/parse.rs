@@ -14,7 +14,7 @@ use super::{
     err, Near, Query, QueryError, Span, Syntax, MAX_COST, MAX_DEPTH, MAX_PROXIMITY_PARTS, MAX_QUERY_BYTES,
     MAX_TERMS,
 };
-use crate::vocabulary::{Scope, Term, Words};
+use crate::vocabulary::{Field, Scope, Term, Words};
 
 impl Query {
     /// Parses and checks a query in the default `vigie` syntax ([`Syntax::vigie`]).
@@ -453,6 +453,12 @@ impl Parser<'_> {
             );
         }
         let target = term::target(name).ok_or_else(|| term::unknown_field(name, at))?;
+        if self.syntax.city_codes && target == Target::Filter(Field::City) {
+            return err(
+                at,
+                "city: here takes the tool's location codes (bedo, deu.berlin.berlin), which Vigie does not read: write the city's name in the vigie syntax (city:Berlin)",
+            );
+        }
         let (query, shape) = match self.peek().cloned() {
             Some(Tok::Word(v)) => {
                 self.pos += 1;

@@ -423,6 +423,12 @@ pub(super) fn field_value(field: Field, value: &str, at: usize) -> Result<Query,
             Some(code) => code,
             None => return invalid(),
         },
+        // A name, not a code: `deu.berlin.berlin` or `75001` would match nothing.
+        Field::City if value.contains('.') || value.chars().any(|c| c.is_ascii_digit()) => return invalid(),
+        Field::City => match crate::places::city_key(value) {
+            k if k.is_empty() => return invalid(),
+            k => k,
+        },
         Field::Source => match parse_source(&v) {
             Some(s) => source_name(s).to_string(),
             None => return invalid(),

@@ -718,3 +718,43 @@ fn the_documented_examples_parse_and_the_documented_refusals_are_refused() {
     }
     assert!(refused >= 25, "{refused} refusals");
 }
+
+#[test]
+fn city_filters_compare_the_gazetteer_name_of_the_place() {
+    use crate::places::{Place, PlaceSource};
+    let mention = Mention {
+        text: "Grève à la gare".into(),
+        ..Default::default()
+    };
+    let at = |city: &str, confidence: f32| {
+        let place = Place {
+            country: "DE".into(),
+            city: city.into(),
+            confidence,
+            source: PlaceSource::Profile,
+        };
+        Document::from_mention_at(&mention, "fr", &place)
+    };
+    let q = |s: &str| Query::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+    let munich = at("Munich", 0.9);
+    for s in [
+        "city:Munich",
+        "city:münchen",
+        "city:MUENCHEN",
+        "country:de city:munich",
+    ] {
+        assert!(q(s).matches(&munich), "{s}");
+    }
+    assert!(!q("city:berlin").matches(&munich));
+    assert!(q("city:\"frankfurt am main\"").matches(&at("Frankfurt am Main", 0.9)));
+    // Below the filter confidence the place is not read.
+    assert!(!q("city:munich").matches(&at("Munich", 0.3)));
+    assert!(!q("country:de").matches(&at("Munich", 0.3)));
+    // One city per mention; codes are not names.
+    let e = Query::parse("city:lyon city:paris").unwrap_err();
+    assert!(e.message.contains("cannot both hold"), "{e}");
+    for bad in ["city:deu.berlin.berlin", "city:75001"] {
+        let e = Query::parse(bad).unwrap_err();
+        assert!(e.message.contains("city name"), "{bad}: {e}");
+    }
+}

@@ -99,6 +99,19 @@ pub fn edit_id(id: &str, at_ms: Option<i64>, words: &str) -> String {
     }
 }
 
+/// A profile location as the platform gives it, trimmed and cut at 512 bytes.
+pub fn location(location: Option<&str>) -> String {
+    let l = location.unwrap_or_default().trim();
+    let mut end = l.len().min(MAX_LOCATION);
+    while !l.is_char_boundary(end) {
+        end -= 1;
+    }
+    l.get(..end).unwrap_or_default().to_string()
+}
+
+/// The longest profile location kept, in bytes (ingest refuses longer fields).
+const MAX_LOCATION: usize = 512;
+
 /// The language hint of a platform's language tag: its two-letter code, lowercased (`fr`,
 /// `en-GB` and `pt_BR` give `fr`, `en`, `pt`); nothing for anything else (`und`, `e`, `fra`).
 pub fn language_hint(lang: Option<&str>) -> String {

@@ -162,6 +162,8 @@ fn author(account: Option<&Value>, host: &str) -> Option<Author> {
         display_name: bounded_bytes(map::text(a, &["display_name"]).unwrap_or_default().trim(), 512),
         followers: map::count(a, &["followers_count"]).unwrap_or(0),
         verified: false,
+        // Mastodon accounts have no location field.
+        location: String::new(),
     })
 }
 

@@ -239,6 +239,7 @@ fn tweet(t: &Value, mapped: &mut Mapped) {
             verified: map::at(t, &["user", "verified"])
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            location: map::location(map::text(t, &["user", "location"])),
         }),
         text: text.to_string(),
         url,
@@ -307,6 +308,7 @@ fn direct_message(e: &Value, users: Option<&Value>, mapped: &mut Mapped) {
                 .and_then(|u| u.get("verified"))
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            location: map::location(user.and_then(|u| map::text(u, &["location"]))),
         }),
         text: map::text(e, &["message_create", "message_data", "text"])
             .unwrap_or_default()

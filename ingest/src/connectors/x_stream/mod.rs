@@ -23,8 +23,9 @@
 //! access: run one `x_stream` connector per app.
 //!
 //! **Stream.** `GET <api_base>/2/tweets/search/stream?tweet.fields=created_at,author_id,
-//! conversation_id,in_reply_to_user_id,referenced_tweets,lang,public_metrics,note_tweet&
-//! expansions=author_id&user.fields=username,name,verified,public_metrics` with
+//! conversation_id,in_reply_to_user_id,referenced_tweets,lang,public_metrics,note_tweet,geo&
+//! expansions=author_id,geo.place_id&user.fields=username,name,verified,public_metrics,location&
+//! place.fields=country_code,name,place_type` with
 //! `Authorization: Bearer <bearer_token>`: one JSON object per line, `\r\n` keep-alives about
 //! every 20 s. A task reads the connection and drops it when nothing came, not even a
 //! keep-alive, for [`STALL_TIMEOUT`] (20 s, as X's documentation advises: its keep-alives come
@@ -82,7 +83,7 @@ use vigie_core::model::FieldError;
 /// X's API, where `api_base` is not given.
 pub const DEFAULT_API_BASE: &str = "https://api.x.com";
 /// The stream and the fields asked for each tweet.
-pub const STREAM_PATH: &str = "/2/tweets/search/stream?tweet.fields=created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,lang,public_metrics,note_tweet&expansions=author_id&user.fields=username,name,verified,public_metrics";
+pub const STREAM_PATH: &str = "/2/tweets/search/stream?tweet.fields=created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,lang,public_metrics,note_tweet,geo&expansions=author_id,geo.place_id&user.fields=username,name,verified,public_metrics,location&place.fields=country_code,name,place_type";
 /// A connection silent this long (no tweet, no keep-alive) is dropped and opened again.
 pub const STALL_TIMEOUT: Duration = Duration::from_secs(20);
 /// Once a line came, how long a poll waits for more before returning them.

@@ -371,6 +371,12 @@ async fn tweets_are_mapped_field_by_field_and_retweets_ignored() {
         ),
         ("2244994945", "acme_fan", "Sam 🚲", 2310, false)
     );
+    assert_eq!(a.location, "Manchester, England", "the profile location");
+    assert_eq!(
+        (post.country.as_str(), post.city.as_str()),
+        ("", ""),
+        "not geotagged"
+    );
     let e = post.engagement.as_ref().unwrap();
     assert_eq!((e.likes, e.shares, e.comments, e.views), (17, 5, 2, 1500));
 
@@ -388,6 +394,8 @@ async fn tweets_are_mapped_field_by_field_and_retweets_ignored() {
         "the note_tweet's whole text"
     );
     assert_eq!(quote.language_hint, "fr");
+    // A geotagged tweet: the expanded place's country, and its name as it is a city.
+    assert_eq!((quote.country.as_str(), quote.city.as_str()), ("FR", "Lyon"));
     // matching_rules is kept with the mention: the tags of the rules that selected it.
     assert_eq!(post.matched_rules, ["vigie:acme -is:retweet"]);
     assert_eq!(quote.matched_rules, ["vigie:\"acme support\" lang:fr"]);

@@ -66,6 +66,25 @@ pub fn map(v: &Value, mapped: &mut Mapped) -> Option<String> {
         None => format!("https://x.com/i/web/status/{id}"),
     };
     let parent = referenced("replied_to");
+    // A geotagged tweet's place (`geo.place_id`, expanded in `includes.places`): its country,
+    // and its name when it is a city.
+    let place = map::text(data, &["geo", "place_id"]).and_then(|pid| {
+        v.get("includes")
+            .and_then(|i| i.get("places"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|p| map::text(p, &["id"]) == Some(pid))
+    });
+    let country = place
+        .and_then(|p| map::text(p, &["country_code"]))
+        .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    let city = place
+        .filter(|p| map::text(p, &["place_type"]) == Some("city"))
+        .map(|p| map::location(map::text(p, &["name"])))
+        .unwrap_or_default();
     let metric = |name: &str| map::count(data, &["public_metrics", name]).unwrap_or(0);
     mapped.mention(
         Mention {
@@ -87,6 +106,7 @@ pub fn map(v: &Value, mapped: &mut Mapped) -> Option<String> {
                     .and_then(|u| u.get("verified"))
                     .and_then(Value::as_bool)
                     .unwrap_or(false),
+                location: map::location(user.and_then(|u| map::text(u, &["location"]))),
             }),
             text: text.to_string(),
             url: if url.len() <= MAX_URL { url } else { String::new() },
@@ -100,6 +120,8 @@ pub fn map(v: &Value, mapped: &mut Mapped) -> Option<String> {
             }),
             parent_id: parent.unwrap_or_default(),
             thread_id: map::id(data, &["conversation_id"]).unwrap_or_else(|| id.clone()),
+            country,
+            city,
             matched_rules: v
                 .get("matching_rules")
                 .and_then(Value::as_array)
