@@ -5,6 +5,7 @@ mod backtest;
 mod eval;
 mod import;
 mod nab;
+mod rescore;
 mod score;
 mod services;
 mod standalone;
@@ -60,6 +61,9 @@ enum Command {
     },
     /// Score JSONL mentions (language, sentiment, toxicity, risk, cluster, watch matches).
     Score(score::ScoreArgs),
+    /// Re-enrich a tenant's stored mentions of a time range with the current scorer (from the
+    /// raw topic while it holds them, else from ClickHouse), idempotently, rollups rebuilt.
+    Rescore(rescore::RescoreArgs),
     /// Retrain the embedded language and sentiment models from the development data.
     Train(eval::TrainArgs),
     /// Accuracy and macro-F1 on the development data, next to baselines.
@@ -220,6 +224,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Collect => services::run_collect(config).await,
         Command::Standalone(args) => standalone::run(config, args).await,
         Command::Score(args) => score::run(args),
+        Command::Rescore(args) => rescore::run(&config, args).await,
         Command::Backtest(args) => backtest::run(args),
         Command::Alert { action } => admin::send_alert_command(&config, action).await,
         Command::Token { action } => admin::manage_tokens(&config, action).await,

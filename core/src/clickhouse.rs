@@ -6,7 +6,10 @@
 
 use crate::config::ClickHouseConfig;
 use crate::names::{kind_name, sentiment_name, severity_name, source_name, state_name, visibility_name};
-use crate::proto::{Alert, AlertState, EnrichedMention, Kind, SentimentLabel, Severity, Source, Visibility};
+use crate::proto::{
+    Alert, AlertState, Author, Engagement, EnrichedMention, Kind, Mention, SentimentLabel, Severity, Source,
+    Visibility,
+};
 use serde::{Deserialize, Serialize};
 
 /// A ClickHouse failure, naming the table or migration and the operation.
@@ -324,6 +327,50 @@ impl MentionRow {
             cluster: e.cluster,
             scorer_version: e.scorer_version.clone(),
             version: e.enriched_at_ms.max(0) as u64,
+        }
+    }
+}
+
+impl MentionRow {
+    /// The mention again, as ingest accepted it, from the stored columns (for rescoring once
+    /// the raw topic no longer holds it). What the table does not keep is left out: the
+    /// platform's `matched_rules`, and `received_at` below the second.
+    pub fn to_mention(&self) -> Mention {
+        use crate::names::{parse_kind, parse_source, parse_visibility};
+        let author = Author {
+            id: self.author_id.clone(),
+            handle: self.author_handle.clone(),
+            display_name: self.author_name.clone(),
+            followers: self.author_followers,
+            verified: self.author_verified != 0,
+            location: self.author_location.clone(),
+        };
+        Mention {
+            id: self.id.clone(),
+            tenant: self.tenant.clone(),
+            source: parse_source(&self.source).unwrap_or_default() as i32,
+            visibility: parse_visibility(&self.visibility).unwrap_or_default() as i32,
+            kind: parse_kind(&self.kind).unwrap_or_default() as i32,
+            native_id: self.native_id.clone(),
+            author: Some(author),
+            text: self.text.clone(),
+            title: self.title.clone(),
+            url: self.url.clone(),
+            language_hint: self.language_hint.clone(),
+            country: self.country.clone(),
+            created_at_ms: self.created_at_ms,
+            engagement: Some(Engagement {
+                likes: self.likes,
+                shares: self.shares,
+                comments: self.comments,
+                views: self.views,
+            }),
+            rating: self.rating,
+            parent_id: self.parent_id.clone(),
+            thread_id: self.thread_id.clone(),
+            received_at_ms: i64::from(self.received_at) * 1000,
+            matched_rules: Vec::new(),
+            city: self.city.clone(),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod extract;
 pub mod language;
 pub mod model;
+pub mod rescore;
 pub mod risk;
 pub mod scorer;
 pub mod sentiment;

@@ -19,7 +19,7 @@ pub fn run(w: &mut World) {
                 .replace("'acme'", &format!("'{t1}'"))
         })
         .collect();
-    assert_eq!(queries.len(), 6, "the documented queries");
+    assert_eq!(queries.len(), 7, "the documented queries");
     let rows = |q: &str| -> Vec<Vec<String>> {
         clickhouse(database, q)
             .lines()
@@ -78,9 +78,21 @@ pub fn run(w: &mut World) {
     let authors = rows(&queries[3]);
     assert_eq!(authors.len(), 10, "{authors:?}");
     assert!(rows(&queries[4]).len() <= 10);
+    // Places inferred from the profile locations: every accepted mention once, Lyon and
+    // Brussels among them.
+    let places = rows(&queries[5]);
+    assert_eq!(total(&places, 2), w.accepted[0] as f64, "{places:?}");
+    for (country, city) in [("FR", "Lyon"), ("BE", "Brussels")] {
+        assert!(
+            places
+                .iter()
+                .any(|r| r[0] == country && r[1] == city && r[2] != "0"),
+            "{country} {city} in {places:?}"
+        );
+    }
     // The burst alert: firing, or resolved once the quiet tenant's clock moved past its window.
     assert!(
-        rows(&queries[5])
+        rows(&queries[6])
             .iter()
             .any(|r| r[1] == "threshold" && (r[3] == "firing" || r[3] == "resolved")),
         "the burst alert"

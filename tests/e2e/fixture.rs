@@ -292,13 +292,19 @@ pub fn mention(tenant: &str, i: usize, base_ms: i64, invalid: bool) -> String {
         format!("Message {i} : j'ai commandé chez Acme, livraison correcte")
     };
     let source = ["x", "facebook", "whatsapp", "news", "forum"][i % 5];
+    let location = ["Lyon, France", "Bruxelles", ""][i % 3];
     serde_json::json!({
         "tenant": tenant,
         "source": source,
         "native_id": format!("n{i}"),
         "text": text,
         "created_at": base_ms + i as i64 * 100,
-        "author": {"handle": format!("user{}", i % 37), "followers": (i * 13) % 5000},
+        "author": {
+            "handle": format!("user{}", i % 37),
+            "followers": (i * 13) % 5000,
+            // Profile locations, for the places enrich infers (one author in three writes none).
+            "location": location,
+        },
     })
     .to_string()
 }

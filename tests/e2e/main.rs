@@ -19,18 +19,20 @@
 //!    replacement aborts before committing: the alerts equal an uninterrupted `vigie backtest`.
 //! 5. `bi_queries`: every query of `docs/clickhouse.md`, and the rollups count redelivered
 //!    mentions once.
-//! 6. `api_happy_paths`: every gRPC call on the full stack, a watch made through the API matched
+//! 6. `rescore`: `vigie rescore` finds tenant 1's mentions current and on the raw topic, and
+//!    rewrites a tenant's rows of an older scorer once, rollups rebuilt, a second run a no-op.
+//! 7. `api_happy_paths`: every gRPC call on the full stack, a watch made through the API matched
 //!    by enrich, StreamAlerts resumed from its cursor.
-//! 7. `cross_tenant`: tenant 2's admin tries every read and write on tenants 1 and 3's ids.
-//! 8. `connectors`: a signed WhatsApp message, a signed Messenger message and the page's echo,
+//! 8. `cross_tenant`: tenant 2's admin tries every read and write on tenants 1 and 3's ids.
+//! 9. `connectors`: a signed WhatsApp message, a signed Messenger message and the page's echo,
 //!    and a Google Alerts feed served locally, through a webhook-serving ingest and `vigie
 //!    collect` into enrich and ClickHouse; the Messenger customer's `unanswered` alert is
 //!    resolved by the echo, the WhatsApp one fires at its deadline.
-//! 9. `jetstream`: a recorded Jetstream session played over a local WebSocket through `vigie
-//!    collect`'s bluesky connector, the collector SIGKILLed half-way and started again from its
-//!    saved cursor: every post the keywords keep in ClickHouse and on the raw topic exactly
-//!    once, none missing, the malformed frame dead-lettered once.
-//! 10. `shutdown`: the API's metrics, a revoked token, and every service stopping cleanly.
+//! 10. `jetstream`: a recorded Jetstream session played over a local WebSocket through `vigie
+//!     collect`'s bluesky connector, the collector SIGKILLed half-way and started again from its
+//!     saved cursor: every post the keywords keep in ClickHouse and on the raw topic exactly
+//!     once, none missing, the malformed frame dead-lettered once.
+//! 11. `shutdown`: the API's metrics, a revoked token, and every service stopping cleanly.
 
 mod alerting_crash;
 mod api;
@@ -41,6 +43,7 @@ mod enrich_crash;
 mod fixture;
 mod ingest;
 mod jetstream;
+mod rescore;
 mod setup;
 mod shutdown;
 
@@ -82,11 +85,12 @@ pub struct World {
 type Step = fn(&mut World);
 
 /// The scenarios, in the order they run.
-const SCENARIOS: [(&str, Step); 9] = [
+const SCENARIOS: [(&str, Step); 10] = [
     ("ingest_and_dead_letters", ingest::run),
     ("enrich_crash", enrich_crash::run),
     ("alerting_crash", alerting_crash::run),
     ("bi_queries", bi::run),
+    ("rescore", rescore::run),
     ("api_happy_paths", api::run),
     ("cross_tenant", cross_tenant::run),
     ("connectors", connectors::run),
