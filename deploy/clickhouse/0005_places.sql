@@ -4,10 +4,13 @@
 -- one inferred from the profile location ('profile'), the address's country-code domain ('url')
 -- or a place named in the text ('text'), with its confidence in [0, 1] (see
 -- docs/clickhouse.md). `country` stays the platform's. Rows written before this migration read
--- the defaults ('' and 0) until `vigie rescore` rewrites them.
-ALTER TABLE mentions ADD COLUMN author_location String DEFAULT '';
-ALTER TABLE mentions ADD COLUMN city String DEFAULT '';
-ALTER TABLE mentions ADD COLUMN place_country String DEFAULT '';
-ALTER TABLE mentions ADD COLUMN place_city String DEFAULT '';
-ALTER TABLE mentions ADD COLUMN place_confidence Float32 DEFAULT 0;
-ALTER TABLE mentions ADD COLUMN place_source String DEFAULT '';
+-- the defaults ('' and 0); `vigie rescore` fills their place from the raw topic while it holds
+-- them (the author's location was not stored before), else from the address and the text.
+-- One statement, so that a failure leaves no column half-added for the retry to trip on.
+ALTER TABLE mentions
+    ADD COLUMN author_location String DEFAULT '',
+    ADD COLUMN city String DEFAULT '',
+    ADD COLUMN place_country String DEFAULT '',
+    ADD COLUMN place_city String DEFAULT '',
+    ADD COLUMN place_confidence Float32 DEFAULT 0,
+    ADD COLUMN place_source String DEFAULT '';

@@ -15,7 +15,8 @@
 //! rewrite, the rollup rows of the tenant for the hours of the range are deleted (a mutation,
 //! which only touches the data present when it is submitted) and rebuilt from `mentions FINAL`;
 //! mentions enriched meanwhile are counted by their own inserts and by the rebuild, once
-//! (distinct ids). Until the mutation is done, a changed mention can be counted twice.
+//! (distinct ids). Until the mutation is done, a changed mention can be counted twice. The
+//! rebuild runs on every run that finds mentions, so a rerun repairs one cut short.
 
 use crate::scorer::SCORER_VERSION;
 use crate::Scorer;
@@ -108,9 +109,20 @@ pub enum RescoreError {
     },
 }
 
-/// Whether a stored mention needs rescoring.
+/// Whether a stored mention needs rescoring: an older scorer wrote it (a newer one's rows are
+/// left alone, so an older binary never undoes an upgrade), or `force`.
 pub fn needs_rescore(row: &MentionRow, force: bool) -> bool {
-    force || row.scorer_version != SCORER_VERSION
+    force || version_of(&row.scorer_version) < version_of(SCORER_VERSION)
+}
+
+/// `"0.3.0"` → (0, 3, 0); what does not read as one is oldest.
+fn version_of(v: &str) -> (u32, u32, u32) {
+    let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    )
 }
 
 /// A stored mention re-enriched: `raw` (the raw topic's record) when given, else the row's own
@@ -207,7 +219,9 @@ pub async fn run(
             break;
         }
     }
-    if !options.dry_run && report.rescored > 0 {
+    // Also when nothing needed rescoring: a run cut short after its rewrite, or whose rebuild
+    // failed, left rollups that only a rebuild repairs.
+    if !options.dry_run && report.examined > 0 && !cancel.is_cancelled() {
         rebuild_rollups(db, range).await?;
     }
     Ok(report)
@@ -269,14 +283,15 @@ const ROLLUPS: [(&str, &str, &str); 2] = [
 ];
 
 /// Deletes the tenant's rollup rows of the range's whole hours, rebuilds them from `mentions
-/// FINAL`, and waits for the deletion to be done.
+/// FINAL`, and waits for the deletion to be done. The hours are the server's (its time zone
+/// may be half an hour off UTC): both statements bound them the same way, in SQL.
 async fn rebuild_rollups(db: &ClickHouse, range: &Range) -> Result<(), RescoreError> {
-    let from = secs(range.from_ms) / 3600 * 3600;
-    let to = secs(range.to_ms + 999).div_ceil(3600) * 3600;
+    let (from, to) = (secs(range.from_ms), secs(range.to_ms + 999));
     for (table, bucket, expression) in ROLLUPS {
         db.client()
             .query(&format!(
-                "ALTER TABLE {table} DELETE WHERE tenant = ? AND {bucket} >= toDateTime(?) AND {bucket} < toDateTime(?)"
+                "ALTER TABLE {table} DELETE WHERE tenant = ? AND {bucket} >= toStartOfHour(toDateTime(?)) \
+                 AND {bucket} < toStartOfHour(toDateTime(?)) + 3600"
             ))
             .bind(&range.tenant)
             .bind(from)
@@ -289,7 +304,8 @@ async fn rebuild_rollups(db: &ClickHouse, range: &Range) -> Result<(), RescoreEr
             .query(&format!(
                 "INSERT INTO {table} SELECT tenant, arrayJoin(if(empty(matched_watches), [''], matched_watches)) AS watch, \
                  source, language, sentiment_label AS sentiment, {expression} AS {bucket}, uniqExactState(id) AS mentions \
-                 FROM mentions FINAL WHERE tenant = ? AND created_at >= toDateTime(?) AND created_at < toDateTime(?) \
+                 FROM mentions FINAL WHERE tenant = ? AND created_at >= toStartOfHour(toDateTime(?)) \
+                 AND created_at < toStartOfHour(toDateTime(?)) + 3600 \
                  GROUP BY tenant, watch, source, language, sentiment, {bucket}"
             ))
             .bind(&range.tenant)
@@ -380,6 +396,14 @@ mod tests {
         assert_eq!(new.author_location, "Lyon, France");
         assert!(!needs_rescore(&new, false), "a second run leaves it");
         assert!(needs_rescore(&new, true));
+        assert!(
+            !needs_rescore(&stored("x", "neutral", "9.0.0"), false),
+            "a newer scorer's row"
+        );
+        assert!(
+            needs_rescore(&stored("x", "neutral", "check"), false),
+            "no version: oldest"
+        );
     }
 
     #[test]

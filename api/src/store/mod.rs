@@ -214,8 +214,17 @@ impl HitRow {
         }
     }
 
-    /// The place, as filters read it.
+    /// The place, as filters read it; for a row stored before places were, the platform's
+    /// country.
     pub fn place(&self) -> vigie_core::places::Place {
+        if self.place_source.is_empty() && !self.country.is_empty() {
+            return vigie_core::places::Place {
+                country: self.country.to_ascii_uppercase(),
+                confidence: 1.0,
+                source: vigie_core::places::PlaceSource::Platform,
+                ..Default::default()
+            };
+        }
         vigie_core::places::Place {
             country: self.place_country.clone(),
             city: self.place_city.clone(),
@@ -245,12 +254,6 @@ impl HitRow {
             country: self.country.clone(),
             ..Default::default()
         };
-        // Rows written before places were stored have none: the platform's country then.
-        let place = if self.place_source.is_empty() {
-            vigie_core::places::Place::given(&m)
-        } else {
-            self.place()
-        };
-        vigie_core::document::Document::from_mention_at(&m, &self.language, &place)
+        vigie_core::document::Document::from_mention_at(&m, &self.language, &self.place())
     }
 }

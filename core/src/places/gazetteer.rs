@@ -190,6 +190,21 @@ impl Gazetteer {
         out
     }
 
+    /// The gazetteer's names of the cities called `name` (own or alternate name), largest first.
+    pub fn cities_called(&self, name: &str) -> impl Iterator<Item = &str> {
+        let entries = self.names.get(&key(name)).map(Vec::as_slice).unwrap_or_default();
+        let mut indices: Vec<u32> = entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::City { index, .. } => Some(*index),
+                _ => None,
+            })
+            .collect();
+        // Cities are stored largest first.
+        indices.sort_unstable();
+        indices.into_iter().map(|i| self.cities[i as usize].name.as_str())
+    }
+
     /// The gazetteer's name for the city a query or a platform calls `name`: its own name when
     /// a city has it, else the largest city with it as an alternate name (`"München"` →
     /// `"Munich"`), optionally within `country`.

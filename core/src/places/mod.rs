@@ -12,7 +12,7 @@
 //! France 0.99, the United States 0.01); a city's own name outranks another city's alternate
 //! name. The country with most votes wins; its confidence is its share of the votes, times
 //! 0.95 when a country-level name supports it and 0.85 on city names alone. The city is the
-//! largest city named in that country. A domain's country code gives 0.6; a place named after a
+//! first city named in that country (the largest of that name). A domain's country code gives 0.6; a place named after a
 //! locative preposition in the text ("à Lyon", "in the UK") at most 0.6 × the above.
 
 mod gazetteer;
@@ -157,10 +157,24 @@ pub fn canonical_city(name: &str, country: &str) -> String {
     Gazetteer::get().city_name(name, cc).unwrap_or(name).to_string()
 }
 
-/// What a `city:` filter compares: the [key] of the gazetteer's name for `name` (any country),
-/// or of `name` itself.
-pub fn city_key(name: &str) -> String {
-    key(Gazetteer::get().city_name(name, None).unwrap_or(name))
+/// What a `city:` filter compares: the [key]s of the gazetteer's names of every city called
+/// `name` (its own name or an alternate one, in any country: `München` is Munich), largest
+/// first, at most 8, and the key of `name` itself (a platform's city the gazetteer does not
+/// know). A document stores the key of its city's gazetteer name, so either side agrees.
+pub fn city_keys(name: &str) -> Vec<String> {
+    let g = Gazetteer::get();
+    let mut keys: Vec<String> = Vec::new();
+    for c in g.cities_called(name).take(8) {
+        let k = key(c);
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    let own = key(name);
+    if !own.is_empty() && !keys.contains(&own) {
+        keys.push(own);
+    }
+    keys
 }
 
 /// The names read in a location or a text, and the countries they vote for.
@@ -296,7 +310,13 @@ fn flags(s: &str, votes: &mut Votes) {
     for c in s.chars() {
         match (indicator(c), pending) {
             (Some(b), Some(a)) => {
-                votes.flags.push([a, b]);
+                // 🇪🇺 and 🇺🇳 are flags, not countries.
+                let cc = [a, b];
+                let code = [a.to_ascii_lowercase(), b.to_ascii_lowercase()];
+                let name = std::str::from_utf8(&code).unwrap_or("");
+                if Gazetteer::get().lookup(name, true).contains(&Entry::Country(cc)) {
+                    votes.flags.push(cc);
+                }
                 pending = None;
             }
             (Some(a), None) => pending = Some(a),
@@ -361,8 +381,9 @@ const ORDINARY: &[&str] = &[
 ];
 
 /// Looks up the longest name starting at word `i` when it is capitalised, and votes for it;
-/// the number of words it spans, 0 when none.
-fn name_at(g: &Gazetteer, words: &Keyed, i: usize, votes: &mut Votes) -> usize {
+/// the number of words it spans, 0 when none. Without `aliases`, a city's alternate names are
+/// not read (in a text, "Google" is not Topeka).
+fn name_at(g: &Gazetteer, words: &Keyed, i: usize, votes: &mut Votes, aliases: bool) -> usize {
     if !capitalised(words.raw[i]) {
         return 0;
     }
@@ -372,8 +393,15 @@ fn name_at(g: &Gazetteer, words: &Keyed, i: usize, votes: &mut Votes) -> usize {
             continue;
         }
         if let Some(entries) = g.names_of(k) {
-            votes.name(entries.to_vec());
-            return n;
+            let entries: Vec<Entry> = entries
+                .iter()
+                .copied()
+                .filter(|e| aliases || !matches!(e, Entry::City { alias: true, .. }))
+                .collect();
+            if !entries.is_empty() {
+                votes.name(entries);
+                return n;
+            }
         }
     }
     0
@@ -383,7 +411,7 @@ fn name_at(g: &Gazetteer, words: &Keyed, i: usize, votes: &mut Votes) -> usize {
 fn names_in(g: &Gazetteer, words: &Keyed, votes: &mut Votes, max: usize) {
     let (mut i, mut found) = (0, 0);
     while i < words.raw.len() && found < max {
-        match name_at(g, words, i, votes) {
+        match name_at(g, words, i, votes, true) {
             0 => i += 1,
             n => (i, found) = (i + n, found + 1),
         }
@@ -447,6 +475,18 @@ const SHORTENERS: &[&str] = &[
     "apple.co",
     "ift.tt",
     "trib.al",
+    "pin.it",
+    "shorturl.at",
+    "linktr.ee",
+    "notion.so",
+    "is.gd",
+    "v.gd",
+    "flic.kr",
+    "s.id",
+    "qr.ae",
+    "bit.do",
+    "rb.gy",
+    "t.ly",
 ];
 
 /// The country of the address's country-code domain (`lemonde.fr` → FR, `bbc.co.uk` → GB).
@@ -484,6 +524,9 @@ const LOCATIVES: &[&str] = &[
     "em", "no", "na", "nel", "nella", "da", "uit", "te", "dans",
 ];
 
+/// The codes read in a text: the ones people write for a country ("in the UK", "aux USA").
+const TEXT_CODES: &[&str] = &["UK", "USA", "US", "UAE", "RDC", "DRC"];
+
 /// Articles a place name may follow after the preposition ("in the UK", "dans le Var").
 const ARTICLES: &[&str] = &["the", "le", "la", "les", "l", "el", "der", "dem", "den"];
 
@@ -511,20 +554,20 @@ pub fn from_text(text: &str) -> Place {
         if !capitalised(next) {
             continue;
         }
-        if in_capitals(next) && next.chars().count() >= 2 {
-            let entries = g.lookup(&key(next), true);
-            if !entries.is_empty() {
-                votes.name(entries);
+        if in_capitals(next) {
+            // Acronyms after "in" are rarely places ("in IT", "en DM"): only these are read.
+            if TEXT_CODES.contains(&next) {
+                votes.name(g.lookup(&key(next), true));
                 found += 1;
                 ws.next();
-                continue;
             }
+            continue;
         }
         window.clear();
         window.extend(ws.clone().take(MAX_NAME_WORDS));
         let keyed = Keyed::new(window.iter().copied());
         if !keyed.raw.is_empty() {
-            let n = name_at(g, &keyed, 0, &mut votes);
+            let n = name_at(g, &keyed, 0, &mut votes, false);
             if n > 0 {
                 found += 1;
                 for _ in 0..n {
@@ -533,8 +576,24 @@ pub fn from_text(text: &str) -> Place {
             }
         }
     }
-    votes.place(g, 0.6, PlaceSource::Text)
+    let countries_named: Vec<[u8; 2]> = votes
+        .names
+        .iter()
+        .flatten()
+        .filter_map(|e| match e {
+            Entry::Country(cc) => Some(*cc),
+            _ => None,
+        })
+        .collect();
+    let mut place = votes.place(g, 0.75, PlaceSource::Text);
+    if !countries_named.iter().any(|cc| cc == place.country.as_bytes()) {
+        place.confidence = place.confidence.min(TEXT_WITHOUT_COUNTRY);
+    }
+    place
 }
+
+/// The most a text gives a place no country's name supports: below [`FILTER_CONFIDENCE`].
+const TEXT_WITHOUT_COUNTRY: f32 = 0.45;
 
 /// Whether `word` is one of `list` (lower-case words of at most 7 bytes), whatever its ASCII
 /// case, without allocating.

@@ -423,12 +423,24 @@ pub(super) fn field_value(field: Field, value: &str, at: usize) -> Result<Query,
             Some(code) => code,
             None => return invalid(),
         },
-        // A name, not a code: `deu.berlin.berlin` or `75001` would match nothing.
-        Field::City if value.contains('.') || value.chars().any(|c| c.is_ascii_digit()) => return invalid(),
-        Field::City => match crate::places::city_key(value) {
-            k if k.is_empty() => return invalid(),
-            k => k,
-        },
+        // A name, not a code: `deu.berlin.berlin` or `75001` would match nothing ("St. Louis"
+        // is a name).
+        Field::City
+            if value.chars().all(|c| c.is_ascii_digit())
+                || (value.matches('.').count() >= 2 && !value.contains(' ')) =>
+        {
+            return invalid()
+        }
+        Field::City => {
+            let mut keys = crate::places::city_keys(value);
+            return match keys.len() {
+                0 => invalid(),
+                1 => Ok(Query::Field(field, keys.remove(0))),
+                _ => Ok(Query::Or(
+                    keys.into_iter().map(|k| Query::Field(field, k)).collect(),
+                )),
+            };
+        }
         Field::Source => match parse_source(&v) {
             Some(s) => source_name(s).to_string(),
             None => return invalid(),
