@@ -491,6 +491,9 @@ const SHORTENERS: &[&str] = &[
 
 /// The country of the address's country-code domain (`lemonde.fr` → FR, `bbc.co.uk` → GB).
 pub fn from_url(url: &str) -> Option<Place> {
+    if url.is_empty() {
+        return None;
+    }
     let (hosts, _) = crate::vocabulary::url_parts(url);
     let host = hosts.first()?;
     if SHORTENERS.contains(&host.as_str()) {
