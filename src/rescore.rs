@@ -59,7 +59,7 @@ pub(crate) async fn run(config: &Config, args: RescoreArgs) -> anyhow::Result<()
     let cancel = vigie_core::shutdown::on_signal();
     let report = rescore::run(&db, bus.as_ref(), &range, &options, &cancel).await?;
     println!(
-        "rescore {} [{}, {}): {} stored, {} {} with scorer {} ({} from the raw topic, {} rebuilt from ClickHouse; {} raw records read); sentiment changed for {}, language for {}, place for {}",
+        "rescore {} [{}, {}): {} stored, {} {} with scorer {} ({} from the raw topic, {} rebuilt from ClickHouse; {} raw records read); sentiment changed for {}, language for {}, place for {}; rollups {}",
         range.tenant,
         vigie_core::model::format_rfc3339_ms(range.from_ms),
         vigie_core::model::format_rfc3339_ms(range.to_ms),
@@ -73,6 +73,7 @@ pub(crate) async fn run(config: &Config, args: RescoreArgs) -> anyhow::Result<()
         report.sentiment_changed,
         report.language_changed,
         report.place_changed,
+        if report.rollups_rebuilt { "rebuilt" } else { "unchanged" },
     );
     Ok(())
 }

@@ -15,8 +15,9 @@
 //! rewrite, the rollup rows of the tenant for the hours of the range are deleted (a mutation,
 //! which only touches the data present when it is submitted) and rebuilt from `mentions FINAL`;
 //! mentions enriched meanwhile are counted by their own inserts and by the rebuild, once
-//! (distinct ids). Until the mutation is done, a changed mention can be counted twice. The
-//! rebuild runs on every run that finds mentions, so a rerun repairs one cut short.
+//! (distinct ids). Until the mutation is done, a changed mention can be counted twice. A run
+//! that rewrites nothing still compares the rollups' counts with the rows' and rebuilds them
+//! when they differ, so a rerun repairs one cut short.
 
 use crate::scorer::SCORER_VERSION;
 use crate::Scorer;
@@ -79,6 +80,8 @@ pub struct Report {
     pub place_changed: u64,
     /// Records of the raw topic read.
     pub raw_records: u64,
+    /// Whether the rollups of the range were rebuilt.
+    pub rollups_rebuilt: bool,
 }
 
 /// Why a rescore stopped. Nothing is half-written that a rerun does not finish: every
@@ -158,6 +161,12 @@ pub async fn run(
     options: &Options,
     cancel: &CancellationToken,
 ) -> Result<Report, RescoreError> {
+    // Nothing is created more than a day ahead (ingest refuses it): a later end is now + 2 days,
+    // which keeps the hour arithmetic inside ClickHouse's DateTime.
+    let range = &Range {
+        to_ms: range.to_ms.min(vigie_core::now_ms() + 2 * 86_400_000),
+        ..range.clone()
+    };
     if range.from_ms >= range.to_ms {
         return Err(RescoreError::EmptyRange {
             from_ms: range.from_ms,
@@ -170,7 +179,7 @@ pub async fn run(
         None => HashMap::new(),
     };
     let no_watches = WatchSet::default();
-    let (from, to) = (secs(range.from_ms), secs(range.to_ms + 999));
+    let (from, to) = (secs(range.from_ms), secs(range.to_ms.saturating_add(999)));
     let mut last = String::new();
     loop {
         if cancel.is_cancelled() {
@@ -219,10 +228,13 @@ pub async fn run(
             break;
         }
     }
-    // Also when nothing needed rescoring: a run cut short after its rewrite, or whose rebuild
-    // failed, left rollups that only a rebuild repairs.
-    if !options.dry_run && report.examined > 0 && !cancel.is_cancelled() {
+    // Also when nothing needed rescoring but the rollups disagree with the rows: a run cut
+    // short after its rewrite, or whose rebuild failed, left rollups only a rebuild repairs. A
+    // mutation rewrites whole parts, so a run with nothing to repair submits none.
+    let check = !options.dry_run && report.examined > 0 && !cancel.is_cancelled();
+    if check && (report.rescored > 0 || !rollups_agree(db, range).await?) {
         rebuild_rollups(db, range).await?;
+        report.rollups_rebuilt = true;
     }
     Ok(report)
 }
@@ -282,11 +294,49 @@ const ROLLUPS: [(&str, &str, &str); 2] = [
     ("mentions_per_hour", "hour", "toStartOfHour(created_at)"),
 ];
 
+/// Whether both rollups count, for the tenant and the range's whole hours, as many (mention,
+/// watch) pairs as `mentions FINAL` holds: a mention counted under two labels makes them more.
+async fn rollups_agree(db: &ClickHouse, range: &Range) -> Result<bool, RescoreError> {
+    let (from, to) = (secs(range.from_ms), secs(range.to_ms.saturating_add(999)));
+    let hours = "toStartOfHour(toDateTime(?)) AND {t} < toStartOfHour(toDateTime(?)) + 3600";
+    let rows: u64 = db
+        .client()
+        .query(&format!(
+            "SELECT count() FROM (SELECT arrayJoin(if(empty(matched_watches), [''], matched_watches)) AS watch \
+             FROM mentions FINAL WHERE tenant = ? AND created_at >= {})",
+            hours.replace("{t}", "created_at")
+        ))
+        .bind(&range.tenant)
+        .bind(from)
+        .bind(to)
+        .fetch_one()
+        .await
+        .map_err(ch(format!("count of {}'s mentions", range.tenant)))?;
+    for (table, bucket, _) in ROLLUPS {
+        let rolled: u64 = db
+            .client()
+            .query(&format!(
+                "SELECT toUInt64(sum(mentions)) FROM {table}_v WHERE tenant = ? AND {bucket} >= {}",
+                hours.replace("{t}", bucket)
+            ))
+            .bind(&range.tenant)
+            .bind(from)
+            .bind(to)
+            .fetch_one()
+            .await
+            .map_err(ch(format!("sum of {}'s rows of {table}", range.tenant)))?;
+        if rolled != rows {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Deletes the tenant's rollup rows of the range's whole hours, rebuilds them from `mentions
 /// FINAL`, and waits for the deletion to be done. The hours are the server's (its time zone
 /// may be half an hour off UTC): both statements bound them the same way, in SQL.
 async fn rebuild_rollups(db: &ClickHouse, range: &Range) -> Result<(), RescoreError> {
-    let (from, to) = (secs(range.from_ms), secs(range.to_ms + 999));
+    let (from, to) = (secs(range.from_ms), secs(range.to_ms.saturating_add(999)));
     for (table, bucket, expression) in ROLLUPS {
         db.client()
             .query(&format!(

@@ -28,8 +28,8 @@ pub fn run(w: &mut World) {
     let out = w.stack.run(&["rescore", "--tenant", t1, "--from", &from]);
     assert_eq!(figure(&out, "stored"), w.accepted[0], "{out}");
     assert!(
-        out.contains(" 0 rescored"),
-        "already at the current scorer: {out}"
+        out.contains(" 0 rescored") && out.ends_with("rollups unchanged"),
+        "already at the current scorer, rollups in agreement: {out}"
     );
     let out = w
         .stack
@@ -141,6 +141,44 @@ pub fn run(w: &mut World) {
     );
     assert_eq!(per_minute, expected.join("\n"), "per minute too");
     let out = w.stack.run(&["rescore", "--tenant", &tenant, "--from", &from]);
-    assert!(out.contains(" 0 rescored"), "a second run: {out}");
+    assert!(
+        out.contains(" 0 rescored") && out.ends_with("rollups unchanged"),
+        "a second run: {out}"
+    );
     assert_eq!(labels(), now, "unchanged");
+
+    // A run cut short after its rewrite: a current row with another label, the rollups counting
+    // both. The next run rescores nothing and repairs the rollups.
+    let third = lines[2].split('\t').next().unwrap_or("");
+    let other = if third == "positive" {
+        "negative"
+    } else {
+        "positive"
+    };
+    clickhouse(
+        &database,
+        &format!(
+            "INSERT INTO mentions (tenant, id, created_at, created_at_ms, source, visibility, kind, native_id, text, language, \
+             sentiment_label, matched_watches, scorer_version, version) VALUES ('{tenant}', '{tenant}:x:3', toDateTime({at}), \
+             {ms}, 'x', 'public', 'post', '3', 'Livraison reçue ce matin', 'fr', '{other}', ['{tenant}/w'], '{scorer}', {v})",
+            ms = at * 1000,
+            v = vigie_core::now_ms() + 86_400_000,
+        ),
+    );
+    let doubled: u64 = rolled()
+        .lines()
+        .map(|l| l.split('\t').nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0))
+        .sum();
+    assert_eq!(doubled, 4, "the changed mention counted under both labels");
+    let out = w.stack.run(&["rescore", "--tenant", &tenant, "--from", &from]);
+    assert!(
+        out.contains(" 0 rescored") && out.ends_with("rollups rebuilt"),
+        "the rollups repaired: {out}"
+    );
+    let repaired: u64 = rolled()
+        .lines()
+        .map(|l| l.split('\t').nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0))
+        .sum();
+    assert_eq!(repaired, 3, "{}", rolled());
+    assert!(rolled().contains(&format!("{other}\t")), "{}", rolled());
 }

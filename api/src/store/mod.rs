@@ -217,7 +217,7 @@ impl HitRow {
     /// The place, as filters read it; for a row stored before places were, the platform's
     /// country.
     pub fn place(&self) -> vigie_core::places::Place {
-        if self.place_source.is_empty() && !self.country.is_empty() {
+        if self.place_source.is_empty() && self.country.len() == 2 {
             return vigie_core::places::Place {
                 country: self.country.to_ascii_uppercase(),
                 confidence: 1.0,

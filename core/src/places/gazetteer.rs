@@ -192,9 +192,16 @@ impl Gazetteer {
 
     /// The gazetteer's names of the cities called `name` (own or alternate name), largest first.
     pub fn cities_called(&self, name: &str) -> impl Iterator<Item = &str> {
-        let entries = self.names.get(&key(name)).map(Vec::as_slice).unwrap_or_default();
+        let k = key(name);
+        let entries = self.names.get(&k).map(Vec::as_slice).unwrap_or_default();
+        // "NYC", "LA" count written in capitals, as in a profile.
+        let capitals = match in_capitals(name) {
+            true => self.capitals.get(&k).map(Vec::as_slice).unwrap_or_default(),
+            false => &[],
+        };
         let mut indices: Vec<u32> = entries
             .iter()
+            .chain(capitals)
             .filter_map(|e| match e {
                 Entry::City { index, .. } => Some(*index),
                 _ => None,
@@ -202,6 +209,7 @@ impl Gazetteer {
             .collect();
         // Cities are stored largest first.
         indices.sort_unstable();
+        indices.dedup();
         indices.into_iter().map(|i| self.cities[i as usize].name.as_str())
     }
 

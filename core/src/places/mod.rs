@@ -12,8 +12,11 @@
 //! France 0.99, the United States 0.01); a city's own name outranks another city's alternate
 //! name. The country with most votes wins; its confidence is its share of the votes, times
 //! 0.95 when a country-level name supports it and 0.85 on city names alone. The city is the
-//! first city named in that country (the largest of that name). A domain's country code gives 0.6; a place named after a
-//! locative preposition in the text ("à Lyon", "in the UK") at most 0.6 × the above.
+//! first city named in that country (the largest of that name). A domain's country code gives
+//! 0.6. A place named after a locative preposition in the text ("en France", "in the UK") gives
+//! 0.6 × the above when a country's name (or UK, US, USA, UAE, RDC, DRC, EEUU, EAU, KSA) says
+//! it, and at most 0.45 otherwise, below [`FILTER_CONFIDENCE`]: "in March", "au Carrefour" are
+//! also cities somewhere.
 
 mod gazetteer;
 
@@ -522,19 +525,20 @@ pub fn from_url(url: &str) -> Option<Place> {
 
 /// Locative prepositions (and contractions) a place name follows in French, English, Spanish,
 /// German, Italian, Portuguese and Dutch.
+/// ("from" and "da" are left out: "a message from Jordan" is a person.)
 const LOCATIVES: &[&str] = &[
-    "à", "au", "aux", "en", "depuis", "vers", "in", "at", "from", "near", "desde", "aus", "bei", "nach",
-    "em", "no", "na", "nel", "nella", "da", "uit", "te", "dans",
+    "à", "au", "aux", "en", "depuis", "vers", "in", "at", "near", "desde", "aus", "bei", "nach", "em", "no",
+    "na", "nel", "nella", "uit", "te", "dans",
 ];
 
 /// The codes read in a text: the ones people write for a country ("in the UK", "aux USA").
-const TEXT_CODES: &[&str] = &["UK", "USA", "US", "UAE", "RDC", "DRC"];
+const TEXT_CODES: &[&str] = &["UK", "USA", "US", "UAE", "RDC", "DRC", "EEUU", "EAU", "KSA"];
 
 /// Articles a place name may follow after the preposition ("in the UK", "dans le Var").
 const ARTICLES: &[&str] = &["the", "le", "la", "les", "l", "el", "der", "dem", "den"];
 
-/// The place named after a locative preposition in `text` ("à Lyon", "in the UK"), at most
-/// 0.6 × as sure as the same name in a profile.
+/// The place named after a locative preposition in `text` ("en France", "in the UK"): 0.6 × as
+/// sure as the same name in a profile when a country's name says it, at most 0.45 otherwise.
 pub fn from_text(text: &str) -> Place {
     // Nearly every text has a locative: only one followed by a capitalised word costs a lookup,
     // and the words are not collected unless one is.
@@ -557,13 +561,20 @@ pub fn from_text(text: &str) -> Place {
         if !capitalised(next) {
             continue;
         }
-        if in_capitals(next) {
-            // Acronyms after "in" are rarely places ("in IT", "en DM"): only these are read.
-            if TEXT_CODES.contains(&next) {
-                votes.name(g.lookup(&key(next), true));
+        // Codes after "in" are rarely places ("in IT", "en DM"): only these are read, as the
+        // country (not Uttarakhand's "UK"). Other words in capitals are read as names ("MADE
+        // IN PERU"; names of fewer than 3 letters are not).
+        if TEXT_CODES.contains(&next) {
+            let countries: Vec<Entry> = g
+                .lookup(&key(next), true)
+                .into_iter()
+                .filter(|e| matches!(e, Entry::Country(_)))
+                .collect();
+            if !countries.is_empty() {
+                votes.name(countries);
                 found += 1;
-                ws.next();
             }
+            ws.next();
             continue;
         }
         window.clear();
@@ -588,7 +599,7 @@ pub fn from_text(text: &str) -> Place {
             _ => None,
         })
         .collect();
-    let mut place = votes.place(g, 0.75, PlaceSource::Text);
+    let mut place = votes.place(g, 0.6, PlaceSource::Text);
     if !countries_named.iter().any(|cc| cc == place.country.as_bytes()) {
         place.confidence = place.confidence.min(TEXT_WITHOUT_COUNTRY);
     }

@@ -73,6 +73,36 @@ pub(super) fn operator_words(toks: &mut [(usize, Tok)], syntax: &Syntax) -> Resu
 /// never match, where the tool it comes from may have meant either (Talkwalker documents
 /// `site:"www.cnet.com" site:"bild.de"` as results from both sites).
 pub(super) fn contradictions(items: &[Query], starts: &[usize]) -> Result<(), QueryError> {
+    // A `city:` filter reads every city its name can mean (an OR of names): two of them that
+    // share none cannot both hold either.
+    let cities = |q: &Query| -> Option<Vec<String>> {
+        match q {
+            Query::Field(Field::City, v) => Some(vec![v.clone()]),
+            Query::Or(parts) if !parts.is_empty() => parts
+                .iter()
+                .map(|p| match p {
+                    Query::Field(Field::City, v) => Some(v.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        }
+    };
+    for (j, b) in items.iter().enumerate() {
+        let Some(vb) = cities(b) else { continue };
+        for a in &items[..j] {
+            let Some(va) = cities(a) else { continue };
+            if !va.iter().any(|v| vb.contains(v)) {
+                return err(
+                    starts[j],
+                    format!(
+                        "city:{} and city:{} cannot both hold (a mention has one city): write city:{} OR city:{} for either",
+                        va[0], vb[0], va[0], vb[0]
+                    ),
+                );
+            }
+        }
+    }
     for (j, b) in items.iter().enumerate() {
         let Query::Field(field, vb) = b else { continue };
         for a in &items[..j] {

@@ -423,11 +423,14 @@ pub(super) fn field_value(field: Field, value: &str, at: usize) -> Result<Query,
             Some(code) => code,
             None => return invalid(),
         },
-        // A name, not a code: `deu.berlin.berlin` or `75001` would match nothing ("St. Louis"
-        // is a name).
+        // A name, not a code: `deu.berlin.berlin` or `75001` would match nothing.
+        // A postcode, or a lower-case dotted code; "St. Louis" and "L.A." are names.
         Field::City
-            if value.chars().all(|c| c.is_ascii_digit())
-                || (value.matches('.').count() >= 2 && !value.contains(' ')) =>
+            if value.chars().any(|c| c.is_ascii_digit())
+                || (value.contains('.')
+                    && value
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')) =>
         {
             return invalid()
         }

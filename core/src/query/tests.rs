@@ -750,10 +750,27 @@ fn city_filters_compare_the_gazetteer_name_of_the_place() {
     // Below the filter confidence the place is not read.
     assert!(!q("city:munich").matches(&at("Munich", 0.3)));
     assert!(!q("country:de").matches(&at("Munich", 0.3)));
-    // A name several cities share reads all of them; codes are not names.
+    // One city per mention, whatever the names mean; codes are not names.
+    for both in [
+        "city:lyon city:paris",
+        "city:paris city:lyon",
+        "city:munich city:berlin",
+    ] {
+        let e = Query::parse(both).unwrap_err();
+        assert!(e.message.contains("cannot both hold"), "{both}: {e}");
+    }
+    assert!(
+        q("city:münchen city:munich").matches(&munich),
+        "two names of one city"
+    );
+    assert!(
+        q("city:NYC").matches(&at("New York City", 0.9)),
+        "a name kept in capitals"
+    );
+    // A name several cities share reads all of them.
     assert!(q("city:paris").matches(&at("Paris", 0.9)));
     assert!(q("city:\"St. Louis\"").matches(&at("St. Louis", 0.9)));
-    for bad in ["city:deu.berlin.berlin", "city:75001"] {
+    for bad in ["city:deu.berlin.berlin", "city:75001", "city:\"75001 Paris\""] {
         let e = Query::parse(bad).unwrap_err();
         assert!(e.message.contains("city name"), "{bad}: {e}");
     }
