@@ -11,6 +11,7 @@
 //!   the presearcher index that matches every stored query at once;
 //! - [`vocabulary`]: what queries and documents share (words to find, where, field filters);
 //! - [`text`]: text normalisation shared by queries and documents;
+//! - [`hashing`]: the fast unkeyed hasher of maps over fixed data (models, gazetteer);
 //! - [`places`]: a mention's country and city, given or inferred (profile, address, text);
 //! - [`retry`]: retrying durable writes without losing input;
 //! - [`shutdown`]: turning SIGTERM/SIGINT into a cancellation every task observes.
@@ -21,6 +22,7 @@ pub mod clickhouse;
 pub mod config;
 pub mod deadletter;
 pub mod document;
+pub mod hashing;
 pub mod http_client;
 pub mod matcher;
 pub mod metrics;

@@ -294,34 +294,36 @@ const ROLLUPS: [(&str, &str, &str); 2] = [
     ("mentions_per_hour", "hour", "toStartOfHour(created_at)"),
 ];
 
+/// `column` within the range's whole hours, in the server's time zone (it may be half an hour
+/// off UTC): every rollup statement bounds its hours the same way, in SQL.
+fn in_hours(column: &str) -> String {
+    format!("{column} >= toStartOfHour(toDateTime(?)) AND {column} < toStartOfHour(toDateTime(?)) + 3600")
+}
+
+/// `sql` (whose placeholders are the tenant, then an [`in_hours`]'s two) bound for `range`.
+fn for_tenant_hours(db: &ClickHouse, sql: &str, range: &Range) -> clickhouse::query::Query {
+    let (from, to) = (secs(range.from_ms), secs(range.to_ms.saturating_add(999)));
+    db.client().query(sql).bind(&range.tenant).bind(from).bind(to)
+}
+
 /// Whether both rollups count, for the tenant and the range's whole hours, as many (mention,
 /// watch) pairs as `mentions FINAL` holds: a mention counted under two labels makes them more.
 async fn rollups_agree(db: &ClickHouse, range: &Range) -> Result<bool, RescoreError> {
-    let (from, to) = (secs(range.from_ms), secs(range.to_ms.saturating_add(999)));
-    let hours = "toStartOfHour(toDateTime(?)) AND {t} < toStartOfHour(toDateTime(?)) + 3600";
-    let rows: u64 = db
-        .client()
-        .query(&format!(
-            "SELECT count() FROM (SELECT arrayJoin(if(empty(matched_watches), [''], matched_watches)) AS watch \
-             FROM mentions FINAL WHERE tenant = ? AND created_at >= {})",
-            hours.replace("{t}", "created_at")
-        ))
-        .bind(&range.tenant)
-        .bind(from)
-        .bind(to)
+    let sql = format!(
+        "SELECT count() FROM (SELECT arrayJoin(if(empty(matched_watches), [''], matched_watches)) AS watch \
+         FROM mentions FINAL WHERE tenant = ? AND {})",
+        in_hours("created_at")
+    );
+    let rows: u64 = for_tenant_hours(db, &sql, range)
         .fetch_one()
         .await
         .map_err(ch(format!("count of {}'s mentions", range.tenant)))?;
     for (table, bucket, _) in ROLLUPS {
-        let rolled: u64 = db
-            .client()
-            .query(&format!(
-                "SELECT toUInt64(sum(mentions)) FROM {table}_v WHERE tenant = ? AND {bucket} >= {}",
-                hours.replace("{t}", bucket)
-            ))
-            .bind(&range.tenant)
-            .bind(from)
-            .bind(to)
+        let sql = format!(
+            "SELECT toUInt64(sum(mentions)) FROM {table}_v WHERE tenant = ? AND {}",
+            in_hours(bucket)
+        );
+        let rolled: u64 = for_tenant_hours(db, &sql, range)
             .fetch_one()
             .await
             .map_err(ch(format!("sum of {}'s rows of {table}", range.tenant)))?;
@@ -333,34 +335,25 @@ async fn rollups_agree(db: &ClickHouse, range: &Range) -> Result<bool, RescoreEr
 }
 
 /// Deletes the tenant's rollup rows of the range's whole hours, rebuilds them from `mentions
-/// FINAL`, and waits for the deletion to be done. The hours are the server's (its time zone
-/// may be half an hour off UTC): both statements bound them the same way, in SQL.
+/// FINAL`, and waits for the deletion to be done.
 async fn rebuild_rollups(db: &ClickHouse, range: &Range) -> Result<(), RescoreError> {
-    let (from, to) = (secs(range.from_ms), secs(range.to_ms.saturating_add(999)));
     for (table, bucket, expression) in ROLLUPS {
-        db.client()
-            .query(&format!(
-                "ALTER TABLE {table} DELETE WHERE tenant = ? AND {bucket} >= toStartOfHour(toDateTime(?)) \
-                 AND {bucket} < toStartOfHour(toDateTime(?)) + 3600"
-            ))
-            .bind(&range.tenant)
-            .bind(from)
-            .bind(to)
+        let delete = format!(
+            "ALTER TABLE {table} DELETE WHERE tenant = ? AND {}",
+            in_hours(bucket)
+        );
+        for_tenant_hours(db, &delete, range)
             .execute()
             .await
             .map_err(ch(format!("deletion of {}'s rows of {table}", range.tenant)))?;
         // Submitted after the mutation: not touched by it.
-        db.client()
-            .query(&format!(
-                "INSERT INTO {table} SELECT tenant, arrayJoin(if(empty(matched_watches), [''], matched_watches)) AS watch, \
-                 source, language, sentiment_label AS sentiment, {expression} AS {bucket}, uniqExactState(id) AS mentions \
-                 FROM mentions FINAL WHERE tenant = ? AND created_at >= toStartOfHour(toDateTime(?)) \
-                 AND created_at < toStartOfHour(toDateTime(?)) + 3600 \
-                 GROUP BY tenant, watch, source, language, sentiment, {bucket}"
-            ))
-            .bind(&range.tenant)
-            .bind(from)
-            .bind(to)
+        let rebuild = format!(
+            "INSERT INTO {table} SELECT tenant, arrayJoin(if(empty(matched_watches), [''], matched_watches)) AS watch, \
+             source, language, sentiment_label AS sentiment, {expression} AS {bucket}, uniqExactState(id) AS mentions \
+             FROM mentions FINAL WHERE tenant = ? AND {} GROUP BY tenant, watch, source, language, sentiment, {bucket}",
+            in_hours("created_at")
+        );
+        for_tenant_hours(db, &rebuild, range)
             .execute()
             .await
             .map_err(ch(format!("rebuild of {}'s rows of {table}", range.tenant)))?;

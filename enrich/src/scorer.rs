@@ -61,7 +61,7 @@ impl Scorer {
             enriched_at_ms: now_ms,
             scorer_version: SCORER_VERSION.to_string(),
             cluster,
-            place: Some(place.to_proto()),
+            place: Some(place.into_proto()),
             mention: Some(mention),
         }
     }
@@ -73,9 +73,16 @@ mod tests {
     use vigie_core::proto::{SentimentLabel, Source};
     use vigie_core::watches::{parse_file, WatchRegistry};
 
+    fn registry_of(file: &str) -> WatchRegistry {
+        let registry = WatchRegistry::default();
+        for w in parse_file(file, "test").unwrap() {
+            registry.upsert(w).unwrap();
+        }
+        registry
+    }
+
     #[test]
     fn scores_and_matches_the_tenants_watches_only() {
-        let registry = WatchRegistry::default();
         let file = r#"
 [[watch]]
 tenant = "acme"
@@ -91,9 +98,7 @@ id = "english-only"
 query = "acme"
 languages = ["en"]
 "#;
-        for w in parse_file(file, "test").unwrap() {
-            registry.upsert(w).unwrap();
-        }
+        let registry = registry_of(file);
         let m = Mention {
             tenant: "acme".into(),
             source: Source::X as i32,
@@ -111,7 +116,6 @@ languages = ["en"]
 
     #[test]
     fn country_and_city_filters_read_the_inferred_place() {
-        let registry = WatchRegistry::default();
         let file = r#"
 [[watch]]
 tenant = "acme"
@@ -127,9 +131,7 @@ tenant = "acme"
 id = "belgium"
 query = "acme country:BE"
 "#;
-        for w in parse_file(file, "test").unwrap() {
-            registry.upsert(w).unwrap();
-        }
+        let registry = registry_of(file);
         let mention = |location: &str| Mention {
             tenant: "acme".into(),
             source: Source::X as i32,

@@ -4,36 +4,13 @@
 //! `cities15000`, © GeoNames, CC BY 4.0) and `pycountry` 26.2.16 (ISO 3166 names and
 //! translations from Debian's iso-codes, LGPL-2.1), and embedded in the binary.
 
+use crate::hashing::FnvBuild;
 use crate::text::normalize;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
-/// FNV-1a. The maps hold a fixed data set and are only read with what mentions say, so no
-/// input chooses what collides: a fast unkeyed hash does (SipHash was a third of a lookup).
-#[derive(Default, Clone, Copy)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-type Names = HashMap<String, Vec<Entry>, BuildHasherDefault<Fnv>>;
+/// Folded names to what they designate, hashed with FNV-1a (see [`crate::hashing`]).
+type Names = HashMap<String, Vec<Entry>, FnvBuild>;
 
 const DATA: &str = include_str!("../../data/places/gazetteer.tsv");
 

@@ -88,10 +88,10 @@ impl Place {
     }
 
     /// The wire form.
-    pub fn to_proto(&self) -> proto::Place {
+    pub fn into_proto(self) -> proto::Place {
         proto::Place {
-            country: self.country.clone(),
-            city: self.city.clone(),
+            country: self.country,
+            city: self.city,
             confidence: self.confidence,
             source: self.source.name().to_string(),
         }
@@ -117,11 +117,13 @@ impl Place {
 /// when it lies in that country), else the profile location's, the address's, the text's.
 pub fn infer(m: &Mention) -> Place {
     let location = m.author.as_ref().map_or("", |a| a.location.as_str());
-    let profile = from_profile(location);
     if m.country.len() == 2 {
         let mut place = Place::given(m);
-        if place.city.is_empty() && profile.country == place.country {
-            place.city = profile.city;
+        if place.city.is_empty() {
+            let profile = from_profile(location);
+            if profile.country == place.country {
+                place.city = profile.city;
+            }
         }
         return place;
     }
@@ -132,6 +134,7 @@ pub fn infer(m: &Mention) -> Place {
             return place;
         }
     }
+    let profile = from_profile(location);
     if !profile.country.is_empty() {
         return profile;
     }

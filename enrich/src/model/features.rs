@@ -114,31 +114,8 @@ pub fn pair_bucket_of(first: u64, second: u64, buckets: u32) -> u32 {
     bucket(first ^ second.rotate_left(17), buckets)
 }
 
-/// A fast, non-cryptographic hasher (FNV-1a) for the small static word tables of the models.
-#[derive(Default, Clone, Copy)]
-pub struct FnvHasher(u64);
-
-impl std::hash::Hasher for FnvHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-/// Builds [`FnvHasher`]s.
-pub type FnvBuild = std::hash::BuildHasherDefault<FnvHasher>;
+/// The hasher of the models' static word tables (shared with the gazetteer).
+pub use vigie_core::hashing::{FnvBuild, FnvHasher};
 
 #[cfg(test)]
 mod tests {
