@@ -1,7 +1,9 @@
 //! The alerting engine per enriched mention: 10,000 watches each carrying two rules
 //! (`volume_spike` and `risky_mention`), mentions spread over 100 tenants, each matched by two
 //! watches, event times advancing 2 ms per mention (sweeps every simulated minute included).
-//! Baseline in the same run: decoding the records alone, the floor any consumer pays.
+//! Baseline in the same run: decoding the records alone, the floor any consumer pays. Then
+//! the cost of restoring the whole resulting state (every watch's checkpoint piece), which every
+//! alerting member pays at start and after each rebalance.
 //!
 //! Run: `cargo bench --bench alerting` (criterion reports mentions/s).
 
@@ -142,8 +144,30 @@ fn engine(c: &mut Criterion) {
             criterion::BatchSize::PerIteration,
         )
     });
-    group.finish();
     eprintln!("engine stats after the bench: {:?}", engine.stats());
+    // What a member does at start and after every rebalance: read back every piece of the
+    // state (here all 10,000 watches, as the engine above left them) into an empty engine.
+    let pieces: Vec<(String, Vec<u8>)> = engine
+        .take_checkpoint()
+        .pieces
+        .into_iter()
+        .filter_map(|(key, bytes)| Some((key, bytes?)))
+        .collect();
+    let bytes: usize = pieces.iter().map(|(k, b)| k.len() + b.len()).sum();
+    eprintln!("checkpoint: {} pieces, {bytes} bytes", pieces.len());
+    group.throughput(Throughput::Elements(pieces.len() as u64));
+    group.sample_size(10);
+    group.bench_function("restore every piece (10k watches)", |b| {
+        b.iter(|| {
+            let mut restored = Engine::default();
+            for (key, bytes) in &pieces {
+                restored.restore(key, bytes).expect("a piece the engine wrote");
+            }
+            restored.restored();
+            black_box(restored)
+        })
+    });
+    group.finish();
 }
 
 criterion_group!(benches, engine);

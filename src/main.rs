@@ -4,6 +4,7 @@ mod admin;
 mod backtest;
 mod eval;
 mod import;
+mod load;
 mod nab;
 mod rescore;
 mod score;
@@ -80,6 +81,9 @@ enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Drive the running stack through ingest (HTTP or gRPC) with generated mentions, watches
+    /// and alert probes; report ingest and end-to-end throughput, lag and alert latency.
+    Load(load::LoadArgs),
     /// Manage watch definitions.
     Watches {
         #[command(subcommand)]
@@ -228,6 +232,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Backtest(args) => backtest::run(args),
         Command::Alert { action } => admin::send_alert_command(&config, action).await,
         Command::Token { action } => admin::manage_tokens(&config, action).await,
+        Command::Load(args) => load::run(&config, args).await,
         Command::Train(args) => eval::run_train(args),
         Command::Eval(args) => eval::run_eval(args),
         Command::Migrate { clickhouse_only } => {

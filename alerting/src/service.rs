@@ -14,15 +14,16 @@ use crate::engine::{CheckpointError, Engine, EngineStats, Piece};
 use prost::Message;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
-use vigie_core::bus::{Bus, InRecord, OutRecord, Publisher};
-use vigie_core::clickhouse::{AlertRow, ClickHouse};
+use vigie_core::bus::{Bus, InRecord, OutRecord, Outgoing, Publisher};
+use vigie_core::clickhouse::{AlertRow, ClickHouse, TableWriter};
 use vigie_core::config::StageConfig;
 use vigie_core::metrics::StageMetrics;
 use vigie_core::model::FieldError;
 use vigie_core::proto::{Alert, AlertCommand, EnrichedMention};
-use vigie_core::retry::until_ok;
-use vigie_core::stage::{run_consumer, Batching};
+use vigie_core::retry::Abandoned;
+use vigie_core::stage::{run_consumer, Flush, Pipeline, Written};
 use vigie_core::watches::WatchRegistry;
 use vigie_core::{deadletter, topics};
 
@@ -59,8 +60,9 @@ async fn tick_quiet_tenants(
             _ = cancel.cancelled() => return,
         }
         let now = vigie_core::now_ms();
+        // Not while a batch holds the engine (the next tick will do): never block a worker.
         let quiet = engine
-            .lock()
+            .try_lock()
             .map(|e| e.quiet_tenants(now, QUIET_MS, LIVE_MS))
             .unwrap_or_default();
         let records: Vec<OutRecord> = quiet
@@ -168,6 +170,12 @@ pub async fn restore(
         pieces.insert(r.key_str(), r.payload.clone());
     })
     .await?;
+    // Cancelled before catching up: the pieces read are only some of them, and state built on
+    // them would overwrite the others at the next checkpoint.
+    anyhow::ensure!(
+        !cancel.is_cancelled(),
+        "shutdown before the checkpoint was read in full"
+    );
     let mut engine = engine.lock().unwrap_or_else(|p| p.into_inner());
     engine.clear();
     let mut restored = 0;
@@ -200,54 +208,75 @@ fn count_ignored(before: EngineStats, after: EngineStats) {
     vigie_core::metrics::alerting_ignored("replayed", after.replayed.saturating_sub(before.replayed));
 }
 
-/// Publishes a batch's outputs in the order that keeps them safe: dead letters and alerts first,
-/// then ClickHouse rows, then the checkpoint that says they were produced.
-async fn write_outputs(
+/// Hands a batch's alerts and dead letters to the bus and the alerts' table writer, in batch
+/// order, and returns the write half, which keeps them safe in this order: dead letters, alerts
+/// and ClickHouse rows durable; then, once the previous batch's write half finished (`previous`),
+/// the checkpoint (when this batch takes one) that says they were produced; then `done`. A
+/// checkpoint is so never durable before the alerts it accounts for, nor before an earlier
+/// batch's checkpoint; and a batch's input is committed only with a checkpoint, which covers
+/// the batches before it too.
+async fn start_writes(
     publisher: &Publisher,
-    clickhouse: Option<&ClickHouse>,
-    metrics: &StageMetrics,
-    drain: &CancellationToken,
+    rows: Option<&TableWriter<AlertRow>>,
     outcome: BatchOutcome,
-    checkpoint: Vec<Piece>,
-) -> Result<usize, vigie_core::retry::Abandoned> {
+    checkpoint: Option<(Vec<Piece>, bool)>,
+    chain: (Option<oneshot::Receiver<()>>, oneshot::Sender<()>),
+    metrics: StageMetrics,
+    drain: CancellationToken,
+) -> impl std::future::Future<Output = Result<Written, Abandoned>> + Send + 'static {
     let BatchOutcome { alerts, rejected } = outcome;
-    until_ok("publish dead letters", metrics, "deadletter", drain, || {
-        publisher.publish(topics::DEADLETTER, rejected.clone())
-    })
-    .await?;
-    metrics.deadlettered(rejected.len());
+    let (previous, done) = chain;
     let records: Vec<OutRecord> = alerts
         .iter()
         .map(|a| OutRecord::message(a.tenant.clone(), SCHEMA, a.encode_to_vec()))
         .collect();
-    until_ok("publish alerts", metrics, "publish", drain, || {
-        publisher.publish(topics::ALERTS, records.clone())
-    })
-    .await?;
-    if let Some(ch) = clickhouse {
-        let rows: Vec<AlertRow> = alerts.iter().map(AlertRow::from_alert).collect();
-        until_ok("insert alerts", metrics, "clickhouse", drain, || {
-            ch.insert("alerts", &rows)
+    let inserted = rows.map(|w| w.submit(alerts.iter().map(AlertRow::from_alert).collect()));
+    let dead = Outgoing::start(publisher, topics::DEADLETTER, rejected).await;
+    let published = Outgoing::start(publisher, topics::ALERTS, records).await;
+    let publisher = publisher.clone();
+    async move {
+        let dead = dead
+            .durable("publish dead letters", &metrics, "deadletter", &drain)
+            .await?;
+        metrics.deadlettered(dead);
+        published
+            .durable("publish alerts", &metrics, "publish", &drain)
+            .await?;
+        if let Some(inserted) = inserted {
+            inserted.durable().await?;
+        }
+        if let Some(previous) = previous {
+            previous
+                .await
+                .map_err(|_| Abandoned("checkpoint after an abandoned batch".into()))?;
+        }
+        // A piece that could not be serialised stays changed for the next checkpoint: the input
+        // it accounts for must wait for that one to be committed.
+        let commit = checkpoint.as_ref().is_some_and(|(_, complete)| *complete);
+        if let Some((checkpoint, _)) = checkpoint {
+            let pieces: Vec<OutRecord> = checkpoint
+                .into_iter()
+                .map(|(key, payload)| OutRecord {
+                    key,
+                    payload,
+                    schema: CHECKPOINT_SCHEMA,
+                })
+                .collect();
+            Outgoing::start(&publisher, topics::ALERTING_STATE, pieces)
+                .await
+                .durable("checkpoint state", &metrics, "checkpoint", &drain)
+                .await?;
+        }
+        let _ = done.send(());
+        for a in &alerts {
+            let state = vigie_core::names::state_name(a.state());
+            tracing::warn!(target: "vigie::alerts", alert = %a.id, tenant = %a.tenant, watch = %a.watch_id, rule = %a.rule, state, "ALERT {}", a.summary);
+        }
+        Ok(Written {
+            sent: alerts.len(),
+            commit,
         })
-        .await?;
     }
-    let pieces: Vec<OutRecord> = checkpoint
-        .into_iter()
-        .map(|(key, payload)| OutRecord {
-            key,
-            payload,
-            schema: CHECKPOINT_SCHEMA,
-        })
-        .collect();
-    until_ok("checkpoint state", metrics, "checkpoint", drain, || {
-        publisher.publish(topics::ALERTING_STATE, pieces.clone())
-    })
-    .await?;
-    for a in &alerts {
-        let state = vigie_core::names::state_name(a.state());
-        tracing::warn!(target: "vigie::alerts", alert = %a.id, tenant = %a.tenant, watch = %a.watch_id, rule = %a.rule, state, "ALERT {}", a.summary);
-    }
-    Ok(alerts.len())
 }
 
 /// Runs the alerting loop until `cancel`.
@@ -259,10 +288,12 @@ pub async fn run(deps: AlertingDeps, cancel: CancellationToken) -> anyhow::Resul
         STAGE,
     )?;
     let publisher = deps.bus.publisher()?;
-    let batching = Batching {
-        max: deps.config.batch_size,
-        linger: Duration::from_millis(deps.config.batch_linger_ms),
-    };
+    let rows = TableWriter::<AlertRow>::for_stage(deps.clickhouse.as_ref(), "alerts", &metrics, &cancel);
+    let sinks = rows
+        .iter()
+        .map(|w| Arc::new(w.clone()) as Arc<dyn Flush>)
+        .collect();
+    let pipeline = Pipeline::from_config(&deps.config, sinks);
     tracing::info!(
         "alerting: consuming {} and {} as group {}",
         topics::MENTIONS_ENRICHED,
@@ -278,18 +309,34 @@ pub async fn run(deps: AlertingDeps, cancel: CancellationToken) -> anyhow::Resul
     ));
     // Restore before the first batch and again after every new assignment: partitions (and the
     // tenants on them) may have moved here from another member, whose checkpoints are current.
+    // (The loop finishes this member's batches in flight before a batch that follows a
+    // rebalance, so its own last checkpoints are among those read back.)
     let mut restored_for: Option<u64> = None;
+    // The previous batch's write half signals here once its checkpoint is durable.
+    let mut previous: Option<oneshot::Receiver<()>> = None;
+    // Checkpoints are taken when the input has caught up (a batch short of full), and under
+    // sustained load once per interval: serialising the state of every touched watch is the
+    // stage's largest cost, and the input is committed with the checkpoints.
+    let interval = Duration::from_millis(deps.config.checkpoint_interval_ms);
+    let mut checkpointed = std::time::Instant::now();
+    let full = deps.config.batch_size;
     run_consumer(
         subscriber,
         &metrics,
-        batching,
+        pipeline,
         &cancel,
         |batch, drain, assignments| {
             let must_restore = restored_for != Some(assignments);
             restored_for = Some(assignments);
+            let take_checkpoint =
+                batch.len() < full || checkpointed.elapsed() >= interval || cancel.is_cancelled();
+            if take_checkpoint {
+                checkpointed = std::time::Instant::now();
+            }
+            let (done, next) = oneshot::channel();
+            let chain = (previous.replace(next), done);
             let (engine, bus, registry) = (engine.clone(), deps.bus.clone(), deps.registry.clone());
-            let (publisher, clickhouse, metrics, cancel) =
-                (&publisher, deps.clickhouse.as_ref(), &metrics, &cancel);
+            let (publisher, rows, metrics, cancel) = (&publisher, rows.as_ref(), &metrics, &cancel);
             async move {
                 if must_restore {
                     loop {
@@ -298,29 +345,34 @@ pub async fn run(deps: AlertingDeps, cancel: CancellationToken) -> anyhow::Resul
                                 tracing::info!("alerting: restored {n} checkpoint pieces");
                                 break;
                             }
-                            Err(e) if !drain.is_cancelled() => {
+                            Err(e) if !cancel.is_cancelled() => {
                                 metrics.error("restore");
                                 tracing::warn!("alerting: cannot restore state: {e}; retrying");
                                 tokio::time::sleep(Duration::from_secs(1)).await;
                             }
-                            Err(e) => {
-                                return Err(vigie_core::retry::Abandoned(format!("restore state: {e}")))
-                            }
+                            Err(e) => return Err(Abandoned(format!("restore state: {e}"))),
                         }
                     }
                 }
                 let (outcome, checkpoint) = {
                     let mut engine = engine.lock().unwrap_or_else(|p| p.into_inner());
                     let before = engine.stats();
-                    let outcome =
-                        tokio::task::block_in_place(|| process_batch(&mut engine, &registry, &batch));
+                    // The engine and the checkpoint's serialisation are CPU work: let the runtime
+                    // move other tasks (the batches being written) off this worker meanwhile.
+                    let (outcome, checkpoint) = tokio::task::block_in_place(|| {
+                        let outcome = process_batch(&mut engine, &registry, &batch);
+                        let checkpoint = take_checkpoint.then(|| engine.take_checkpoint());
+                        (outcome, checkpoint)
+                    });
                     count_ignored(before, engine.stats());
-                    let checkpoint = engine.take_checkpoint();
-                    report_checkpoint_failures(metrics, &checkpoint.failed);
-                    (outcome, checkpoint.pieces)
+                    let checkpoint = checkpoint.map(|c| {
+                        report_checkpoint_failures(metrics, &c.failed);
+                        (c.pieces, c.failed.is_empty())
+                    });
+                    (outcome, checkpoint)
                 };
-                let sent = write_outputs(publisher, clickhouse, metrics, &drain, outcome, checkpoint).await?;
-                Ok((batch, sent))
+                let metrics = metrics.clone();
+                Ok(start_writes(publisher, rows, outcome, checkpoint, chain, metrics, drain).await)
             }
         },
     )
@@ -449,6 +501,46 @@ mod tests {
         .await;
         assert_eq!(alerts(&bus), expected);
         assert!(!bus.snapshot(topics::ALERTING_STATE).is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn input_that_pauses_after_full_batches_is_checkpointed_and_committed() {
+        // Two full batches of three within the checkpoint interval: neither takes a checkpoint
+        // (the input had not caught up), so their commit waits for one — taken when the input
+        // pauses, not at the next record, which may never come.
+        let bus = MemoryBus::default();
+        bus.publish(topics::MENTIONS_ENRICHED, stream()[..6].to_vec())
+            .await
+            .unwrap();
+        let cancel = CancellationToken::new();
+        let deps = AlertingDeps {
+            bus: Bus::Memory(bus.clone()),
+            clickhouse: None,
+            registry: registry(),
+            config: StageConfig {
+                group_id: "g".into(),
+                batch_linger_ms: 2,
+                batch_size: 3,
+                checkpoint_interval_ms: 60_000,
+                ..Default::default()
+            },
+        };
+        let task = tokio::spawn(run(deps, cancel.clone()));
+        let mut pending = i64::MAX;
+        for _ in 0..300 {
+            pending = bus.pending(topics::MENTIONS_ENRICHED, "g");
+            if pending == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(pending, 0, "committed while the service still runs");
+        assert!(
+            !bus.snapshot(topics::ALERTING_STATE).is_empty(),
+            "with a checkpoint"
+        );
+        cancel.cancel();
+        task.await.unwrap().unwrap();
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

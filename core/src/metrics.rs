@@ -12,6 +12,7 @@
 //! | `vigie_alerts_raised_total` | counter | rule_type, severity | alerts raised |
 //! | `vigie_alerting_ignored_total` | counter | reason | mentions alerting did not count: `late` (beyond the lateness allowance), `replayed` (already in the restored state) |
 //! | `vigie_records_skipped_total` | counter | topic, reason | records of Vigie's own topics read and not applied (unreadable, or a payload that disagrees with its key); each is also logged |
+//! | `vigie_producers_replaced_total` | counter | | Kafka producers replaced after a fatal error (an idempotent producer fenced or out of sequence refuses every later record; the records it failed are published again by the new one) |
 //! | `vigie_matching_capped_total` | counter | | mentions longer than matching considers (the first 4,096 words of a title or text are matched; risk and clustering see every word) |
 //! | `vigie_notifications_total` | counter | receiver, outcome | notifications `sent`, `reminded` or `deadlettered` |
 //! | `vigie_api_requests_total` | counter | method, code | gRPC calls by full method name and status code |
@@ -39,6 +40,7 @@ struct Vocabulary {
     notifications: IntCounterVec,
     skipped: IntCounterVec,
     capped: IntCounter,
+    producers_replaced: IntCounter,
     api_requests: IntCounterVec,
     api_seconds: HistogramVec,
     connector: ConnectorVocabulary,
@@ -137,6 +139,15 @@ impl ConnectorVocabulary {
             ),
         }
     }
+}
+
+/// A counter without labels, registered.
+fn single_counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
+    let c = IntCounter::new(name, help).expect("valid metric definition");
+    registry
+        .register(Box::new(c.clone()))
+        .expect("metric registered once");
+    c
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -248,17 +259,16 @@ static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
             "Notifications by receiver and outcome",
             &["receiver", "outcome"],
         ),
-        capped: {
-            let c = IntCounter::new(
-                "vigie_matching_capped_total",
-                "Mentions longer than matching considers (first 4,096 words of a title or text)",
-            )
-            .expect("valid metric definition");
-            registry
-                .register(Box::new(c.clone()))
-                .expect("metric registered once");
-            c
-        },
+        capped: single_counter(
+            &registry,
+            "vigie_matching_capped_total",
+            "Mentions longer than matching considers (first 4,096 words of a title or text)",
+        ),
+        producers_replaced: single_counter(
+            &registry,
+            "vigie_producers_replaced_total",
+            "Kafka producers replaced after a fatal error (fenced, out of sequence)",
+        ),
         skipped: counter(
             &registry,
             "vigie_records_skipped_total",
@@ -488,6 +498,11 @@ pub fn alerting_ignored(reason: &str, n: u64) {
 /// `reason` ("undecodable", "key_mismatch", "invalid"). Callers log the record's key as well.
 pub fn record_skipped(topic: &str, reason: &str) {
     VOCABULARY.skipped.with_label_values(&[topic, reason]).inc();
+}
+
+/// Counts one Kafka producer replaced after a fatal error.
+pub fn producer_replaced() {
+    VOCABULARY.producers_replaced.inc();
 }
 
 /// Counts one mention whose words beyond the matching cap were not matched.

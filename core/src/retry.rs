@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 /// The write was abandoned because shutdown was requested; the input stays uncommitted and will
 /// be redelivered.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{0} abandoned at shutdown; its input will be redelivered")]
 pub struct Abandoned(pub String);
 

@@ -8,7 +8,7 @@ use crate::clickhouse::ClickHouse;
 use crate::metrics::StageMetrics;
 use crate::proto::Watch;
 use crate::retry::until_ok;
-use crate::stage::{run_consumer, Batching};
+use crate::stage::{run_consumer, Batching, Pipeline, Written};
 use crate::topics;
 use prost::Message;
 use serde::{Deserialize, Serialize};
@@ -122,7 +122,7 @@ pub async fn run(
     run_consumer(
         subscriber,
         metrics,
-        batching,
+        Pipeline::sequential(batching),
         &cancel,
         |batch, drain, _| async move {
             let rows: Vec<WatchRow> = batch.iter().filter_map(counted_row).collect();
@@ -130,7 +130,7 @@ pub async fn run(
                 clickhouse.insert("watches", &rows)
             })
             .await?;
-            Ok((batch, rows.len()))
+            Ok(std::future::ready(Ok(Written::commit(rows.len()))))
         },
     )
     .await;

@@ -3,7 +3,7 @@
 
 The local stack and the end-to-end test run ClickHouse 18.16 (Debian's package); analysts run
 current releases. This applies every migration the way `vigie migrate` does (the files listed in
-`MIGRATIONS` of core/src/clickhouse.rs, in order, split into statements as `split_statements`
+`MIGRATIONS` of core/src/clickhouse/mod.rs, in order, split into statements as `split_statements`
 splits them, recorded in schema_migrations, in a database of their own), inserts a few mentions
 (twice, as a redelivery would), alerts and watches, and runs every ```sql block of
 docs/clickhouse.md for tenant 'acme', as the end-to-end test does. Any error stops it with the
@@ -105,15 +105,15 @@ def rows(answer):
 
 
 def migrations():
-    """(version, name, SQL) as core/src/clickhouse.rs embeds them, checked against the files."""
-    with open(os.path.join(ROOT, "core", "src", "clickhouse.rs"), encoding="utf-8") as f:
+    """(version, name, SQL) as core/src/clickhouse/mod.rs embeds them, checked against the files."""
+    with open(os.path.join(ROOT, "core", "src", "clickhouse", "mod.rs"), encoding="utf-8") as f:
         source = f.read()
     listed = re.findall(
-        r'\(\s*(\d+),\s*"([^"]+)",\s*include_str!\("\.\./\.\./deploy/clickhouse/([^"]+)"\),?\s*\)', source
+        r'\(\s*(\d+),\s*"([^"]+)",\s*include_str!\("\.\./\.\./\.\./deploy/clickhouse/([^"]+)"\),?\s*\)', source
     )
     files = sorted(f for f in os.listdir(os.path.join(ROOT, "deploy", "clickhouse")) if f.endswith(".sql"))
     if not listed or [f for _, _, f in listed] != files:
-        raise Failed("reading MIGRATIONS in core/src/clickhouse.rs", f"listed: {listed}", f"files: {files}")
+        raise Failed("reading MIGRATIONS in core/src/clickhouse/mod.rs", f"listed: {listed}", f"files: {files}")
     out = []
     for version, name, file in listed:
         with open(os.path.join(ROOT, "deploy", "clickhouse", file), encoding="utf-8") as f:
@@ -122,7 +122,7 @@ def migrations():
 
 
 def split_statements(sql):
-    """As `split_statements` in core/src/clickhouse.rs: `;` at line ends, `--` comments dropped."""
+    """As `split_statements` in core/src/clickhouse/mod.rs: `;` at line ends, `--` comments dropped."""
     out, current = [], ""
     for line in sql.splitlines():
         line = line.split("--")[0].rstrip()

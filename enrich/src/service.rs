@@ -1,19 +1,21 @@
 //! The enrich service loop, independent of transport: consume raw mentions in batches, score
-//! them, publish the enriched mentions, insert them into ClickHouse, and commit the batch only
-//! once both writes are durable. Undecodable records are dead-lettered, never dropped.
+//! them, publish the enriched mentions, insert them into ClickHouse (through one table writer
+//! gathering batches into large inserts), and commit a batch only once both writes are durable,
+//! with several batches being written at once (see `vigie_core::stage`). Undecodable records
+//! are dead-lettered, never dropped.
 
 use crate::Scorer;
 use prost::Message;
-use std::time::Duration;
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
-use vigie_core::bus::{Bus, BusError, InRecord, OutRecord, Publisher};
-use vigie_core::clickhouse::{ClickHouse, MentionRow};
+use vigie_core::bus::{Bus, BusError, InRecord, OutRecord, Outgoing, Publisher};
+use vigie_core::clickhouse::{ClickHouse, MentionRow, TableWriter};
 use vigie_core::config::StageConfig;
 use vigie_core::metrics::StageMetrics;
 use vigie_core::model::FieldError;
 use vigie_core::proto::{EnrichedMention, Mention};
-use vigie_core::retry::{until_ok, Abandoned};
-use vigie_core::stage::{run_consumer, Batching};
+use vigie_core::retry::Abandoned;
+use vigie_core::stage::{run_consumer, Flush, Pipeline, Written};
 use vigie_core::watches::WatchRegistry;
 use vigie_core::{deadletter, topics};
 
@@ -80,17 +82,19 @@ pub struct EnrichDeps {
     pub config: StageConfig,
 }
 
-/// Runs the enrich loop until `cancel`, then finishes the batch in hand, flushes and returns.
+/// Runs the enrich loop until `cancel`, then finishes the batches in flight, flushes and returns.
 pub async fn run(deps: EnrichDeps, cancel: CancellationToken) -> Result<(), BusError> {
     let metrics = StageMetrics::new(STAGE);
     let subscriber = deps
         .bus
         .subscribe(topics::MENTIONS_RAW, &deps.config.group_id, STAGE)?;
     let publisher = deps.bus.publisher()?;
-    let batching = Batching {
-        max: deps.config.batch_size,
-        linger: Duration::from_millis(deps.config.batch_linger_ms),
-    };
+    let rows = TableWriter::<MentionRow>::for_stage(deps.clickhouse.as_ref(), "mentions", &metrics, &cancel);
+    let sinks = rows
+        .iter()
+        .map(|w| Arc::new(w.clone()) as Arc<dyn Flush>)
+        .collect();
+    let pipeline = Pipeline::from_config(&deps.config, sinks);
     tracing::info!(
         "enrich: consuming {} as group {}",
         topics::MENTIONS_RAW,
@@ -100,18 +104,14 @@ pub async fn run(deps: EnrichDeps, cancel: CancellationToken) -> Result<(), BusE
     run_consumer(
         subscriber,
         &metrics,
-        batching,
+        pipeline,
         &cancel,
         |batch, drain, _assignments| {
-            // Scoring is CPU work: let the runtime move other tasks (watch updates, metrics) off
-            // this worker meanwhile.
+            // Scoring is CPU work: let the runtime move other tasks (watch updates, metrics,
+            // the batches being written) off this worker meanwhile.
             let output = tokio::task::block_in_place(|| process_batch(&scorer, &deps.registry, &batch));
-            let (publisher, clickhouse, metrics) = (&publisher, deps.clickhouse.as_ref(), &metrics);
-            async move {
-                write(publisher, clickhouse, &output, metrics, &drain).await?;
-                metrics.deadlettered(output.rejected.len());
-                Ok((batch, output.enriched.len()))
-            }
+            let (publisher, rows, metrics) = (&publisher, rows.as_ref(), metrics.clone());
+            async move { Ok(start_writes(publisher, rows, output, metrics, drain).await) }
         },
     )
     .await;
@@ -120,14 +120,16 @@ pub async fn run(deps: EnrichDeps, cancel: CancellationToken) -> Result<(), BusE
     Ok(())
 }
 
-/// Writes a batch's outputs durably: dead letters, enriched mentions, then ClickHouse rows.
-async fn write(
+/// Hands a batch's outputs to the bus and the mentions' table writer, in batch order, and
+/// returns the write half that waits until all are durable: dead letters, enriched mentions,
+/// ClickHouse rows.
+async fn start_writes(
     publisher: &Publisher,
-    clickhouse: Option<&ClickHouse>,
-    output: &BatchOutput,
-    metrics: &StageMetrics,
-    drain: &CancellationToken,
-) -> Result<(), Abandoned> {
+    rows: Option<&TableWriter<MentionRow>>,
+    output: BatchOutput,
+    metrics: StageMetrics,
+    drain: CancellationToken,
+) -> impl std::future::Future<Output = Result<Written, Abandoned>> + Send + 'static {
     let enriched: Vec<OutRecord> = output
         .enriched
         .iter()
@@ -136,27 +138,28 @@ async fn write(
             OutRecord::message(tenant, SCHEMA, e.encode_to_vec())
         })
         .collect();
-    until_ok("publish dead letters", metrics, "deadletter", drain, || {
-        publisher.publish(topics::DEADLETTER, output.rejected.clone())
-    })
-    .await?;
-    until_ok("publish enriched", metrics, "publish", drain, || {
-        publisher.publish(topics::MENTIONS_ENRICHED, enriched.clone())
-    })
-    .await?;
-    if let Some(ch) = clickhouse {
-        let rows: Vec<MentionRow> = output.enriched.iter().map(MentionRow::from_enriched).collect();
-        until_ok("insert mentions", metrics, "clickhouse", drain, || {
-            ch.insert("mentions", &rows)
-        })
-        .await?;
+    let inserted = rows.map(|w| w.submit(output.enriched.iter().map(MentionRow::from_enriched).collect()));
+    let dead = Outgoing::start(publisher, topics::DEADLETTER, output.rejected).await;
+    let enriched = Outgoing::start(publisher, topics::MENTIONS_ENRICHED, enriched).await;
+    async move {
+        let dead = dead
+            .durable("publish dead letters", &metrics, "deadletter", &drain)
+            .await?;
+        metrics.deadlettered(dead);
+        let sent = enriched
+            .durable("publish enriched", &metrics, "publish", &drain)
+            .await?;
+        if let Some(inserted) = inserted {
+            inserted.durable().await?;
+        }
+        Ok(Written::commit(sent))
     }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
     use vigie_core::bus::memory::MemoryBus;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

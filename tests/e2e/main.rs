@@ -32,11 +32,15 @@
 //!     collect`'s bluesky connector, the collector SIGKILLed half-way and started again from its
 //!     saved cursor: every post the keywords keep in ClickHouse and on the raw topic exactly
 //!     once, none missing, the malformed frame dead-lettered once.
-//! 11. `shutdown`: the API's metrics, a revoked token, and every service stopping cleanly.
+//! 11. `clickhouse_outage`: ClickHouse SIGKILLed while tenant 2 posts, down for 20 s, started
+//!     again: ingest kept accepting, enrich and alerting resumed by themselves, every accepted
+//!     mention in ClickHouse exactly once.
+//! 12. `shutdown`: the API's metrics, a revoked token, and every service stopping cleanly.
 
 mod alerting_crash;
 mod api;
 mod bi;
+mod clickhouse_outage;
 mod connectors;
 mod cross_tenant;
 mod enrich_crash;
@@ -85,7 +89,7 @@ pub struct World {
 type Step = fn(&mut World);
 
 /// The scenarios, in the order they run.
-const SCENARIOS: [(&str, Step); 10] = [
+const SCENARIOS: [(&str, Step); 11] = [
     ("ingest_and_dead_letters", ingest::run),
     ("enrich_crash", enrich_crash::run),
     ("alerting_crash", alerting_crash::run),
@@ -95,6 +99,7 @@ const SCENARIOS: [(&str, Step); 10] = [
     ("cross_tenant", cross_tenant::run),
     ("connectors", connectors::run),
     ("jetstream", jetstream::run),
+    ("clickhouse_outage", clickhouse_outage::run),
     ("shutdown", shutdown::run),
 ];
 

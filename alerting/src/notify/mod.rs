@@ -57,7 +57,7 @@ use vigie_core::bus::{Bus, BusError, InRecord, OutRecord};
 use vigie_core::config::ReceiverConfig;
 use vigie_core::metrics::StageMetrics;
 use vigie_core::proto::Alert;
-use vigie_core::stage::run_consumer;
+use vigie_core::stage::{run_consumer, Pipeline, Written};
 use vigie_core::topics;
 
 /// The stage name of every receiver in metrics and dead letters.
@@ -169,7 +169,7 @@ pub async fn run(
     run_consumer(
         subscriber,
         &metrics,
-        group::window(&receiver),
+        Pipeline::sequential(group::window(&receiver)),
         &cancel,
         |batch, drain, _| {
             let (alerts, undecodable) = decode(&batch, &dead);
@@ -182,7 +182,7 @@ pub async fn run(
                 while let Some(notification) = limit.next(&mut pending, &drain).await? {
                     delivered += delivery.send(&notification, &drain).await?;
                 }
-                Ok((batch, delivered))
+                Ok(std::future::ready(Ok(Written::commit(delivered))))
             }
         },
     )

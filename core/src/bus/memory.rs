@@ -160,6 +160,8 @@ impl MemoryBus {
             bus: self.clone(),
             cursors,
             group: group.map(str::to_string),
+            taken: Vec::new(),
+            deadline: None,
         }
     }
 
@@ -192,19 +194,26 @@ pub struct MemorySubscriber {
     /// (topic, next position) per followed topic.
     cursors: Vec<(String, i64)>,
     group: Option<String>,
+    /// Records read by a call of `next_batch` that was cancelled before returning them: the
+    /// next call returns them first, so dropping that future loses nothing.
+    taken: Vec<InRecord>,
+    /// When the batch in `taken` is due.
+    deadline: Option<tokio::time::Instant>,
 }
 
 impl MemorySubscriber {
-    /// See [`super::Subscriber::next_batch`].
+    /// See [`super::Subscriber::next_batch`]; cancellation-safe.
     pub async fn next_batch(
         &mut self,
         max: usize,
         linger: Duration,
         cancel: &CancellationToken,
     ) -> Vec<InRecord> {
-        let deadline = tokio::time::Instant::now() + linger;
+        if self.taken.is_empty() {
+            self.deadline = None;
+        }
         let bus = self.bus.clone();
-        let mut out = Vec::new();
+        let out = &mut self.taken;
         loop {
             // Register for the wake-up before reading, so an append in between is not missed.
             let notified = bus.inner.appended.notified();
@@ -216,7 +225,11 @@ impl MemorySubscriber {
                         *position = t.base;
                     }
                     let start = (*position - t.base) as usize;
-                    let take = t.records.len().saturating_sub(start).min(max - out.len());
+                    let take = t
+                        .records
+                        .len()
+                        .saturating_sub(start)
+                        .min(max.saturating_sub(out.len()));
                     for (i, (k, p)) in t.records.iter().skip(start).take(take).enumerate() {
                         out.push(InRecord {
                             topic: topic.clone(),
@@ -230,17 +243,30 @@ impl MemorySubscriber {
                 });
             }
             if out.len() >= max {
-                return out;
+                {
+                    self.deadline = None;
+                    return std::mem::take(out);
+                }
             }
             if out.is_empty() {
                 tokio::select! {
                     _ = notified => {}
-                    _ = cancel.cancelled() => return out,
+                    _ = cancel.cancelled() => {
+                        self.deadline = None;
+                        return std::mem::take(out);
+                    }
                 }
             } else {
+                // Linger from the first record taken, across cancelled calls.
+                let deadline = *self
+                    .deadline
+                    .get_or_insert_with(|| tokio::time::Instant::now() + linger);
                 tokio::select! {
                     _ = notified => {}
-                    _ = tokio::time::sleep_until(deadline) => return out,
+                    _ = tokio::time::sleep_until(deadline) => {
+                        self.deadline = None;
+                        return std::mem::take(out);
+                    }
                 }
             }
         }

@@ -9,6 +9,9 @@
 
 pub mod kafka;
 pub mod memory;
+mod outgoing;
+
+pub use outgoing::Outgoing;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -247,10 +250,100 @@ impl Publisher {
         }
     }
 
+    /// Hands `records` to the transport now, in call order, and returns what resolves once they
+    /// are acknowledged: a stage calls this in its batch order and awaits the acknowledgements
+    /// in the batch's write task, so batches overlap without reordering a partition. Waits only
+    /// while the transport's queue is full.
+    pub async fn send(&self, topic: &str, records: &[OutRecord]) -> Result<Sending, BusError> {
+        if records.is_empty() {
+            return Ok(Sending::Done);
+        }
+        match self {
+            Publisher::Memory(bus) => {
+                bus.publish(topic, records.to_vec()).await?;
+                Ok(Sending::Done)
+            }
+            Publisher::Kafka(p) => p.send(topic, records).await.map(Sending::Kafka),
+        }
+    }
+
     /// Waits until everything published so far is acknowledged (used at shutdown).
     pub async fn flush(&self) {
         if let Publisher::Kafka(p) = self {
             p.flush().await;
+        }
+    }
+}
+
+/// Counts a stage's batches whose writes are in flight, so that a Kafka member losing
+/// partitions in a rebalance can wait for them: their checkpoints must land before the
+/// partitions' new owner reads them (see `kafka::LagContext`; their commits may not, and those
+/// batches are then read again).
+#[derive(Debug, Default)]
+pub struct WritesInFlight {
+    count: std::sync::Mutex<usize>,
+    idle: std::sync::Condvar,
+}
+
+impl WritesInFlight {
+    /// Counts one write until the returned guard is dropped (even by a panic).
+    pub fn started(self: &std::sync::Arc<Self>) -> WriteGuard {
+        *self.count.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        WriteGuard(self.clone())
+    }
+
+    /// Waits until no write is in flight, at most `timeout`; false when some still are.
+    pub fn wait_idle(&self, timeout: Duration) -> bool {
+        let count = self.count.lock().unwrap_or_else(|p| p.into_inner());
+        let (count, _) = self
+            .idle
+            .wait_timeout_while(count, timeout, |n| *n > 0)
+            .unwrap_or_else(|p| p.into_inner());
+        *count == 0
+    }
+}
+
+/// One write counted by [`WritesInFlight`].
+#[derive(Debug)]
+pub struct WriteGuard(std::sync::Arc<WritesInFlight>);
+
+impl Drop for WriteGuard {
+    fn drop(&mut self) {
+        let mut count = self.0.count.lock().unwrap_or_else(|p| p.into_inner());
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            self.0.idle.notify_all();
+        }
+    }
+}
+
+/// Next offset to read per (topic, partition): what a commit stores.
+pub type Positions = HashMap<(String, i32), i64>;
+
+/// The positions just after `batch`: per partition, one past its highest offset.
+pub fn positions_after(batch: &[InRecord]) -> Positions {
+    let mut next = Positions::new();
+    for r in batch {
+        let e = next.entry((r.topic.clone(), r.partition)).or_insert(r.offset + 1);
+        *e = (*e).max(r.offset + 1);
+    }
+    next
+}
+
+/// Records handed to the transport by [`Publisher::send`], not yet acknowledged.
+pub enum Sending {
+    /// Already durable (in process).
+    Done,
+    /// Awaiting the broker's acknowledgements.
+    Kafka(kafka::Acks),
+}
+
+impl Sending {
+    /// Resolves once every record is acknowledged, or with the first failure.
+    pub async fn acknowledged(self) -> Result<(), BusError> {
+        match self {
+            Sending::Done => Ok(()),
+            Sending::Kafka(acks) => acks.wait().await,
         }
     }
 }
@@ -278,8 +371,17 @@ impl Subscriber {
         }
     }
 
-    /// How many partition assignments this subscription received (always 0 in memory, where
-    /// one subscriber owns everything): a change means partitions may have moved here.
+    /// The gauge this subscription's stage counts its in-flight writes on (waited for before
+    /// partitions are given up in a rebalance).
+    pub fn writes(&self) -> std::sync::Arc<WritesInFlight> {
+        match self {
+            Subscriber::Memory(_) => Default::default(),
+            Subscriber::Kafka(s) => s.writes(),
+        }
+    }
+
+    /// How many rebalance events this subscription went through (always 0 in memory, where one
+    /// subscriber owns everything): a change means partitions may have moved here or away.
     pub fn assignments(&self) -> u64 {
         match self {
             Subscriber::Memory(_) => 0,
@@ -289,20 +391,20 @@ impl Subscriber {
 
     /// Commits the positions just after `batch` (per partition) for the group.
     pub async fn commit(&mut self, batch: &[InRecord]) -> Result<(), BusError> {
-        if batch.is_empty() {
+        self.commit_positions(&positions_after(batch)).await
+    }
+
+    /// Commits `next` (per topic and partition, the next offset to read) for the group.
+    pub async fn commit_positions(&mut self, next: &Positions) -> Result<(), BusError> {
+        if next.is_empty() {
             return Ok(());
-        }
-        let mut next: HashMap<(String, i32), i64> = HashMap::new();
-        for r in batch {
-            let e = next.entry((r.topic.clone(), r.partition)).or_insert(r.offset + 1);
-            *e = (*e).max(r.offset + 1);
         }
         match self {
             Subscriber::Memory(s) => {
-                s.commit(&next);
+                s.commit(next);
                 Ok(())
             }
-            Subscriber::Kafka(s) => s.commit(&next).await,
+            Subscriber::Kafka(s) => s.commit(next).await,
         }
     }
 

@@ -74,6 +74,9 @@ impl Config {
             ("ingest.max_body_bytes", self.ingest.max_body_bytes),
             ("ingest.max_text_chars", self.ingest.max_text_chars),
             ("collect.max_items", self.collect.max_items),
+            ("enrich.max_in_flight", self.enrich.max_in_flight),
+            ("alerting.max_in_flight", self.alerting.max_in_flight),
+            ("clickhouse.insert_max_rows", self.clickhouse.insert_max_rows),
         ] {
             if value == 0 {
                 return Err(SettingError::Zero { key });

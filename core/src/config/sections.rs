@@ -146,6 +146,12 @@ pub struct KafkaConfig {
     pub compression: String,
     /// How long a producer waits for the broker's acknowledgement, in milliseconds.
     pub delivery_timeout_ms: u64,
+    /// Idempotent producers (the default): the broker drops a retried batch it already wrote,
+    /// by producer id and sequence number. `false` sends one request at a time per broker
+    /// connection instead, which keeps each partition in order through retries (a retried
+    /// batch may then be stored twice; every sink deduplicates by mention id), for brokers
+    /// whose idempotence cannot be trusted.
+    pub idempotence: bool,
 }
 
 impl Default for KafkaConfig {
@@ -157,6 +163,7 @@ impl Default for KafkaConfig {
             replication_factor: 1,
             compression: "lz4".into(),
             delivery_timeout_ms: 30_000,
+            idempotence: true,
         }
     }
 }
@@ -178,6 +185,15 @@ pub struct ClickHouseConfig {
     pub validation: bool,
     /// Compress inserts with LZ4.
     pub compression: bool,
+    /// A stage's table writer sends an insert once it holds this many rows…
+    pub insert_max_rows: usize,
+    /// …or once its oldest row waited this long (milliseconds), or when the stage's pipeline
+    /// is full and waiting on it, whichever comes first.
+    pub insert_max_delay_ms: u64,
+    /// Insert with the server's `async_insert` (and `wait_for_async_insert`, so an insert is
+    /// confirmed only once written): the server merges small inserts into parts itself. Needs
+    /// ClickHouse 21.11 or later; off by default.
+    pub async_insert: bool,
 }
 
 impl Default for ClickHouseConfig {
@@ -189,6 +205,9 @@ impl Default for ClickHouseConfig {
             password: String::new(),
             validation: true,
             compression: true,
+            insert_max_rows: 50_000,
+            insert_max_delay_ms: 1_000,
+            async_insert: false,
         }
     }
 }
@@ -259,6 +278,13 @@ pub struct StageConfig {
     pub batch_size: usize,
     /// How long a batch waits to fill, in milliseconds.
     pub batch_linger_ms: u64,
+    /// Most batches whose outputs are being written at once (taken, not yet committed); a
+    /// crash redelivers at most these.
+    pub max_in_flight: usize,
+    /// Alerting: under sustained load, the engine's state is checkpointed (and the input
+    /// committed) at most this often, in milliseconds; whenever the input has caught up
+    /// otherwise. A crash redelivers at most this much input, whose alerts come again.
+    pub checkpoint_interval_ms: u64,
     /// Listen address of `/metrics` and `/healthz`.
     pub metrics_listen: String,
     /// Write results to ClickHouse (turned off only for Kafka-only setups).
@@ -271,6 +297,8 @@ impl Default for StageConfig {
             group_id: String::new(),
             batch_size: 1_000,
             batch_linger_ms: 50,
+            max_in_flight: 16,
+            checkpoint_interval_ms: 1_000,
             metrics_listen: String::new(),
             write_clickhouse: true,
         }

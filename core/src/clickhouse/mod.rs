@@ -1,4 +1,4 @@
-//! ClickHouse: the tables BI tools query, the batch writer the stages use, and the versioned
+//! ClickHouse: the tables BI tools query, the table writers the stages use ([`TableWriter`]), and the versioned
 //! schema migrations applied by `vigie migrate`.
 //!
 //! Tables are ReplacingMergeTree keyed by (tenant, id): an at-least-once redelivery writes the
@@ -11,6 +11,10 @@ use crate::proto::{
     Visibility,
 };
 use serde::{Deserialize, Serialize};
+
+mod writer;
+
+pub use writer::{InsertBounds, TableWriter, Ticket};
 
 /// A ClickHouse failure, naming the table or migration and the operation.
 #[derive(Debug, thiserror::Error)]
@@ -28,27 +32,27 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (
         1,
         "0001_mentions_and_alerts",
-        include_str!("../../deploy/clickhouse/0001_mentions_and_alerts.sql"),
+        include_str!("../../../deploy/clickhouse/0001_mentions_and_alerts.sql"),
     ),
     (
         2,
         "0002_alert_lifecycle",
-        include_str!("../../deploy/clickhouse/0002_alert_lifecycle.sql"),
+        include_str!("../../../deploy/clickhouse/0002_alert_lifecycle.sql"),
     ),
     (
         3,
         "0003_bi_rollups_and_watches",
-        include_str!("../../deploy/clickhouse/0003_bi_rollups_and_watches.sql"),
+        include_str!("../../../deploy/clickhouse/0003_bi_rollups_and_watches.sql"),
     ),
     (
         4,
         "0004_watch_syntax",
-        include_str!("../../deploy/clickhouse/0004_watch_syntax.sql"),
+        include_str!("../../../deploy/clickhouse/0004_watch_syntax.sql"),
     ),
     (
         5,
         "0005_places",
-        include_str!("../../deploy/clickhouse/0005_places.sql"),
+        include_str!("../../../deploy/clickhouse/0005_places.sql"),
     ),
 ];
 
@@ -84,6 +88,24 @@ impl ClickHouse {
         } else {
             client.with_compression(clickhouse::Compression::None)
         }
+    }
+
+    /// This client as the table writers use it: with the server's `async_insert` when
+    /// configured (`wait_for_async_insert` too, so an insert is confirmed once written).
+    pub fn for_inserts(&self) -> Self {
+        let mut writer = self.clone();
+        if self.config.async_insert {
+            writer.client = writer
+                .client
+                .with_setting("async_insert", "1")
+                .with_setting("wait_for_async_insert", "1");
+        }
+        writer
+    }
+
+    /// The settings this client was made from.
+    pub fn config(&self) -> &ClickHouseConfig {
+        &self.config
     }
 
     /// The underlying client, for queries.
