@@ -138,7 +138,7 @@ async fn start_writes(
             OutRecord::message(tenant, SCHEMA, e.encode_to_vec())
         })
         .collect();
-    let inserted = rows.map(|w| w.submit(output.enriched.iter().map(MentionRow::from_enriched).collect()));
+    let inserted = rows.map(|w| w.submit(output.enriched.into_iter().map(MentionRow::from).collect()));
     let dead = Outgoing::start(publisher, topics::DEADLETTER, output.rejected).await;
     let enriched = Outgoing::start(publisher, topics::MENTIONS_ENRICHED, enriched).await;
     async move {

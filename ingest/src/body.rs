@@ -5,25 +5,94 @@
 //! same key twice is refused, naming the key: JSON parsers disagree on which value wins, so the
 //! sender's intent is unknown.
 
+use crate::ingestor::{Item, Submitted};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::cell::RefCell;
-use vigie_core::model::FieldError;
+use vigie_core::model::{FieldError, Limits, MentionJson};
 
-/// One item of a request body: its parsed JSON, or why it could not be parsed; and its bytes.
+/// One item of a request body: its original bytes, read into a mention only when asked
+/// ([`RawItem::into_submitted`]).
 #[derive(Debug)]
 pub struct RawItem {
-    /// Parsed JSON value or a parse error naming the item.
-    pub value: Result<serde_json::Value, FieldError>,
-    /// The item's original bytes.
+    /// The item's original bytes (UTF-8; with the body's byte-order mark, when it had one).
     pub original: Vec<u8>,
+    /// Where the item's JSON starts in `original` (after a byte-order mark).
+    start: usize,
+    /// What a syntax error's message starts with.
+    context: &'static str,
+}
+
+impl RawItem {
+    fn new(original: &[u8], start: usize, context: &'static str) -> Self {
+        Self {
+            original: original.to_vec(),
+            start,
+            context,
+        }
+    }
+
+    /// The item's JSON text.
+    pub fn text(&self) -> &str {
+        // Items are cut from a body checked to be UTF-8, at character boundaries.
+        std::str::from_utf8(&self.original[self.start.min(self.original.len())..]).unwrap_or("")
+    }
+
+    /// The item as a JSON tree, or why it is not one: a syntax error, or a key repeated within
+    /// an object (naming its path, `author.handle`).
+    pub fn value(&self) -> Result<Value, FieldError> {
+        parse(self.text(), self.context)
+    }
+
+    /// The item read into a mention (validated) or refused, keeping its original bytes.
+    /// `tenant` is the caller's, for an item that leaves its own out.
+    ///
+    /// An object is read straight into [`MentionJson`] (serde refuses a field given twice
+    /// there); only an item that this fails on goes through the JSON tree, so that its
+    /// refusal names the field and says why exactly as before.
+    pub fn into_submitted(self, tenant: Option<&str>, limits: &Limits, now_ms: i64) -> Submitted {
+        let item = match self.form() {
+            Some(mut json) => {
+                if json.tenant.is_none() {
+                    json.tenant = tenant.map(str::to_string);
+                }
+                Item::from_form(json, limits, now_ms)
+            }
+            None => self.through_tree(tenant, limits, now_ms),
+        };
+        Submitted {
+            item,
+            original: self.original,
+        }
+    }
+
+    /// The item read through its JSON tree: the slower way, which says exactly what is wrong.
+    fn through_tree(&self, tenant: Option<&str>, limits: &Limits, now_ms: i64) -> Item {
+        let value = self.value().map(|mut v| {
+            if let (Some(tenant), Some(o)) = (tenant, v.as_object_mut()) {
+                o.entry("tenant").or_insert_with(|| Value::from(tenant));
+            }
+            v
+        });
+        Item::from_json(value, limits, now_ms)
+    }
+
+    /// The item read straight into the mention's JSON form, when it is an object that reads.
+    fn form(&self) -> Option<MentionJson> {
+        let text = self.text();
+        if !text.trim_start().starts_with('{') {
+            return None;
+        }
+        serde_json::from_str(text).ok()
+    }
 }
 
 /// Splits `body` into items. Fails as a whole only when the body is not JSON at all.
 pub fn split(body: &[u8]) -> Result<Vec<RawItem>, FieldError> {
     let text =
         std::str::from_utf8(body).map_err(|e| FieldError::new("", format!("body is not UTF-8: {e}")))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let bom = text.len() - text.strip_prefix('\u{feff}').unwrap_or(text).len();
+    let text = &text[bom..];
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
         return Err(FieldError::new(
@@ -32,37 +101,25 @@ pub fn split(body: &[u8]) -> Result<Vec<RawItem>, FieldError> {
         ));
     }
     if trimmed.starts_with('[') {
-        let values: Vec<Box<serde_json::value::RawValue>> = serde_json::from_str(text)
+        let values: Vec<&serde_json::value::RawValue> = serde_json::from_str(text)
             .map_err(|e| FieldError::new("", format!("invalid JSON array: {e}")))?;
         return Ok(values
             .into_iter()
-            .map(|raw| RawItem {
-                original: raw.get().as_bytes().to_vec(),
-                value: parse(raw.get(), ""),
-            })
+            .map(|raw| RawItem::new(raw.get().as_bytes(), 0, ""))
             .collect());
     }
-    match parse(text, "invalid JSON: ") {
-        // One object (with a duplicate key, refused as an item: it is JSON, only ambiguous).
-        Ok(value) => Ok(vec![RawItem {
-            value: Ok(value),
-            original: body.to_vec(),
-        }]),
-        Err(e) if e.reason.contains(DUPLICATE) => Ok(vec![RawItem {
-            value: Err(e),
-            original: body.to_vec(),
-        }]),
+    // One JSON value (a repeated key in it is the item's refusal, not the body's: it is JSON,
+    // only ambiguous), or else NDJSON.
+    match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+        Ok(_) => Ok(vec![RawItem::new(body, bom, "invalid JSON: ")]),
         Err(whole) => {
             let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
             if lines.len() < 2 {
-                return Err(whole);
+                return Err(FieldError::new("", format!("invalid JSON: {whole}")));
             }
             Ok(lines
                 .into_iter()
-                .map(|line| RawItem {
-                    original: line.as_bytes().to_vec(),
-                    value: parse(line, "invalid JSON line: "),
-                })
+                .map(|line| RawItem::new(line.as_bytes(), 0, "invalid JSON line: "))
                 .collect())
         }
     }
@@ -184,16 +241,61 @@ mod tests {
         assert_eq!(items[1].original, br#"{"b":2}"#);
         let items = split(b"{\"a\":1}\n{broken\n{\"c\":3}\n").unwrap();
         assert_eq!(items.len(), 3);
-        assert!(items[1].value.is_err());
+        assert!(items[1].value().is_err());
         assert_eq!(items[1].original, b"{broken");
         assert!(split(b"{broken").is_err());
         assert!(split(b"  ").is_err());
     }
 
     #[test]
+    fn an_item_read_directly_is_answered_as_through_its_json_tree() {
+        let limits = Limits::default();
+        let now = 1_764_000_000_000;
+        let items = [
+            r#"{"tenant":"acme","source":"x","native_id":"1","text":"hi \u00e9","author":{"handle":"a","followers":3,"verified":true},"engagement":{"likes":2},"created_at":"2025-11-30T12:00:00Z","rating":4,"lang":"fr"}"#,
+            r#"{"source":"x","native_id":"2","text":"no tenant","created_at":1764000000000}"#,
+            r#"{"tenant":"acme","source":"x","native_id":"3","text":"a","text":"b"}"#,
+            r#"{"tenant":"acme","source":"x","native_id":"3","text":"a","author":{"id":"1","id":"2"}}"#,
+            r#"{"tenant":"acme","source":"nope","native_id":"4","text":"a"}"#,
+            r#"{"tenant":"acme","source":"x","native_id":"5","txt":"a"}"#,
+            r#"{"tenant":"acme","source":"x","native_id":"6","text":"a","author":{"followers":-1}}"#,
+            r#"{"tenant":"acme","source":"x","native_id":7,"text":"a"}"#,
+            r#"{"tenant":"acme","source":"x","native_id":"8","text":"a","lang":"fr","language_hint":"en"}"#,
+            r#"{"tenant":"acme","source":"x","native_id":"9","text":"a","created_at":true}"#,
+            r#"{"tenant":"other","source":"x","native_id":"10","text":"a"}"#,
+            r#"{"tenant":"acme","source":"x"}"#,
+            r#"[{"tenant":"acme"}]"#,
+            r#""just a string""#,
+        ];
+        for text in items {
+            for tenant in [None, Some("acme")] {
+                // (An array body is a list of items: its first one is read here.)
+                let raw = split(text.as_bytes()).unwrap().remove(0);
+                let tree = format!("{:?}", raw.through_tree(tenant, &limits, now));
+                let direct = raw.into_submitted(tenant, &limits, now);
+                assert_eq!(
+                    format!("{:?}", direct.item),
+                    tree,
+                    "{text} (caller's tenant {tenant:?})"
+                );
+                assert!(text.contains(std::str::from_utf8(&direct.original).unwrap()));
+            }
+        }
+        // The batch as a whole: NDJSON lines, each read on its own.
+        let body = items.join("\n");
+        let all = split(body.as_bytes()).unwrap();
+        assert_eq!(all.len(), items.len());
+        let accepted = all.into_iter().filter(|raw| raw.form().is_some()).count();
+        assert_eq!(
+            accepted, 6,
+            "objects that read into the form (valid or not in content)"
+        );
+    }
+
+    #[test]
     fn a_byte_order_mark_is_skipped() {
         let items = split("\u{feff}{\"a\":1}".as_bytes()).unwrap();
-        assert_eq!(items[0].value.as_ref().unwrap()["a"], 1);
+        assert_eq!(items[0].value().unwrap()["a"], 1);
         let items = split("\u{feff}[{\"a\":1},{\"a\":2}]".as_bytes()).unwrap();
         assert_eq!(items.len(), 2);
     }
@@ -201,19 +303,19 @@ mod tests {
     #[test]
     fn a_repeated_key_is_refused_naming_it_wherever_it_is() {
         let one = split(br#"{"text":"a","text":"b"}"#).unwrap();
-        let e = one[0].value.as_ref().unwrap_err();
+        let e = one[0].value().unwrap_err();
         assert_eq!(e.field, "text");
         assert!(e.reason.contains("twice"), "{}", e.reason);
         let nested = split(br#"[{"author":{"handle":"a","handle":"b"}}, {"text":"ok"}]"#).unwrap();
-        assert_eq!(nested[0].value.as_ref().unwrap_err().field, "author.handle");
-        assert_eq!(nested[1].value.as_ref().unwrap()["text"], "ok");
+        assert_eq!(nested[0].value().unwrap_err().field, "author.handle");
+        assert_eq!(nested[1].value().unwrap()["text"], "ok");
         let lines = split(b"{\"a\":1}\n{\"b\":1,\"b\":2}\n").unwrap();
-        assert!(lines[0].value.is_ok());
-        assert_eq!(lines[1].value.as_ref().unwrap_err().field, "b");
+        assert!(lines[0].value().is_ok());
+        assert_eq!(lines[1].value().unwrap_err().field, "b");
         // Same key in different objects is fine; values parse as serde_json's own would.
         let v = split(br#"{"a":{"x":1},"b":{"x":[1,2.5,"s",null,true]}}"#).unwrap();
         assert_eq!(
-            v[0].value.as_ref().unwrap(),
+            &v[0].value().unwrap(),
             &serde_json::from_str::<Value>(r#"{"a":{"x":1},"b":{"x":[1,2.5,"s",null,true]}}"#).unwrap()
         );
     }

@@ -135,19 +135,8 @@ async fn post_mentions(State(front): State<Arc<Front>>, headers: HeaderMap, body
     let now = vigie_core::now_ms();
     let submitted: Vec<Submitted> = items
         .into_iter()
-        .map(|raw| {
-            // Items may leave the tenant out: the token says whose they are.
-            let value = raw.value.map(|mut v| {
-                if let (Some(tenant), Some(o)) = (caller.tenant(), v.as_object_mut()) {
-                    o.entry("tenant").or_insert_with(|| json!(tenant));
-                }
-                v
-            });
-            Submitted {
-                item: Item::from_json(value, &limits, now),
-                original: raw.original,
-            }
-        })
+        // Items may leave the tenant out: the token says whose they are.
+        .map(|raw| raw.into_submitted(caller.tenant(), &limits, now))
         .collect();
     match ingestor.submit(&caller, submitted, "http").await {
         Ok(r) if r.rejected > 0 => (StatusCode::BAD_REQUEST, Json(response_json(&r))).into_response(),

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 use vigie_core::bus::{BusError, OutRecord, Publisher};
 use vigie_core::metrics::StageMetrics;
-use vigie_core::model::{validate_and_complete, FieldError, Limits};
+use vigie_core::model::{validate_and_complete, FieldError, Limits, MentionJson};
 use vigie_core::proto::Role;
 use vigie_core::proto::{Mention, PublishResponse, PublishResult};
 use vigie_core::tokens::{AuthError, Principal, TokenStore};
@@ -60,6 +60,16 @@ impl Item {
                     Err(error) => Item::Refused { error, tenant },
                 }
             }
+        }
+    }
+
+    /// The item for a mention already read into its JSON form: validated, or refused keeping
+    /// the tenant it names.
+    pub fn from_form(json: MentionJson, limits: &Limits, now_ms: i64) -> Item {
+        let tenant = json.tenant.clone().unwrap_or_default();
+        match json.into_mention(limits, now_ms) {
+            Ok(m) => Item::Mention(Box::new(m)),
+            Err(error) => Item::Refused { error, tenant },
         }
     }
 }

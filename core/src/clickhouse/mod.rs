@@ -293,11 +293,18 @@ fn secs(ms: i64) -> u32 {
 impl MentionRow {
     /// Flattens an enriched mention into a row.
     pub fn from_enriched(e: &EnrichedMention) -> Self {
-        let m = e.mention.clone().unwrap_or_default();
+        Self::from(e.clone())
+    }
+}
+
+impl From<EnrichedMention> for MentionRow {
+    /// The row of an enriched mention, taking its strings rather than copying them.
+    fn from(e: EnrichedMention) -> Self {
+        let m = e.mention.unwrap_or_default();
         let author = m.author.unwrap_or_default();
         let engagement = m.engagement.unwrap_or_default();
-        let risk = e.risk.clone().unwrap_or_default();
-        let place = e.place.clone().unwrap_or_default();
+        let risk = e.risk.unwrap_or_default();
+        let place = e.place.unwrap_or_default();
         Self {
             tenant: m.tenant,
             id: m.id,
@@ -332,7 +339,7 @@ impl MentionRow {
             rating: m.rating,
             parent_id: m.parent_id,
             thread_id: m.thread_id,
-            language: e.language.clone(),
+            language: e.language,
             language_confidence: e.language_confidence,
             sentiment_score: e.sentiment_score,
             sentiment_label: sentiment_name(SentimentLabel::try_from(e.sentiment_label).unwrap_or_default())
@@ -341,13 +348,13 @@ impl MentionRow {
             complaint: risk.complaint,
             crisis: risk.crisis,
             risk_flags: risk.flags,
-            hashtags: e.hashtags.clone(),
-            mentioned_handles: e.mentioned_handles.clone(),
-            urls: e.urls.clone(),
-            matched_watches: e.matched_watches.clone(),
+            hashtags: e.hashtags,
+            mentioned_handles: e.mentioned_handles,
+            urls: e.urls,
+            matched_watches: e.matched_watches,
             reach: e.reach,
             cluster: e.cluster,
-            scorer_version: e.scorer_version.clone(),
+            scorer_version: e.scorer_version,
             version: e.enriched_at_ms.max(0) as u64,
         }
     }

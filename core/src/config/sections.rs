@@ -279,7 +279,9 @@ pub struct StageConfig {
     /// How long a batch waits to fill, in milliseconds.
     pub batch_linger_ms: u64,
     /// Most batches whose outputs are being written at once (taken, not yet committed); a
-    /// crash redelivers at most these.
+    /// crash redelivers at most these. A full pipeline sends ClickHouse what its writer holds,
+    /// so `max_in_flight × batch_size` below `clickhouse.insert_max_rows` cuts inserts short
+    /// (at 16 × 1,000, ClickHouse spent twice the CPU per row of 64 × 1,000).
     pub max_in_flight: usize,
     /// Alerting: under sustained load, the engine's state is checkpointed (and the input
     /// committed) at most this often, in milliseconds; whenever the input has caught up
@@ -297,7 +299,7 @@ impl Default for StageConfig {
             group_id: String::new(),
             batch_size: 1_000,
             batch_linger_ms: 50,
-            max_in_flight: 16,
+            max_in_flight: 64,
             checkpoint_interval_ms: 1_000,
             metrics_listen: String::new(),
             write_clickhouse: true,

@@ -93,107 +93,117 @@ pub fn mention_from_json(
         return Err(FieldError::new("", "expected a JSON object for a mention"));
     }
     let json: MentionJson = serde_json::from_value(value).map_err(json_field_error)?;
-    let source = match json.source.as_deref() {
-        None => return Err(FieldError::new("source", "is required")),
-        Some(s) => parse_source(s).ok_or_else(|| {
-            FieldError::new(
-                "source",
-                format!(
-                    "unknown source {s:?}; expected one of {}",
-                    SOURCE_NAMES
-                        .iter()
-                        .map(|(n, _)| *n)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-        })?,
-    };
-    let visibility = match json.visibility.as_deref() {
-        None => None,
-        Some(v) => Some(parse_visibility(v).ok_or_else(|| {
-            FieldError::new(
-                "visibility",
-                format!("unknown visibility {v:?}; expected public or private"),
-            )
-        })?),
-    };
-    let kind = match json.kind.as_deref() {
-        None => None,
-        Some(k) => Some(parse_kind(k).ok_or_else(|| {
-            FieldError::new(
-                "kind",
-                format!(
-                    "unknown kind {k:?}; expected one of {}",
-                    KIND_NAMES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })?),
-    };
-    let created_at_ms = match json.created_at {
-        None | Some(serde_json::Value::Null) => 0,
-        Some(serde_json::Value::Number(n)) => {
-            let ms = n
-                .as_i64()
-                .ok_or_else(|| FieldError::new("created_at", "expected integer epoch milliseconds"))?;
-            check_not_too_old(ms, &ms.to_string())?;
-            ms
-        }
-        Some(serde_json::Value::String(s)) => {
-            let ms = parse_rfc3339_ms(&s).ok_or_else(|| {
+    json.into_mention(limits, received_at_ms)
+}
+
+impl MentionJson {
+    /// The validated [`Mention`] (id and reception time set) this JSON form describes: what
+    /// [`mention_from_json`] answers once the value has been read into this form (front ends
+    /// that read their input straight into it skip the JSON tree).
+    pub fn into_mention(self, limits: &Limits, received_at_ms: i64) -> Result<Mention, FieldError> {
+        let json = self;
+        let source = match json.source.as_deref() {
+            None => return Err(FieldError::new("source", "is required")),
+            Some(s) => parse_source(s).ok_or_else(|| {
+                FieldError::new(
+                    "source",
+                    format!(
+                        "unknown source {s:?}; expected one of {}",
+                        SOURCE_NAMES
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })?,
+        };
+        let visibility = match json.visibility.as_deref() {
+            None => None,
+            Some(v) => Some(parse_visibility(v).ok_or_else(|| {
+                FieldError::new(
+                    "visibility",
+                    format!("unknown visibility {v:?}; expected public or private"),
+                )
+            })?),
+        };
+        let kind = match json.kind.as_deref() {
+            None => None,
+            Some(k) => Some(parse_kind(k).ok_or_else(|| {
+                FieldError::new(
+                    "kind",
+                    format!(
+                        "unknown kind {k:?}; expected one of {}",
+                        KIND_NAMES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?),
+        };
+        let created_at_ms = match json.created_at {
+            None | Some(serde_json::Value::Null) => 0,
+            Some(serde_json::Value::Number(n)) => {
+                let ms = n
+                    .as_i64()
+                    .ok_or_else(|| FieldError::new("created_at", "expected integer epoch milliseconds"))?;
+                check_not_too_old(ms, &ms.to_string())?;
+                ms
+            }
+            Some(serde_json::Value::String(s)) => {
+                let ms = parse_rfc3339_ms(&s).ok_or_else(|| {
                 FieldError::new(
                     "created_at",
                     format!("cannot read {s:?} as a time; expected RFC 3339 (2026-01-31T12:00:00Z) or epoch milliseconds"),
                 )
             })?;
-            check_not_too_old(ms, &format!("{s:?}"))?;
-            ms
-        }
-        Some(_) => {
-            return Err(FieldError::new(
-                "created_at",
-                "expected an RFC 3339 string or epoch milliseconds",
-            ))
-        }
-    };
-    let author = json.author.map(|a| Author {
-        id: a.id.unwrap_or_default(),
-        handle: a.handle.unwrap_or_default(),
-        display_name: a.display_name.unwrap_or_default(),
-        followers: a.followers.unwrap_or(0),
-        verified: a.verified.unwrap_or(false),
-        location: a.location.unwrap_or_default(),
-    });
-    let engagement = json.engagement.map(|e| Engagement {
-        likes: e.likes.unwrap_or(0),
-        shares: e.shares.unwrap_or(0),
-        comments: e.comments.unwrap_or(0),
-        views: e.views.unwrap_or(0),
-    });
-    let mut mention = Mention {
-        id: String::new(),
-        tenant: json.tenant.unwrap_or_default(),
-        source: source as i32,
-        visibility: visibility.map(|v| v as i32).unwrap_or(0),
-        kind: kind.map(|k| k as i32).unwrap_or(0),
-        native_id: json.native_id.unwrap_or_default(),
-        author,
-        text: json.text.unwrap_or_default(),
-        title: json.title.unwrap_or_default(),
-        url: json.url.unwrap_or_default(),
-        language_hint: json.language_hint.unwrap_or_default(),
-        country: json.country.unwrap_or_default(),
-        created_at_ms,
-        engagement,
-        rating: json.rating.unwrap_or(0.0),
-        parent_id: json.parent_id.unwrap_or_default(),
-        thread_id: json.thread_id.unwrap_or_default(),
-        received_at_ms: 0,
-        matched_rules: Vec::new(),
-        city: json.city.unwrap_or_default(),
-    };
-    validate_and_complete(&mut mention, limits, received_at_ms)?;
-    Ok(mention)
+                check_not_too_old(ms, &format!("{s:?}"))?;
+                ms
+            }
+            Some(_) => {
+                return Err(FieldError::new(
+                    "created_at",
+                    "expected an RFC 3339 string or epoch milliseconds",
+                ))
+            }
+        };
+        let author = json.author.map(|a| Author {
+            id: a.id.unwrap_or_default(),
+            handle: a.handle.unwrap_or_default(),
+            display_name: a.display_name.unwrap_or_default(),
+            followers: a.followers.unwrap_or(0),
+            verified: a.verified.unwrap_or(false),
+            location: a.location.unwrap_or_default(),
+        });
+        let engagement = json.engagement.map(|e| Engagement {
+            likes: e.likes.unwrap_or(0),
+            shares: e.shares.unwrap_or(0),
+            comments: e.comments.unwrap_or(0),
+            views: e.views.unwrap_or(0),
+        });
+        let mut mention = Mention {
+            id: String::new(),
+            tenant: json.tenant.unwrap_or_default(),
+            source: source as i32,
+            visibility: visibility.map(|v| v as i32).unwrap_or(0),
+            kind: kind.map(|k| k as i32).unwrap_or(0),
+            native_id: json.native_id.unwrap_or_default(),
+            author,
+            text: json.text.unwrap_or_default(),
+            title: json.title.unwrap_or_default(),
+            url: json.url.unwrap_or_default(),
+            language_hint: json.language_hint.unwrap_or_default(),
+            country: json.country.unwrap_or_default(),
+            created_at_ms,
+            engagement,
+            rating: json.rating.unwrap_or(0.0),
+            parent_id: json.parent_id.unwrap_or_default(),
+            thread_id: json.thread_id.unwrap_or_default(),
+            received_at_ms: 0,
+            matched_rules: Vec::new(),
+            city: json.city.unwrap_or_default(),
+        };
+        validate_and_complete(&mut mention, limits, received_at_ms)?;
+        Ok(mention)
+    }
 }
 
 /// Turns a serde error into a field error: serde reports "unknown field `x`" and
