@@ -69,21 +69,31 @@ impl RawItem {
     /// The item read through its JSON tree: the slower way, which says exactly what is wrong.
     fn through_tree(&self, tenant: Option<&str>, limits: &Limits, now_ms: i64) -> Item {
         let value = self.value().map(|mut v| {
+            // A tenant given as null is left out, as in the direct reading.
             if let (Some(tenant), Some(o)) = (tenant, v.as_object_mut()) {
-                o.entry("tenant").or_insert_with(|| Value::from(tenant));
+                if o.get("tenant").is_none_or(Value::is_null) {
+                    o.insert("tenant".into(), Value::from(tenant));
+                }
             }
             v
         });
         Item::from_json(value, limits, now_ms)
     }
 
-    /// The item read straight into the mention's JSON form, when it is an object that reads.
+    /// The item read straight into the mention's JSON form, when it is an object that reads
+    /// (and its `created_at`, read as a JSON value, is one the form takes: a time given as an
+    /// object goes through the tree, which names a key repeated in it).
     fn form(&self) -> Option<MentionJson> {
         let text = self.text();
         if !text.trim_start().starts_with('{') {
             return None;
         }
-        serde_json::from_str(text).ok()
+        serde_json::from_str::<MentionJson>(text).ok().filter(|json| {
+            matches!(
+                json.created_at,
+                None | Some(Value::Null | Value::Number(_) | Value::String(_))
+            )
+        })
     }
 }
 
@@ -112,10 +122,13 @@ pub fn split(body: &[u8]) -> Result<Vec<RawItem>, FieldError> {
     // only ambiguous), or else NDJSON.
     match serde_json::from_str::<serde::de::IgnoredAny>(text) {
         Ok(_) => Ok(vec![RawItem::new(body, bom, "invalid JSON: ")]),
-        Err(whole) => {
+        Err(_) => {
             let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
             if lines.len() < 2 {
-                return Err(FieldError::new("", format!("invalid JSON: {whole}")));
+                // The tree's parser says what is wrong as the body's refusal always did.
+                return Err(parse(text, "invalid JSON: ")
+                    .err()
+                    .unwrap_or_else(|| FieldError::new("", "invalid JSON: not one JSON value")));
             }
             Ok(lines
                 .into_iter()
@@ -262,6 +275,8 @@ mod tests {
             r#"{"tenant":"acme","source":"x","native_id":7,"text":"a"}"#,
             r#"{"tenant":"acme","source":"x","native_id":"8","text":"a","lang":"fr","language_hint":"en"}"#,
             r#"{"tenant":"acme","source":"x","native_id":"9","text":"a","created_at":true}"#,
+            r#"{"tenant":"acme","source":"x","native_id":"9","text":"a","created_at":{"a":1,"a":2}}"#,
+            r#"{"tenant":null,"source":"x","native_id":"9","text":"a"}"#,
             r#"{"tenant":"other","source":"x","native_id":"10","text":"a"}"#,
             r#"{"tenant":"acme","source":"x"}"#,
             r#"[{"tenant":"acme"}]"#,
@@ -290,6 +305,19 @@ mod tests {
             accepted, 6,
             "objects that read into the form (valid or not in content)"
         );
+    }
+
+    #[test]
+    fn a_body_that_is_no_json_is_refused_saying_what_the_parser_found() {
+        for (body, says) in [
+            (r#"{"a":1,}"#, "trailing comma"),
+            (r#"{"a":[1,]}"#, "trailing comma"),
+            (r#"{"a":1,"#, "EOF while parsing"),
+        ] {
+            let e = split(body.as_bytes()).unwrap_err();
+            assert!(e.reason.starts_with("invalid JSON: "), "{body}: {}", e.reason);
+            assert!(e.reason.contains(says), "{body}: {}", e.reason);
+        }
     }
 
     #[test]
