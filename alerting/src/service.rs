@@ -23,7 +23,7 @@ use vigie_core::metrics::StageMetrics;
 use vigie_core::model::FieldError;
 use vigie_core::proto::{Alert, AlertCommand, EnrichedMention};
 use vigie_core::retry::Abandoned;
-use vigie_core::stage::{run_consumer, Flush, Pipeline, Written};
+use vigie_core::stage::{run_consumer, Pipeline, Written};
 use vigie_core::watches::WatchRegistry;
 use vigie_core::{deadletter, topics};
 
@@ -289,11 +289,7 @@ pub async fn run(deps: AlertingDeps, cancel: CancellationToken) -> anyhow::Resul
     )?;
     let publisher = deps.bus.publisher()?;
     let rows = TableWriter::<AlertRow>::for_stage(deps.clickhouse.as_ref(), "alerts", &metrics, &cancel);
-    let sinks = rows
-        .iter()
-        .map(|w| Arc::new(w.clone()) as Arc<dyn Flush>)
-        .collect();
-    let pipeline = Pipeline::from_config(&deps.config, sinks);
+    let pipeline = Pipeline::from_config(&deps.config, TableWriter::sinks(rows.as_ref()));
     tracing::info!(
         "alerting: consuming {} and {} as group {}",
         topics::MENTIONS_ENRICHED,

@@ -6,7 +6,6 @@
 
 use crate::Scorer;
 use prost::Message;
-use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use vigie_core::bus::{Bus, BusError, InRecord, OutRecord, Outgoing, Publisher};
 use vigie_core::clickhouse::{ClickHouse, MentionRow, TableWriter};
@@ -15,7 +14,7 @@ use vigie_core::metrics::StageMetrics;
 use vigie_core::model::FieldError;
 use vigie_core::proto::{EnrichedMention, Mention};
 use vigie_core::retry::Abandoned;
-use vigie_core::stage::{run_consumer, Flush, Pipeline, Written};
+use vigie_core::stage::{run_consumer, Pipeline, Written};
 use vigie_core::watches::WatchRegistry;
 use vigie_core::{deadletter, topics};
 
@@ -90,11 +89,7 @@ pub async fn run(deps: EnrichDeps, cancel: CancellationToken) -> Result<(), BusE
         .subscribe(topics::MENTIONS_RAW, &deps.config.group_id, STAGE)?;
     let publisher = deps.bus.publisher()?;
     let rows = TableWriter::<MentionRow>::for_stage(deps.clickhouse.as_ref(), "mentions", &metrics, &cancel);
-    let sinks = rows
-        .iter()
-        .map(|w| Arc::new(w.clone()) as Arc<dyn Flush>)
-        .collect();
-    let pipeline = Pipeline::from_config(&deps.config, sinks);
+    let pipeline = Pipeline::from_config(&deps.config, TableWriter::sinks(rows.as_ref()));
     tracing::info!(
         "enrich: consuming {} as group {}",
         topics::MENTIONS_RAW,

@@ -14,6 +14,7 @@ use crate::config::ClickHouseConfig;
 use crate::metrics::StageMetrics;
 use crate::retry::{until_ok, Abandoned};
 use crate::stage::Flush;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -144,6 +145,17 @@ where
 impl<T: Send + Sync> Flush for TableWriter<T> {
     fn flush(&self) {
         let _ = self.tx.send(Message::Flush);
+    }
+}
+
+impl<T: Send + Sync + 'static> TableWriter<T> {
+    /// The stage's buffering sinks for [`crate::stage::Pipeline::from_config`]: this writer, if
+    /// the stage has one, sent what it holds whenever the pipeline is full.
+    pub fn sinks(writer: Option<&Self>) -> Vec<Arc<dyn Flush>> {
+        writer
+            .map(|w| Arc::new(w.clone()) as Arc<dyn Flush>)
+            .into_iter()
+            .collect()
     }
 }
 
