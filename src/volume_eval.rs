@@ -70,12 +70,13 @@ impl fmt::Display for Candidate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "sensitivity {:?}, cooldown {} h, short {}, long 1/{:.0}, beyond {}",
+            "sensitivity {:?}, cooldown {} h, short {}, long 1/{:.0}, beyond {}, own {:?}",
             self.rule.sensitivity,
             self.cooldown_seconds / 3600,
             self.tuning.short,
             1.0 / self.tuning.long_rate,
-            self.tuning.beyond.map_or("off".to_string(), |b| format!("{b}"))
+            self.tuning.beyond.map_or("off".to_string(), |b| format!("{b}")),
+            self.tuning.own
         )
     }
 }
@@ -130,18 +131,22 @@ pub fn grid() -> Vec<Candidate> {
     const SHORT: [usize; 4] = [6, 12, 24, 48];
     const LONG: [f64; 3] = [2000.0, 4000.0, 8000.0];
     const BEYOND: [Option<f64>; 2] = [None, Some(0.05)];
+    const OWN: [f64; 2] = [1.0, 2.0];
     let mut out = Vec::new();
     for &s in &SENSITIVITIES {
         for &h in &COOLDOWN_HOURS {
             for &short in &SHORT {
                 for &long in &LONG {
                     for &beyond in &BEYOND {
-                        let tuning = Tuning {
-                            short,
-                            long_rate: 1.0 / long,
-                            beyond,
-                        };
-                        out.push(candidate(s, h, tuning));
+                        for &own in &OWN {
+                            let tuning = Tuning {
+                                short,
+                                long_rate: 1.0 / long,
+                                beyond,
+                                own,
+                            };
+                            out.push(candidate(s, h, tuning));
+                        }
                     }
                 }
             }
@@ -655,7 +660,7 @@ pub fn run(dir: &Path) -> anyhow::Result<()> {
         set.into_iter().collect::<Vec<_>>().join(", ")
     };
     println!(
-        "Grid: {} candidates, sensitivity {{{}}} × cooldown {{{}}} h × short window {{6, 12, 24, 48}} × long-run rate {{1/2000, 1/4000, 1/8000}} × never-seen-level margin {{off, 0.05}}, rises and drops, no min_count. For each of the \
+        "Grid: {} candidates, sensitivity {{{}}} × cooldown {{{}}} h × short window {{6, 12, 24, 48}} × long-run rate {{1/2000, 1/4000, 1/8000}} × never-seen-level margin {{off, 0.05}} × own departure {{1, 2}} scales, rises and drops, no min_count. For each of the \
          {} groups, the candidate with the best NAB score over the other groups is chosen, then \
          scores the held-out group.\n",
         grid.len(),
@@ -902,6 +907,9 @@ mod tests {
         assert!(g.iter().any(|c| c.cooldown_seconds == shipped().cooldown_seconds));
         assert!(g.iter().any(|c| c.rule.sensitivity <= shipped().rule.sensitivity));
         assert!(g.iter().any(|c| c.rule.sensitivity >= shipped().rule.sensitivity));
+        assert!(g
+            .iter()
+            .any(|c| c.tuning == shipped().tuning && c.rule == shipped().rule));
     }
 
     #[test]

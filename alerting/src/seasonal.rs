@@ -19,7 +19,9 @@
 //!    ~2,000 buckets): `z = (short − mean) / spread`. One odd bucket moves the short mean a
 //!    twelfth; a rise that lasts moves it fully. A rule fires at `z ≥ sensitivity` (default
 //!    2.5). Beside it, a value beyond everything learned (above the highest or below the lowest
-//!    by 5 % of that range) is unusual on its own: a level the series never reached.
+//!    by 5 % of that range) is unusual on its own: a level the series never reached. Either way
+//!    the bucket itself must lie two scales beyond the forecast on that side (a count of 0
+//!    against 1 expected is noise, not a drop).
 //! 4. **Probation.** Nothing fires before 300 buckets and two days were learned (two days at
 //!    5-minute buckets, 12.5 days at hourly ones): the scale and the long-run spread need that
 //!    many buckets to mean anything, and the seasonal forecast needs a day behind it to be
@@ -77,6 +79,9 @@ pub struct Tuning {
     /// A value beyond everything learned by this share of the learned range is unusual on its
     /// own; `None`: never.
     pub beyond: Option<f64>,
+    /// Scales the bucket itself must lie beyond the forecast, on the side that fires, for
+    /// sustained evidence or a never-seen level to count.
+    pub own: f64,
 }
 
 impl Default for Tuning {
@@ -87,6 +92,7 @@ impl Default for Tuning {
             short: 12,
             long_rate: 1.0 / 2000.0,
             beyond: Some(0.05),
+            own: 2.0,
         }
     }
 }
@@ -133,6 +139,8 @@ pub struct Score {
     pub beyond: Option<Side>,
     /// The bucket's own departure from the forecast, in scales (negative below it).
     pub excess: f64,
+    /// Departure the bucket itself needs, in scales, to be unusual ([`Tuning::own`]).
+    pub own_needed: f64,
 }
 
 impl Score {
@@ -144,15 +152,16 @@ impl Score {
         }
     }
 
-    /// Whether the bucket is unusual on `side` at `sensitivity`: the bucket itself at least one
-    /// scale beyond the forecast on that side (an alert never says "0.07 against 0.07
-    /// expected"), and sustained evidence or a level never seen.
+    /// Whether the bucket is unusual on `side` at `sensitivity`: the bucket itself at least two
+    /// scales beyond the forecast on that side ([`Tuning::own`]: an alert never says "0.07
+    /// against 0.07 expected", nor "0 against 1 expected" on a count that is often 0), and
+    /// sustained evidence or a level never seen.
     pub fn unusual(&self, side: Side, sensitivity: f64) -> bool {
         let own = match side {
             Side::Rise => self.excess,
             Side::Drop => -self.excess,
         };
-        own >= 1.0 && (self.z(side) >= sensitivity || self.beyond == Some(side))
+        own >= self.own_needed && (self.z(side) >= sensitivity || self.beyond == Some(side))
     }
 
     /// Whether the bucket is clearly back to normal on `side`: evidence below half the
@@ -522,6 +531,7 @@ impl SeasonalBaseline {
             z_drop,
             beyond,
             excess: (value - expected) / scale,
+            own_needed: self.tuning.own,
         })
     }
 
