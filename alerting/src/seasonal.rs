@@ -2,13 +2,15 @@
 //! `vigie backtest --counts`): what a bucket should hold, how far from it is unusual for this
 //! series, and how unusual the last few buckets are together.
 //!
-//! 1. **Two forecasts, the better one used.** The *recent level* is the median of the last 12
-//!    buckets; the *seasonal* forecast is the median, over the previous 7 days, of the mean per
-//!    bucket in the same quarter of an hour (UTC), interpolated between neighbouring quarters.
-//!    Each forecast's mean absolute error is tracked (exponentially, over ~100 buckets); after
-//!    two days the one with the smaller error is used, so a series with a daily cycle (or a
-//!    square wave) is forecast by its cycle and one without by its level. Medians: a spike does
-//!    not move either forecast much.
+//! 1. **Three forecasts, the best one used.** The *recent level* is the median of the last 12
+//!    buckets; the *daily* (seasonal) forecast is the median, over the previous 7 days, of the
+//!    mean per bucket in the same quarter of an hour (UTC), interpolated between neighbouring
+//!    quarters; the *weekly* one is that quarter's mean a week before. Each forecast's mean
+//!    absolute error is tracked (exponentially, over ~100 buckets); the daily forecast competes
+//!    after two days, the weekly one after eight, and the one with the smallest error is used:
+//!    a series with a daily cycle (or a square wave) is forecast by its cycle, one whose
+//!    weekends differ (taxi rides on Saturday nights) by its week, one without either by its
+//!    level. Medians: a spike does not move the first two much.
 //! 2. **A scale of its own.** The forecast's typical error (exponentially over ~300 buckets,
 //!    each error clipped at 5× the current scale, so one burst cannot inflate it; for counts
 //!    never below Poisson noise, √forecast) divides the error: `a = max(value − forecast, 0) /
@@ -273,6 +275,8 @@ pub struct SeasonalBaseline {
     last_ms: Option<i64>,
     level_errors: Errors,
     seasonal_errors: Errors,
+    #[serde(default)]
+    weekly_errors: Errors,
     /// Range (low, high) of the values learned in probation, for a scale floor relative to the
     /// series.
     range: Option<(f64, f64)>,
@@ -350,6 +354,7 @@ impl SeasonalBaseline {
             last_ms: None,
             level_errors: Errors::default(),
             seasonal_errors: Errors::default(),
+            weekly_errors: Errors::default(),
             range: None,
             rise: Surprise::default(),
             drop: Surprise::default(),
@@ -409,33 +414,46 @@ impl SeasonalBaseline {
     /// The median over the previous days of the slot means around `at_ms`: each day's value is
     /// interpolated between its slot's mean (taken at the slot's middle) and the neighbour's, so
     /// a smooth cycle is not forecast as a staircase.
-    fn seasonal(&self, at_ms: i64) -> Option<f64> {
-        let slot = at_ms.div_euclid(SLOT_MS);
+    /// The slot mean `days` days before `at_ms`, interpolated between that slot's mean (taken at
+    /// the slot's middle) and its neighbour's, so a smooth cycle is not forecast as a staircase.
+    fn day_before(&self, at_ms: i64, days: i64) -> Option<f64> {
+        let slot = at_ms.div_euclid(SLOT_MS) - SLOTS_PER_DAY * days;
         // Position of the bucket's middle in the slot, 0..1.
         let f =
             (at_ms.rem_euclid(SLOT_MS) as f64 + 0.5 * self.bucket_ms.min(SLOT_MS) as f64) / SLOT_MS as f64;
         let (other, w) = if f < 0.5 { (-1, 0.5 - f) } else { (1, f - 0.5) };
+        let here = self.slot(slot)?;
+        Some(match self.slot(slot + other) {
+            Some(next) => (1.0 - w) * here + w * next,
+            None => here,
+        })
+    }
+
+    /// The daily forecast: the median over the previous days of the slot means around `at_ms`.
+    fn seasonal(&self, at_ms: i64) -> Option<f64> {
         let mut v = [0.0; DAYS];
         let mut n = 0;
         for d in 1..=DAYS as i64 {
-            let s = slot - SLOTS_PER_DAY * d;
-            if let Some(here) = self.slot(s) {
-                v[n] = match self.slot(s + other) {
-                    Some(next) => (1.0 - w) * here + w * next,
-                    None => here,
-                };
+            if let Some(x) = self.day_before(at_ms, d) {
+                v[n] = x;
                 n += 1;
             }
         }
         median(&mut v[..n])
     }
 
-    /// Both forecasts for the bucket at `at_ms`: (level, seasonal).
+    /// The weekly forecast: the same time a week before (the oldest day of the ring), for
+    /// series whose weekends differ from their weekdays.
+    fn weekly(&self, at_ms: i64) -> Option<f64> {
+        self.day_before(at_ms, DAYS as i64)
+    }
+
+    /// The level and daily forecasts for the bucket at `at_ms`: (level, seasonal).
     fn forecasts(&self, at_ms: i64) -> (Option<f64>, Option<f64>) {
         (self.level(), self.seasonal(at_ms))
     }
 
-    /// Whether the seasonal forecast is the one used.
+    /// Whether the daily forecast is the better of level and daily.
     fn use_seasonal(&self) -> bool {
         match (self.seasonal_errors.select, self.level_errors.select) {
             (Some(s), Some(l)) => self.seasoned() && s < l,
@@ -443,11 +461,34 @@ impl SeasonalBaseline {
         }
     }
 
+    /// Whether the weekly forecast is the one used: after eight days, when its tracked error is
+    /// below the other forecast's.
+    fn use_weekly(&self) -> bool {
+        if self.span_ms() < (DAYS as i64 + 1) * DAY_MS {
+            return false;
+        }
+        let best = if self.use_seasonal() {
+            &self.seasonal_errors
+        } else {
+            &self.level_errors
+        };
+        match (self.weekly_errors.select, best.select) {
+            (Some(w), Some(b)) => w < b,
+            _ => false,
+        }
+    }
+
     /// The forecast and its scale for the bucket at `at_ms`.
     fn forecast(&self, at_ms: i64) -> Option<(f64, f64)> {
         let (level, seasonal) = self.forecasts(at_ms);
-        let (value, errors) = match (seasonal, self.use_seasonal()) {
-            (Some(s), true) => (s, &self.seasonal_errors),
+        let weekly = if self.use_weekly() {
+            self.weekly(at_ms)
+        } else {
+            None
+        };
+        let (value, errors) = match (weekly, seasonal, self.use_seasonal()) {
+            (Some(w), _, _) => (w, &self.weekly_errors),
+            (None, Some(s), true) => (s, &self.seasonal_errors),
             _ => (level?, &self.level_errors),
         };
         let range = self.range.map_or(0.0, |(low, high)| high - low);
@@ -548,6 +589,9 @@ impl SeasonalBaseline {
         }
         if let Some(s) = seasonal {
             self.seasonal_errors.learn((value - s).abs());
+        }
+        if let Some(w) = self.weekly(start_ms) {
+            self.weekly_errors.learn((value - w).abs());
         }
         if let (Some((expected, scale)), Some(_)) = (self.forecast(start_ms), score) {
             let (up, down) = Self::surprise(value, expected, scale);
@@ -659,6 +703,37 @@ mod tests {
         assert!(!b.use_seasonal());
         let e = b.expect(PROBATION as i64 * FIVE_MIN).unwrap();
         assert!((e.expected - 51.0).abs() <= 1.0, "{e:?}");
+    }
+
+    /// Weekdays as [`usual`]; Saturday and Sunday nights (0–4 h UTC) four times as busy.
+    fn weekly_usual(t: i64) -> f64 {
+        // 1970-01-01 was a Thursday; 0 = Sunday.
+        let weekday = (t.div_euclid(DAY_MS) + 4).rem_euclid(7);
+        let hour = t.rem_euclid(DAY_MS) / HOUR_MS;
+        if (weekday == 0 || weekday == 6) && hour < 4 {
+            4.0 * usual(t) + 60.0
+        } else {
+            usual(t)
+        }
+    }
+
+    #[test]
+    fn busy_weekend_nights_are_learned_from_the_week_and_a_weekday_night_burst_still_fires() {
+        let mut b = SeasonalBaseline::new(FIVE_MIN);
+        let week = 7 * 288;
+        // The first weekend, before a week was seen, looks like two night bursts.
+        assert!(fires(&mut b, 0, week, weekly_usual));
+        assert!(!b.use_weekly(), "no week behind it yet");
+        fires(&mut b, week * FIVE_MIN, week, weekly_usual);
+        assert!(b.use_weekly(), "the week forecasts a weekly cycle best");
+        // The third week's weekend is its usual self.
+        assert!(!fires(&mut b, 2 * week * FIVE_MIN, week, weekly_usual));
+        // A Tuesday 2 a.m. burst (day 26), three times the usual night plus 40, still fires.
+        let t = 26 * DAY_MS + 2 * HOUR_MS;
+        assert_eq!((t.div_euclid(DAY_MS) + 4).rem_euclid(7), 2, "a Tuesday");
+        let from = 3 * week * FIVE_MIN;
+        assert!(!fires(&mut b, from, (t - from) / FIVE_MIN, weekly_usual));
+        assert!(fires(&mut b, t, 6, |t| 3.0 * usual(t) + 40.0));
     }
 
     #[test]
