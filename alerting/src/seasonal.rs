@@ -5,12 +5,13 @@
 //! 1. **Three forecasts, the best one used.** The *recent level* is the median of the last 12
 //!    buckets; the *daily* (seasonal) forecast is the median, over the previous 7 days, of the
 //!    mean per bucket in the same quarter of an hour (UTC), interpolated between neighbouring
-//!    quarters; the *weekly* one is that quarter's mean a week before. Each forecast's mean
-//!    absolute error is tracked (exponentially, over ~100 buckets); the daily forecast competes
-//!    after two days, the weekly one after eight, and the one with the smallest error is used:
-//!    a series with a daily cycle (or a square wave) is forecast by its cycle, one whose
-//!    weekends differ (taxi rides on Saturday nights) by its week, one without either by its
-//!    level. Medians: a spike does not move the first two much.
+//!    quarters; the *weekly* one is the median of that time a week before and the quarters on
+//!    either side of it. Each forecast's mean absolute error is tracked (exponentially, over
+//!    ~100 buckets); the daily forecast competes after two days, the weekly one after eight,
+//!    and the one with the smallest error is used: a series with a daily cycle (or a square
+//!    wave) is forecast by its cycle, one whose weekends differ (taxi rides on Saturday nights)
+//!    by its week, one without either by its level. Medians: one spike does not move a
+//!    forecast much.
 //! 2. **A scale of its own.** The forecast's typical error (exponentially over ~300 buckets,
 //!    each error clipped at 5× the current scale, so one burst cannot inflate it; for counts
 //!    never below Poisson noise, √forecast) divides the error: `a = max(value − forecast, 0) /
@@ -36,7 +37,7 @@
 //! Values are given per bucket in time order; a bucket that is not given is unknown, not zero
 //! (the live rules close empty buckets as zero themselves: no mention is a count of 0). State is
 //! about 1,400 numbers per series whatever the bucket size (a week of quarter-hour means), and
-//! each bucket costs O(1) plus two medians of at most 12 and 7 values.
+//! each bucket costs O(1) plus three medians of at most 12, 7 and 3 values.
 
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -442,10 +443,24 @@ impl SeasonalBaseline {
         median(&mut v[..n])
     }
 
-    /// The weekly forecast: the same time a week before (the oldest day of the ring), for
-    /// series whose weekends differ from their weekdays.
+    /// The weekly forecast, for series whose weekends differ from their weekdays: the median of
+    /// the same time a week before (the oldest day of the ring, interpolated) and the two
+    /// quarter hours around it, so one odd quarter hour last week is not this week's forecast.
     fn weekly(&self, at_ms: i64) -> Option<f64> {
-        self.day_before(at_ms, DAYS as i64)
+        let slot = at_ms.div_euclid(SLOT_MS) - SLOTS_PER_DAY * DAYS as i64;
+        let mut v = [0.0; 3];
+        let mut n = 0;
+        let around = [
+            self.day_before(at_ms, DAYS as i64),
+            self.slot(slot - 1),
+            self.slot(slot + 1),
+        ];
+        for x in around.into_iter().flatten() {
+            v[n] = x;
+            n += 1;
+        }
+        // Not without the time itself.
+        around[0].and(median(&mut v[..n]))
     }
 
     /// The level and daily forecasts for the bucket at `at_ms`: (level, seasonal).
