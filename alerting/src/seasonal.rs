@@ -831,6 +831,13 @@ mod tests {
         let json = format!("{{\"baseline\":{}}}", serde_json::to_string(&b).unwrap());
         let h: Holder = serde_json::from_str(&json).unwrap();
         assert_eq!(h.baseline.seen(), 1, "the current form restores as it was");
+        // One written before the weekly forecast (no weekly fields) restores as it was too.
+        let mut before: serde_json::Value = serde_json::to_value(&b).unwrap();
+        for field in ["weekly_errors", "weekly_edge", "weekly_compared"] {
+            assert!(before.as_object_mut().unwrap().remove(field).is_some(), "{field}");
+        }
+        let h: Holder = serde_json::from_value(serde_json::json!({ "baseline": before })).unwrap();
+        assert_eq!((h.baseline.seen(), h.baseline.weekly_compared), (1, 0));
         // A ring of another length (slots changed since it was written) relearns, never panics.
         let mut short = b.clone();
         short.slots.truncate(10);
