@@ -272,8 +272,8 @@ pub struct SeasonalBaseline {
     slots: Vec<f32>,
     slot_number: Vec<i32>,
     /// One bit per ring entry: that slot's mean repeated the week before's (closer to it than
-    /// half its distance to the daily forecast), so the same time next week may be forecast by
-    /// last week alone; an incident, which did not repeat, is not.
+    /// half its distance to the median of the previous days' same slot), so the same time next
+    /// week may be forecast by last week alone; an incident, which did not repeat, is not.
     #[serde(default)]
     repeated: Vec<u64>,
     /// The slot being summed, its sum and bucket count.
