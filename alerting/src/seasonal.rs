@@ -335,6 +335,17 @@ fn narrow(x: f64) -> f32 {
     x.clamp(f64::from(f32::MIN), f64::from(f32::MAX)) as f32
 }
 
+/// The median of the values that are there, on the stack.
+fn median_of<const N: usize>(values: [Option<f64>; N]) -> Option<f64> {
+    let mut v = [0.0; N];
+    let mut n = 0;
+    for x in values.into_iter().flatten() {
+        v[n] = x;
+        n += 1;
+    }
+    median(&mut v[..n])
+}
+
 fn median(v: &mut [f64]) -> Option<f64> {
     if v.is_empty() {
         return None;
@@ -448,15 +459,12 @@ impl SeasonalBaseline {
 
     /// The daily forecast: the median over the previous days of the slot means around `at_ms`.
     fn seasonal(&self, at_ms: i64) -> Option<f64> {
-        let mut v = [0.0; DAYS];
-        let mut n = 0;
-        for d in 1..=DAYS as i64 {
-            if let Some(x) = self.day_before(at_ms, d) {
-                v[n] = x;
-                n += 1;
-            }
-        }
-        median(&mut v[..n])
+        median_of::<DAYS>(std::array::from_fn(|d| self.day_before(at_ms, d as i64 + 1)))
+    }
+
+    /// The slot a week before the one of `at_ms` (the oldest day of the ring).
+    fn week_before(at_ms: i64) -> i64 {
+        at_ms.div_euclid(SLOT_MS) - SLOTS_PER_DAY * DAYS as i64
     }
 
     /// The weekly forecast, for series whose weekends differ from their weekdays: last week's
@@ -466,8 +474,7 @@ impl SeasonalBaseline {
     /// week's forecast (two of three must agree).
     fn weekly(&self, at_ms: i64, level: Option<f64>, daily: Option<f64>) -> Option<f64> {
         let week = self.last_week(at_ms)?;
-        let slot = at_ms.div_euclid(SLOT_MS) - SLOTS_PER_DAY * DAYS as i64;
-        if self.repeats(slot) {
+        if self.repeats(Self::week_before(at_ms)) {
             return Some(week);
         }
         match (level, daily) {
@@ -480,20 +487,10 @@ impl SeasonalBaseline {
     /// the two quarter hours around it (at buckets of half an hour or more, only the first is
     /// ever filled).
     fn last_week(&self, at_ms: i64) -> Option<f64> {
-        let slot = at_ms.div_euclid(SLOT_MS) - SLOTS_PER_DAY * DAYS as i64;
-        let mut v = [0.0; 3];
-        let mut n = 0;
-        let around = [
-            self.day_before(at_ms, DAYS as i64),
-            self.slot(slot - 1),
-            self.slot(slot + 1),
-        ];
-        for x in around.into_iter().flatten() {
-            v[n] = x;
-            n += 1;
-        }
+        let slot = Self::week_before(at_ms);
+        let here = self.day_before(at_ms, DAYS as i64);
         // Not without the time itself.
-        around[0].and(median(&mut v[..n]))
+        here.and(median_of([here, self.slot(slot - 1), self.slot(slot + 1)]))
     }
 
     /// The level and daily forecasts for the bucket at `at_ms`: (level, seasonal).
@@ -680,17 +677,12 @@ impl SeasonalBaseline {
     /// Notes whether `mean`, about to be stored for `slot`, repeats the same slot a week before:
     /// closer to it than half its distance to the median of the previous days' same slot.
     fn note_repeat(&mut self, slot: i64, mean: f64) {
-        let mut days = [0.0; DAYS];
-        let mut n = 0;
-        for d in 1..=DAYS as i64 {
-            if let Some(x) = self.slot(slot - SLOTS_PER_DAY * d) {
-                days[n] = x;
-                n += 1;
-            }
-        }
+        let days = median_of::<DAYS>(std::array::from_fn(|d| {
+            self.slot(slot - SLOTS_PER_DAY * (d as i64 + 1))
+        }));
         let week = self.slot(slot - SLOTS_PER_DAY * DAYS as i64);
         let repeats = week
-            .zip(median(&mut days[..n]))
+            .zip(days)
             .is_some_and(|(w, d)| (mean - w).abs() < 0.5 * (mean - d).abs());
         let i = slot.rem_euclid(SLOTS as i64) as usize;
         if self.repeated.len() < SLOTS.div_ceil(64) {
