@@ -164,6 +164,19 @@ fn components(c: &mut Criterion) {
     each_text("language", &|t| {
         black_box(language::identify(t));
     });
+    // The language model of scorer 0.4.0, without the word lists: the speed before them.
+    let previous_language = vigie_enrich::model::linear::LinearModel::from_bytes(include_bytes!(
+        "../enrich/models/previous/langid-0.4.0.bin"
+    ))
+    .expect("the previous language model reads");
+    each_text("language_previous_model", &|t| {
+        black_box(language::identify_with_words(
+            &previous_language,
+            t,
+            language::MIN_CONFIDENCE,
+            None,
+        ));
+    });
     each_text("sentiment", &|t| {
         black_box(sentiment::score(t, "fr"));
     });

@@ -75,19 +75,20 @@ pub fn run_train(args: TrainArgs) -> anyhow::Result<()> {
 /// `vigie train --search`: the language, sentiment and toxicity grids on the validation rows,
 /// as Markdown tables.
 fn search(data: &Path) -> anyhow::Result<()> {
-    println!("| language buckets | epochs | extra en/fr texts | least confidence | mean accuracy | per validation set |");
-    println!("|---|---|---|---|---|---|");
+    println!("| language buckets | epochs | extra en/fr texts | least confidence | word lists | mean accuracy | per validation set |");
+    println!("|---|---|---|---|---|---|---|");
     train::search_langid(data, |s, mean, per_set| {
         let sets: Vec<String> = per_set
             .iter()
             .map(|(name, acc)| format!("{name} {:.1} %", 100.0 * acc))
             .collect();
         println!(
-            "| 2^{} | {} | {} | {:.2} | {:.2} % | {} |",
+            "| 2^{} | {} | {} | {:.2} | {} | {:.2} % | {} |",
             s.buckets.trailing_zeros(),
             s.epochs,
             s.extra_per_language,
             s.min_confidence,
+            if s.word_list { "yes" } else { "no" },
             100.0 * mean,
             sets.join(", ")
         );
@@ -334,26 +335,6 @@ fn rate_text(rate: f64) -> String {
     }
 }
 
-fn line(name: &str, ours: Scores, rate: f64, baseline: Option<(Scores, f64)>) {
-    let base = baseline
-        .map(|(b, r)| {
-            format!(
-                "| {:>6.1} % | {:>5.3} | {}",
-                b.accuracy * 100.0,
-                b.macro_f1,
-                rate_text(r)
-            )
-        })
-        .unwrap_or_else(|| "|          |       |          ".into());
-    println!(
-        "| {name:<36} | {:>5} | {:>6.1} % | {:>5.3} | {} {base} |",
-        ours.n,
-        ours.accuracy * 100.0,
-        ours.macro_f1,
-        rate_text(rate)
-    );
-}
-
 fn timed<T>(items: &[Example], f: impl Fn(&str) -> T) -> (Vec<T>, f64) {
     let started = Instant::now();
     let out: Vec<T> = items.iter().map(|e| f(&e.text)).collect();
@@ -379,27 +360,54 @@ fn whatlang_code(text: &str) -> &'static str {
     }
 }
 
-fn language_table(title: &str, sets: &[(String, Vec<Example>)]) {
+/// The language model of scorer 0.4.0 (before the word lists), run with the same feature code
+/// minus the word-list features, for the comparison column.
+const PREVIOUS_LANGID: &[u8] = include_bytes!("../enrich/models/previous/langid-0.4.0.bin");
+
+fn language_table(title: &str, sets: &[(String, Vec<Example>)]) -> anyhow::Result<()> {
+    let previous = vigie_enrich::model::linear::LinearModel::from_bytes(PREVIOUS_LANGID)
+        .context("reading the previous language model")?;
     println!("\n{title}\n");
-    println!("| data set | n | Vigie acc. | macro-F1 | texts/s | whatlang acc. | macro-F1 | texts/s |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| data set | n | Vigie acc. | macro-F1 | texts/s | previous (0.4.0) acc. | whatlang acc. | macro-F1 | texts/s |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let row = |name: &str, s: Scores, rate: f64, p: Scores, b: Scores, base_rate: f64| {
+        println!(
+            "| {name:<36} | {:>5} | {:>6.1} % | {:>5.3} | {} | {:>6.1} % | {:>6.1} % | {:>5.3} | {} |",
+            s.n,
+            s.accuracy * 100.0,
+            s.macro_f1,
+            rate_text(rate),
+            p.accuracy * 100.0,
+            b.accuracy * 100.0,
+            b.macro_f1,
+            rate_text(base_rate)
+        )
+    };
     let mut all_gold = Vec::new();
     let mut all_ours = Vec::new();
+    let mut all_previous = Vec::new();
     let mut all_base = Vec::new();
     for (name, examples) in sets {
         let (ours, rate) = timed(examples, |t| language::identify(t).code);
+        let (prev, _) = timed(examples, |t| {
+            language::identify_with_words(&previous, t, language::MIN_CONFIDENCE, None).code
+        });
         let (base, base_rate) = timed(examples, whatlang_code);
         let gold: Vec<&str> = examples.iter().map(|e| e.label.as_str()).collect();
         let s = scores(gold.iter().copied().zip(ours.iter().copied()));
+        let p = scores(gold.iter().copied().zip(prev.iter().copied()));
         let b = scores(gold.iter().copied().zip(base.iter().copied()));
-        line(name, s, rate, Some((b, base_rate)));
+        row(name, s, rate, p, b, base_rate);
         all_gold.extend(gold);
         all_ours.extend(ours);
+        all_previous.extend(prev);
         all_base.extend(base);
     }
     let s = scores(all_gold.iter().copied().zip(all_ours.iter().copied()));
+    let p = scores(all_gold.iter().copied().zip(all_previous.iter().copied()));
     let b = scores(all_gold.iter().copied().zip(all_base.iter().copied()));
-    line("all", s, 0.0, Some((b, 0.0)));
+    row("all", s, 0.0, p, b, 0.0);
+    Ok(())
 }
 
 /// The sentiment model before issue 16 (scorer 0.2.0: UMSAB training tweets only), run with
@@ -535,7 +543,7 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         }
         tweets.push((format!("tweets {lang} (umsab val)"), rows));
     }
-    language_table("## Language identification: real tweets, 7 languages", &tweets);
+    language_table("## Language identification: real tweets, 7 languages", &tweets)?;
     let mut leipzig = Vec::new();
     for file in train::LINGUA_FILES {
         let (_, held) = train::lingua_split(data, file)?;
@@ -547,7 +555,7 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     language_table(
         "## Language identification: Leipzig sentences, word pairs, single words, 8 languages",
         &leipzig,
-    );
+    )?;
 
     sentiment_table(data)?;
     toxicity_table(data)?;

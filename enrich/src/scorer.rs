@@ -7,7 +7,7 @@ use vigie_core::proto::{EnrichedMention, Mention};
 use vigie_core::watches::WatchSet;
 
 /// Version of the scoring stage, stored with every enriched mention.
-pub const SCORER_VERSION: &str = "0.4.0";
+pub const SCORER_VERSION: &str = "0.5.0";
 
 /// Scores mentions; holds no per-mention state and is shared freely.
 #[derive(Debug, Default, Clone)]

@@ -70,6 +70,16 @@ pub struct LangidSettings {
     pub extra_per_language: usize,
     /// The least probability of an answer (below it, `und`; [`language::MIN_CONFIDENCE`]).
     pub min_confidence: f32,
+    /// Whether the words' frequency classes in the embedded word lists are features
+    /// ([`language::WORDS`]; from scorer 0.5.0).
+    pub word_list: bool,
+}
+
+impl LangidSettings {
+    /// The word table the features of a model with these settings read.
+    pub fn words(&self) -> Option<&'static language::WordTable> {
+        self.word_list.then(|| &*language::WORDS)
+    }
 }
 
 /// The embedded language model's settings, chosen by `vigie train --search`.
@@ -78,6 +88,7 @@ pub const LANGID: LangidSettings = LangidSettings {
     epochs: 96,
     extra_per_language: 3000,
     min_confidence: language::MIN_CONFIDENCE,
+    word_list: true,
 };
 
 /// Training examples for the language model: Leipzig sentences, word pairs and single words of
@@ -153,14 +164,15 @@ fn fit_langid(examples: &[Example], s: LangidSettings) -> LinearModel {
         .filter_map(|e| {
             let label = classes.iter().position(|c| *c == e.label)?;
             let mut f = Vec::new();
-            language::features(&e.text, s.buckets, |b| f.push(b));
+            language::features_with(&e.text, s.buckets, s.words(), |b| f.push(b));
             Some((f, label))
         })
         .collect();
     train(classes, s.buckets, &encoded, s.epochs, 0.5, 1e-7, None)
 }
 
-/// The candidates of the language search: (buckets, extra texts) × epochs × least confidence.
+/// The candidates of the language search: (buckets, extra texts) × epochs × least confidence,
+/// with the word lists; then the embedded settings without them (the model of scorer 0.4.0).
 pub fn langid_grid() -> Vec<LangidSettings> {
     let mut out = Vec::new();
     for (buckets, extra_per_language) in [(LANGID_BUCKETS, 0), (1 << 17, 0), (LANGID_BUCKETS, 3000)] {
@@ -171,10 +183,15 @@ pub fn langid_grid() -> Vec<LangidSettings> {
                     epochs,
                     extra_per_language,
                     min_confidence,
+                    word_list: true,
                 });
             }
         }
     }
+    out.push(LangidSettings {
+        word_list: false,
+        ..LANGID
+    });
     out
 }
 
@@ -211,7 +228,14 @@ pub fn search_langid(
                 let right = rows
                     .iter()
                     .filter(|e| {
-                        language::identify_with(&model, &e.text, settings.min_confidence).code == e.label
+                        language::identify_with_words(
+                            &model,
+                            &e.text,
+                            settings.min_confidence,
+                            settings.words(),
+                        )
+                        .code
+                            == e.label
                     })
                     .count();
                 (name.clone(), right as f64 / rows.len().max(1) as f64)
