@@ -112,11 +112,15 @@ fn search(data: &Path) -> anyhow::Result<()> {
     })
     .context("reading the sentiment data")?;
     println!();
-    println!("| toxicity sources | cut | mean macro-F1 | ordinary tweets flagged | per validation set |");
-    println!("|---|---|---|---|---|");
+    println!("| toxicity sources | epochs | learning rate | cut | mean macro-F1 | ordinary tweets flagged | per validation set |");
+    println!("|---|---|---|---|---|---|---|");
     let mut chosen = Vec::new();
-    train::search_toxicity(data, |sources, cut, mean, flagged, per_set| {
-        if sources == train::TOXICITY_SOURCES {
+    train::search_toxicity(data, |sources, settings, cut, mean, flagged, per_set| {
+        let embedded = train::TOXICITY;
+        if sources == train::TOXICITY_SOURCES
+            && settings.epochs == embedded.epochs
+            && settings.learning_rate == embedded.learning_rate
+        {
             chosen.push((cut, flagged));
         }
         let sets: Vec<String> = per_set
@@ -124,8 +128,10 @@ fn search(data: &Path) -> anyhow::Result<()> {
             .map(|(set, sc)| format!("{set} {:.3}", sc.macro_f1))
             .collect();
         println!(
-            "| {} | {cut:.2} | {mean:.4} | {:.1} % | {} |",
+            "| {} | {} | {} | {cut:.2} | {mean:.4} | {:.1} % | {} |",
             sources.join(" + "),
+            settings.epochs,
+            settings.learning_rate,
             100.0 * flagged,
             sets.join(", ")
         );

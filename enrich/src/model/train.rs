@@ -438,15 +438,15 @@ pub const TOXICITY_VALIDATION: [&str; 4] = ["olid en", "hateval en", "mlma fr", 
 /// [`crate::risk::TOXIC_THRESHOLD`] of the service.
 pub const TOXICITY_CUT: f32 = 0.65;
 
-fn toxicity_settings() -> Settings {
-    Settings {
-        buckets: TOXICITY_BUCKETS,
-        epochs: 8,
-        learning_rate: 0.3,
-        l2: 2e-5,
-        review_weight: 1,
-    }
-}
+/// The training settings of the embedded toxicity model, chosen with `vigie train --search`
+/// (see [`toxicity_candidates`]).
+pub const TOXICITY: Settings = Settings {
+    buckets: TOXICITY_BUCKETS,
+    epochs: 8,
+    learning_rate: 0.3,
+    l2: 2e-5,
+    review_weight: 1,
+};
 
 /// The training rows of `sources`.
 fn rows_of(rows: &[Row], sources: &[&str]) -> Vec<Example> {
@@ -460,11 +460,7 @@ fn rows_of(rows: &[Row], sources: &[&str]) -> Vec<Example> {
 /// becomes P = 0.5.
 pub fn train_toxicity(data: &Path) -> std::io::Result<LinearModel> {
     let rows = splits::toxicity_rows(data)?;
-    let mut model = fit_balanced(
-        &toxicity::CLASSES,
-        &rows_of(&rows, TOXICITY_SOURCES),
-        toxicity_settings(),
-    );
+    let mut model = fit_balanced(&toxicity::CLASSES, &rows_of(&rows, TOXICITY_SOURCES), TOXICITY);
     model.shift_bias(1, -logit(TOXICITY_CUT));
     Ok(model)
 }
@@ -513,8 +509,30 @@ fn toxicity_scores(rows: &[Row], split: Split, p: &[f32], cut: f32) -> Vec<(&'st
         .collect()
 }
 
-/// The source mixes tried by `vigie train --search` for toxicity.
-pub fn toxicity_candidates() -> Vec<Vec<&'static str>> {
+/// The candidates of `vigie train --search` for toxicity: each source mix of
+/// [`toxicity_sources`] with the embedded settings, then the embedded sources with epochs ×
+/// learning rate (the settings were fixed before 2026-12-03).
+pub fn toxicity_candidates() -> Vec<(Vec<&'static str>, Settings)> {
+    let mut out: Vec<_> = toxicity_sources().into_iter().map(|s| (s, TOXICITY)).collect();
+    for epochs in [4, 8, 16, 32] {
+        for learning_rate in [0.15, 0.3, 0.45] {
+            if epochs != TOXICITY.epochs || learning_rate != TOXICITY.learning_rate {
+                out.push((
+                    TOXICITY_SOURCES.to_vec(),
+                    Settings {
+                        epochs,
+                        learning_rate,
+                        ..TOXICITY
+                    },
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The source mixes tried for toxicity.
+fn toxicity_sources() -> Vec<Vec<&'static str>> {
     vec![
         vec!["olid en", "mlma fr", "mlma en"],
         vec!["olid en", "davidson en", "mlma fr", "mlma en"],
@@ -542,11 +560,12 @@ pub const ORDINARY_FLAG_LIMIT: f64 = 0.03;
 /// Trains one toxicity model per source mix and scores each cut from 0.20 to 0.80 on the
 /// validation rows: `report(sources, cut, mean macro-F1 over TOXICITY_VALIDATION, share of
 /// ordinary validation tweets flagged, per set)`. The embedded choice is the best mean
-/// ([`TOXICITY_SOURCES`], [`TOXICITY_CUT`]); the flag threshold, the first cut of that model
+/// ([`TOXICITY_SOURCES`], [`TOXICITY`], [`TOXICITY_CUT`]), kept unless a candidate beats it by
+/// more than 0.005 (the noise of that mean); the flag threshold, the first cut of that model
 /// within [`ORDINARY_FLAG_LIMIT`] (see [`flag_threshold`]).
 pub fn search_toxicity(
     data: &Path,
-    mut report: impl FnMut(&[&str], f32, f64, f64, &[(&'static str, Scores)]),
+    mut report: impl FnMut(&[&str], Settings, f32, f64, f64, &[(&'static str, Scores)]),
 ) -> std::io::Result<()> {
     let rows = splits::toxicity_rows(data)?;
     let ordinary: Vec<String> = splits::sentiment_rows(data)?
@@ -554,8 +573,8 @@ pub fn search_toxicity(
         .filter(|r| r.split == Split::Validation && r.kind == Kind::Tweet)
         .map(|r| r.example.text)
         .collect();
-    for sources in toxicity_candidates() {
-        let model = fit_balanced(&toxicity::CLASSES, &rows_of(&rows, &sources), toxicity_settings());
+    for (sources, settings) in toxicity_candidates() {
+        let model = fit_balanced(&toxicity::CLASSES, &rows_of(&rows, &sources), settings);
         // Once per model; each cut only compares.
         let ordinary_p: Vec<f32> = ordinary.iter().map(|t| flag_probability(&model, t)).collect();
         let validation_p: Vec<f32> = rows
@@ -572,7 +591,7 @@ pub fn search_toxicity(
                 .filter(|(set, _)| TOXICITY_VALIDATION.contains(set))
                 .collect();
             let mean = per_set.iter().map(|(_, s)| s.macro_f1).sum::<f64>() / per_set.len().max(1) as f64;
-            report(&sources, cut, mean, flagged, &per_set);
+            report(&sources, settings, cut, mean, flagged, &per_set);
         }
     }
     Ok(())
