@@ -116,11 +116,7 @@ fn search(data: &Path) -> anyhow::Result<()> {
     println!("|---|---|---|---|---|---|---|");
     let mut chosen = Vec::new();
     train::search_toxicity(data, |sources, settings, cut, mean, flagged, per_set| {
-        let embedded = train::TOXICITY;
-        if sources == train::TOXICITY_SOURCES
-            && settings.epochs == embedded.epochs
-            && settings.learning_rate == embedded.learning_rate
-        {
+        if sources == train::TOXICITY_SOURCES && settings == train::TOXICITY {
             chosen.push((cut, flagged));
         }
         let sets: Vec<String> = per_set

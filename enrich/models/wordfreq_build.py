@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the word-frequency table of the language model (enrich/models/wordfreq_top.tsv).
 
-The most frequent words of each of the language model's eight languages, from the `wordfreq`
+The most frequent words of each of the language model's eight languages (of the top N, those made
+of letters alone), from the `wordfreq`
 package (PyPI, 3.1.1; code Apache-2.0, word lists CC BY-SA 4.0, Robyn Speer et al.), with their
 Zipf frequency (log10 of occurrences per billion words). One line per word and language:
 `lang<TAB>word<TAB>zipf×10`, most frequent first. Deterministic for a given wordfreq version.
@@ -25,7 +26,9 @@ def main() -> None:
                 f"{per_language} words per language, Zipf frequency x10\n")
         for lang in LANGUAGES:
             for word in wordfreq.top_n_list(lang, per_language, wordlist="best"):
-                if not any(c.isalpha() for c in word) or "\t" in word:
+                # Only words the language features can form: letters alone (apostrophes, dots,
+                # digits and hyphens split words there).
+                if not word.isalpha():
                     continue
                 zipf = wordfreq.zipf_frequency(word, lang, wordlist="best")
                 f.write(f"{lang}\t{word}\t{round(zipf * 10)}\n")

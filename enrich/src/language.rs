@@ -70,14 +70,16 @@ impl WordTable {
 pub static WORDS: LazyLock<WordTable> =
     LazyLock::new(|| WordTable::parse(include_str!("../models/wordfreq_top.tsv")));
 
-/// Zipf classes of the word-list features: whole Zipf units (chosen by `vigie train --search`
-/// over half units and presence alone; see `enrich/models/README.md`).
+/// Zipf classes of the word-list features: whole Zipf units (chosen on the validation fifth
+/// over half units and presence alone, runs made with this constant edited; see the README's
+/// "Quality (`vigie eval`)").
 const ZIPF_CLASS: u8 = 10;
 
 /// Texts longer than this (in bytes) get no word-list features: they have character n-grams
-/// enough (Leipzig sentences 99.6 % with or without), and a table lookup per word would cost the
-/// scoring stage 6–9 % (`cargo bench --bench scoring`). Chosen by `vigie train --search` runs
-/// at 24, 32, 48, 64 bytes and unbounded (see `enrich/models/README.md`).
+/// enough (Leipzig sentences 99.6 % on the validation fifth with or without the bound), and a
+/// table lookup per word would cost the scoring stage 6–9 % (`cargo bench --bench scoring`).
+/// Chosen on the validation fifth among 24, 32, 48, 64 bytes and unbounded, runs made with this
+/// constant edited (see the README's "Quality (`vigie eval`)").
 pub const WORD_LIST_MAX_BYTES: usize = 64;
 
 /// Fewer letters than this is undetermined.
@@ -136,7 +138,13 @@ pub fn features_with(text: &str, buckets: u32, words: Option<&WordTable>, mut f:
             char_ngrams(&word, 1, 4, buckets, &mut f);
             f(word_bucket(&word, buckets));
             if let Some((words, unlisted)) = lists {
-                match words.get(&word) {
+                // wordfreq case-folds: "weiß" is listed as "weiss".
+                let found = if word.contains('ß') {
+                    words.get(&word.replace('ß', "ss"))
+                } else {
+                    words.get(&word)
+                };
+                match found {
                     Some(zipf) => {
                         for (i, &z) in zipf.iter().enumerate() {
                             if z > 0 {
@@ -160,8 +168,9 @@ pub fn identify(text: &str) -> Language {
     identify_with(&MODEL, text, MIN_CONFIDENCE)
 }
 
-/// Identifies the language of `text` with `model`, undetermined below `min_confidence`
-/// (training and evaluation of candidates).
+/// Identifies the language of `text` with `model`, undetermined below `min_confidence`, with
+/// the embedded word lists' features (for models trained with them; see
+/// [`identify_with_words`] for the others).
 pub fn identify_with(model: &LinearModel, text: &str, min_confidence: f32) -> Language {
     identify_with_words(model, text, min_confidence, Some(&WORDS))
 }

@@ -369,7 +369,7 @@ pub fn search_sentiment(
 }
 
 /// Training settings of one model.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
     /// Feature buckets (a power of two).
     pub buckets: u32,
@@ -509,9 +509,9 @@ fn toxicity_scores(rows: &[Row], split: Split, p: &[f32], cut: f32) -> Vec<(&'st
         .collect()
 }
 
-/// The candidates of `vigie train --search` for toxicity: each source mix of
-/// [`toxicity_sources`] with the embedded settings, then the embedded sources with epochs ×
-/// learning rate (the settings were fixed before 2026-12-03).
+/// The candidates of `vigie train --search` for toxicity: each source mix tried with the
+/// embedded settings, then the embedded sources with epochs × learning rate (the settings were
+/// fixed before 2026-12-03).
 pub fn toxicity_candidates() -> Vec<(Vec<&'static str>, Settings)> {
     let mut out: Vec<_> = toxicity_sources().into_iter().map(|s| (s, TOXICITY)).collect();
     for epochs in [4, 8, 16, 32] {
@@ -557,9 +557,9 @@ fn toxicity_sources() -> Vec<Vec<&'static str>> {
 /// 3.4 % of the development-test ones; the flag must not flag more.
 pub const ORDINARY_FLAG_LIMIT: f64 = 0.03;
 
-/// Trains one toxicity model per source mix and scores each cut from 0.20 to 0.80 on the
-/// validation rows: `report(sources, cut, mean macro-F1 over TOXICITY_VALIDATION, share of
-/// ordinary validation tweets flagged, per set)`. The embedded choice is the best mean
+/// Trains one toxicity model per [`toxicity_candidates`] entry (sources, settings) and scores
+/// each cut from 0.20 to 0.80 on the validation rows: `report(sources, settings, cut, mean
+/// macro-F1 over TOXICITY_VALIDATION, share of ordinary validation tweets flagged, per set)`. The embedded choice is the best mean
 /// ([`TOXICITY_SOURCES`], [`TOXICITY`], [`TOXICITY_CUT`]), kept unless a candidate beats it by
 /// more than 0.005 (the noise of that mean); the flag threshold, the first cut of that model
 /// within [`ORDINARY_FLAG_LIMIT`] (see [`flag_threshold`]).
