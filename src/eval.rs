@@ -38,6 +38,11 @@ pub struct EvalArgs {
     /// labelled mention streams built from `DATA/sentiment`.
     #[arg(long)]
     volume: bool,
+    /// Write the development-test sentiment rows (set, kind, language, label, text) as TSV to
+    /// this file and stop: the rows `vigie eval` scores, for a scorer that cannot run in this
+    /// process (`deploy/eval/vader_fr.py`, VADER's French port).
+    #[arg(long, value_name = "FILE")]
+    export_sentiment: Option<PathBuf>,
 }
 
 /// Trains every model and writes it under `args.out`.
@@ -522,9 +527,41 @@ fn vader_label(analyzer: &vader_sentiment::SentimentIntensityAnalyzer, text: &st
     }
 }
 
+/// Writes the development-test sentiment rows to `path` (see [`devtest_tsv`]).
+fn export_sentiment(data: &Path, path: &Path) -> anyhow::Result<()> {
+    let rows = splits::sentiment_rows(data)?;
+    let (tsv, n) = devtest_tsv(&rows);
+    write(path, tsv.as_bytes())?;
+    eprintln!("{n} development-test sentiment rows");
+    Ok(())
+}
+
+/// The development-test rows of `rows` as `set, kind, lang, label, text` TSV with a header
+/// (tabs and line breaks inside a text become spaces), and how many rows it holds.
+fn devtest_tsv(rows: &[splits::Row]) -> (String, usize) {
+    let mut out = String::from("set\tkind\tlang\tlabel\ttext\n");
+    let mut n = 0;
+    for r in rows.iter().filter(|r| r.split == Split::DevTest) {
+        let kind = match r.kind {
+            splits::Kind::Review => "review",
+            splits::Kind::Tweet => "tweet",
+        };
+        let text = r.example.text.replace(['\t', '\n', '\r'], " ");
+        out.push_str(&format!(
+            "{}\t{kind}\t{}\t{}\t{text}\n",
+            r.set, r.example.lang, r.example.label
+        ));
+        n += 1;
+    }
+    (out, n)
+}
+
 /// Prints the evaluation tables.
 pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     let data = &args.data;
+    if let Some(path) = &args.export_sentiment {
+        return export_sentiment(data, path);
+    }
     if args.volume {
         crate::volume_eval::run(&data.join("volume"))?;
         println!();
@@ -562,4 +599,37 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     sentiment_table(data)?;
     toxicity_table(data)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exported_rows_are_the_development_test_ones_one_line_each() {
+        let row = |set: &'static str, kind, split, text: &str| splits::Row {
+            example: Example {
+                label: "negative".into(),
+                lang: "fr".into(),
+                text: text.into(),
+            },
+            set,
+            kind,
+            split,
+        };
+        let rows = [
+            row("deft fr", splits::Kind::Tweet, Split::DevTest, "nul\tvraiment"),
+            row("deft fr", splits::Kind::Tweet, Split::Validation, "pas celui-ci"),
+            row("allocine fr", splits::Kind::Review, Split::DevTest, "long\nfilm"),
+            row("allocine fr", splits::Kind::Review, Split::Train, "ni celui-là"),
+        ];
+        let (tsv, n) = devtest_tsv(&rows);
+        assert_eq!(n, 2);
+        assert_eq!(
+            tsv,
+            "set\tkind\tlang\tlabel\ttext\n\
+             deft fr\ttweet\tfr\tnegative\tnul vraiment\n\
+             allocine fr\treview\tfr\tnegative\tlong film\n"
+        );
+    }
 }
