@@ -49,9 +49,14 @@ impl WordTable {
         WordTable(map)
     }
 
-    /// The frequency classes of a lower-cased word, if it is in any list.
+    /// The frequency classes of a lower-cased word, if it is in any list. wordfreq case-folds
+    /// its words, so "weiß" is looked up as "weiss".
     fn get(&self, word: &str) -> Option<&[u8; LANGUAGES.len()]> {
-        self.0.get(&word_key(word))
+        if word.contains('ß') {
+            self.0.get(&word_key(&word.replace('ß', "ss")))
+        } else {
+            self.0.get(&word_key(word))
+        }
     }
 
     /// How many words the table holds.
@@ -82,6 +87,20 @@ const ZIPF_CLASS: u8 = 10;
 /// constant edited (see the README's "Quality (`vigie eval`)").
 pub const WORD_LIST_MAX_BYTES: usize = 64;
 
+/// The feature of a word found in the list of `LANGUAGES[language]` with Zipf frequency
+/// `zipf` × 10.
+fn listed_feature(language: usize, zipf: u8, buckets: u32) -> u32 {
+    bucket(
+        hash_bytes(307, &[b'W', b'F', language as u8, zipf / ZIPF_CLASS]),
+        buckets,
+    )
+}
+
+/// The feature of a word in none of the lists.
+fn unlisted_feature(buckets: u32) -> u32 {
+    bucket(hash_bytes(307, b"WF-none"), buckets)
+}
+
 /// Fewer letters than this is undetermined.
 const MIN_LETTERS: usize = 3;
 /// Below this probability the answer is undetermined (chosen by `vigie train --search`: 0.40
@@ -110,7 +129,7 @@ pub fn features_with(text: &str, buckets: u32, words: Option<&WordTable>, mut f:
     // The table, and the feature of a word in none of its lists.
     let lists = words
         .filter(|_| text.len() <= WORD_LIST_MAX_BYTES)
-        .map(|words| (words, bucket(hash_bytes(307, b"WF-none"), buckets)));
+        .map(|words| (words, unlisted_feature(buckets)));
     let mut letters = 0;
     let mut word = String::with_capacity(32);
     for chunk in text.split_whitespace() {
@@ -138,20 +157,11 @@ pub fn features_with(text: &str, buckets: u32, words: Option<&WordTable>, mut f:
             char_ngrams(&word, 1, 4, buckets, &mut f);
             f(word_bucket(&word, buckets));
             if let Some((words, unlisted)) = lists {
-                // wordfreq case-folds: "weiß" is listed as "weiss".
-                let found = if word.contains('ß') {
-                    words.get(&word.replace('ß', "ss"))
-                } else {
-                    words.get(&word)
-                };
-                match found {
+                match words.get(&word) {
                     Some(zipf) => {
                         for (i, &z) in zipf.iter().enumerate() {
                             if z > 0 {
-                                f(bucket(
-                                    hash_bytes(307, &[b'W', b'F', i as u8, z / ZIPF_CLASS]),
-                                    buckets,
-                                ));
+                                f(listed_feature(i, z, buckets));
                             }
                         }
                     }
@@ -266,8 +276,9 @@ mod tests {
         assert!(listed.len() > 100_000);
         assert_eq!(WORDS.len(), listed.len());
         // wordfreq case-folds "ß".
-        assert!(WORDS.get("weiß").is_none() && WORDS.get("weiss").is_some());
-        let unlisted = bucket(hash_bytes(307, b"WF-none"), 1 << 15);
+        assert_eq!(WORDS.get("weiß"), WORDS.get("weiss"));
+        assert!(WORDS.get("weiss").is_some());
+        let unlisted = unlisted_feature(1 << 15);
         let mut buckets = Vec::new();
         features_with("weiß", 1 << 15, Some(&WORDS), |b| buckets.push(b));
         assert!(!buckets.contains(&unlisted), "weiß is looked up as weiss");
